@@ -1,0 +1,5 @@
+"""Allows ``python -m syndicate``."""
+
+from syndicate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,246 @@
+"""config.yaml -> frozen dataclasses. Every fault names the file, line and field.
+
+Settings are read in one place each, with their defaults, so that the sample
+``config.yaml`` and docs/configuration.md can list them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from syndicate.fields import Fields
+from syndicate.partners import PUBLIC_ID, Audience, read_audience, read_partner
+from syndicate.problems import LoadError, ProblemList
+from syndicate.yamlfile import load_yaml
+
+DEFAULT_CONFIG = Path("config.yaml")
+CONFIG_ENV = "SYNDICATE_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    title: str
+    base_url: str  # the publisher's site: relative links in articles resolve against it
+    language: str
+    description: str
+    tag_date: str  # the date part of tag: URIs (RFC 4151); never change it once feeds are out
+    article_url: str  # template for an article's link when it has no canonical_url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str
+    port: int
+    public_url: str  # where this server is reached: self links and tracking URLs use it
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDefaults:
+    items_per_page: int
+    max_page_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShortcodeAlias:
+    """Another plugin's ad shortcode mapped onto our ad spaces, e.g. ``[the_ad id=12]`` -> space 4."""
+
+    tag: str
+    attribute: str  # which attribute carries the other plugin's id
+    spaces: dict[str, str] = field(hash=False)  # their id -> our space id
+    default: str | None = None  # space for ids not in ``spaces``
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AdsConfig:
+    rotation_seconds: int
+    strip_tags: tuple[str, ...]  # other shortcodes to remove from content
+    aliases: tuple[ShortcodeAlias, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    root: Path  # the folder holding config.yaml; other paths are relative to it
+    site: SiteConfig
+    server: ServerConfig
+    feeds_dir: Path
+    adspaces_dir: Path
+    data_dir: Path
+    feed_defaults: FeedDefaults
+    ads: AdsConfig
+    public: Audience
+    partners: tuple[Audience, ...]
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _read_site(f: Fields) -> SiteConfig:
+    base_url = f.text("base_url", required=True).rstrip("/")
+    if base_url and not _is_http_url(base_url):
+        f.error("base_url", f"expected an absolute http(s) URL, got {base_url!r}")
+    tag_date = f.raw("tag_date")
+    if isinstance(tag_date, dt.date):
+        tag_date = tag_date.isoformat()
+    if tag_date is None:
+        tag_date = "2020-01-01"
+    elif not isinstance(tag_date, str) or not _valid_tag_date(tag_date):
+        f.error("tag_date", f"expected a date like 2020-09-01, 2020-09 or 2020, got {tag_date!r}")
+        tag_date = "2020-01-01"
+    site = SiteConfig(
+        title=f.text("title", required=True),
+        base_url=base_url,
+        language=f.text("language", "en"),
+        description=f.text("description", ""),
+        tag_date=tag_date,
+        article_url=f.text("article_url", "{base_url}/{feed}/{slug}/"),
+    )
+    f.finish()
+    return site
+
+
+def _valid_tag_date(text: str) -> bool:
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            dt.datetime.strptime(text, fmt)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def _read_server(f: Fields | None) -> ServerConfig:
+    if f is None:
+        return ServerConfig("127.0.0.1", 8080, "http://127.0.0.1:8080")
+    host = f.text("host", "127.0.0.1")
+    port = f.integer("port", 8080, minimum=0, maximum=65535)
+    public_url = f.text("public_url", "").rstrip("/")
+    if public_url and not _is_http_url(public_url):
+        f.error("public_url", f"expected an absolute http(s) URL, got {public_url!r}")
+        public_url = ""
+    f.finish()
+    return ServerConfig(host, port, public_url or f"http://{host}:{port}")
+
+
+def _read_ads(f: Fields | None) -> AdsConfig:
+    if f is None:
+        return AdsConfig(3600, (), ())
+    rotation = f.integer("rotation_seconds", 3600, minimum=60)
+    strip_tags = f.str_list("strip_tags")
+    aliases: list[ShortcodeAlias] = []
+    section = f.section("aliases")
+    for tag in list(section.mapping) if section else []:
+        assert section is not None
+        sub = section.section(tag)
+        if sub is None:
+            continue
+        spaces = sub.section("spaces")
+        mapping = {key: spaces.text(key, required=True) for key in list(spaces.mapping)} if spaces else {}
+        if spaces:
+            spaces.finish()
+        aliases.append(ShortcodeAlias(tag, sub.text("attribute", "id"), mapping, sub.text("default") or None,
+                                      sub.anchor))
+        sub.finish()
+    if section:
+        section.finish()
+    f.finish()
+    return AdsConfig(rotation, strip_tags, tuple(aliases))
+
+
+def _read_partners(top: Fields) -> tuple[Audience, ...]:
+    partners: list[Audience] = []
+    seen: set[str] = set()
+    for f in top.sections("partners"):
+        partner = read_partner(f)
+        if partner is None:
+            continue
+        if partner.id in seen:
+            f.error("id", f"duplicate partner id {partner.id!r}")
+            continue
+        seen.add(partner.id)
+        partners.append(partner)
+    digests = [d for p in partners for d in p.key_digests]
+    if len(digests) != len(set(digests)):
+        top.error("partners", "two partners share a key")
+    return tuple(partners)
+
+
+def load_config(path: Path) -> Config:
+    """Read and check ``path``; raise ``LoadError`` listing every problem."""
+    path = path.resolve()
+    problems = ProblemList()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.error(path, 0, "config file not found")
+        raise LoadError(problems) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.error(path, 0, f"cannot read config file: {exc}")
+        raise LoadError(problems) from None
+    data = load_yaml(text, path)
+    top = Fields.of(data, path, problems, "", 1)
+    if top is None:
+        raise LoadError(problems)
+    root = path.parent
+
+    site_f = top.section("site", required=True)
+    site = _read_site(site_f) if site_f else SiteConfig("", "", "en", "", "2020-01-01", "")
+    server = _read_server(top.section("server"))
+
+    paths = top.section("paths")
+    feeds_dir = root / (paths.text("feeds", "feeds") if paths else "feeds")
+    adspaces_dir = root / (paths.text("adspaces", "adspaces") if paths else "adspaces")
+    data_dir = root / (paths.text("data", "data") if paths else "data")
+    if paths:
+        paths.finish()
+
+    feeds_f = top.section("feeds")
+    defaults = FeedDefaults(
+        items_per_page=feeds_f.integer("items_per_page", 20, minimum=1, maximum=1000) if feeds_f else 20,
+        max_page_size=feeds_f.integer("max_page_size", 1000, minimum=1) if feeds_f else 1000,
+    )
+    if feeds_f:
+        feeds_f.finish()
+
+    ads = _read_ads(top.section("ads"))
+    public_f = top.section("public")
+    public = read_audience(public_f, PUBLIC_ID, "Public") if public_f else Audience(PUBLIC_ID, "Public")
+    if public_f:
+        public_f.finish()
+    partners = _read_partners(top)
+
+    top.finish()
+    if problems.errors:
+        raise LoadError(problems)
+    return Config(
+        path=path,
+        root=root,
+        site=site,
+        server=server,
+        feeds_dir=feeds_dir,
+        adspaces_dir=adspaces_dir,
+        data_dir=data_dir,
+        feed_defaults=defaults,
+        ads=ads,
+        public=public,
+        partners=partners,
+    )
+
+
+def config_path(cli_value: str | None) -> Path:
+    """The config file to use: the CLI flag, else $SYNDICATE_CONFIG, else ./config.yaml."""
+    if cli_value:
+        return Path(cli_value)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG

@@ -1,0 +1,102 @@
+"""YAML with line numbers, duplicate-key errors and a cap on alias expansion.
+
+PyYAML's plain ``safe_load`` forgets where each value came from and happily
+expands a "billion laughs" of nested aliases. Ops need ``file:line`` in every
+message and the server must survive any file, so we compose the node graph and
+convert it ourselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from syndicate.problems import Level, LoadError, Problem
+
+MAX_NODES = 100_000
+
+
+class YMap(dict[str, Any]):
+    """A YAML mapping that remembers its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class YList(list[Any]):
+    """A YAML sequence that remembers its own line and each item's line."""
+
+    line: int
+    item_lines: list[int]
+
+
+class _Converter:
+    def __init__(self, path: Path, line_offset: int) -> None:
+        self.path = path
+        self.offset = line_offset
+        self.budget = MAX_NODES
+        self.scalars = SafeConstructor()
+
+    def line(self, node: Node) -> int:
+        return int(node.start_mark.line) + 1 + self.offset
+
+    def fail(self, node: Node, message: str) -> LoadError:
+        return LoadError([Problem(self.path, self.line(node), Level.ERROR, message)])
+
+    def convert(self, node: Node) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self.fail(node, f"document too large: more than {MAX_NODES} values (nested aliases?)")
+        if isinstance(node, ScalarNode):
+            try:
+                return self.scalars.construct_object(node, deep=True)
+            except yaml.YAMLError as exc:
+                raise self.fail(node, f"bad value: {getattr(exc, 'problem', exc)}") from None
+        if isinstance(node, SequenceNode):
+            seq = YList(self.convert(child) for child in node.value)
+            seq.line = self.line(node)
+            seq.item_lines = [self.line(child) for child in node.value]
+            return seq
+        if isinstance(node, MappingNode):
+            self.scalars.flatten_mapping(node)  # resolves "<<" merge keys
+            mapping = YMap()
+            mapping.line = self.line(node)
+            mapping.key_lines = {}
+            for key_node, value_node in node.value:
+                key = self.convert(key_node)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    raise self.fail(key_node, "mapping keys must be plain text")
+                key = str(key)
+                if key in mapping:
+                    raise self.fail(key_node, f"duplicate key {key!r}")
+                mapping[key] = self.convert(value_node)
+                mapping.key_lines[key] = self.line(key_node)
+            return mapping
+        raise self.fail(node, "unsupported YAML node")
+
+
+def load_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
+    """Parse one YAML document; raise ``LoadError`` naming file and line on any fault.
+
+    ``line_offset`` shifts reported lines, for YAML embedded in a larger file
+    (front matter).
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1 + line_offset) if mark is not None else 0
+        message = str(exc.problem or exc.context or "invalid YAML")
+        raise LoadError([Problem(path, line, Level.ERROR, f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise LoadError([Problem(path, 0, Level.ERROR, f"invalid YAML: {exc}")]) from None
+    if node is None:
+        return None
+    return _Converter(path, line_offset).convert(node)

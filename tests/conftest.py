@@ -1,0 +1,67 @@
+"""Shared fixtures: the bundled sample site, and small sites built in a temp folder."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CONFIG = ROOT / "config.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+
+MINIMAL_CONFIG = """\
+site:
+  title: Test Site
+  base_url: https://news.test
+  language: en
+server:
+  host: 127.0.0.1
+  port: 8080
+"""
+
+FEED_YAML = "title: News\ndescription: Test news\n"
+
+
+def article(title: str = "Hello", date: str = "2024-05-01T10:00:00+00:00", body: str = "Body text.",
+            extra: str = "") -> str:
+    """An article file's text with the given front matter fields."""
+    return f"---\ntitle: {title}\ndate: {date}\n{extra}---\n{body}\n"
+
+
+SiteFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> SiteFactory:
+    """Write a site: ``files`` maps paths under the site root to their text; returns config.yaml."""
+
+    def build(files: dict[str, str] | None = None, config: str = MINIMAL_CONFIG) -> Path:
+        (tmp_path / "config.yaml").write_text(textwrap.dedent(config), encoding="utf-8")
+        (tmp_path / "feeds").mkdir(exist_ok=True)
+        (tmp_path / "adspaces").mkdir(exist_ok=True)
+        for name, text in (files or {}).items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return tmp_path / "config.yaml"
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def sample() -> Snapshot:
+    return build_snapshot(SAMPLE_CONFIG)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., object], sample: Snapshot) -> TestClient:  # type: ignore[type-arg]
+    result = await aiohttp_client(create_app(sample))  # type: ignore[operator]
+    assert isinstance(result, TestClient)
+    return result
