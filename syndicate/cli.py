@@ -1,0 +1,131 @@
+"""The ``syndicate`` command: serve | check | render.
+
+Errors reach the user as ``file:line: level: message`` lines and exit code 1,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from syndicate.config import config_path
+from syndicate.formats import FORMATS
+from syndicate.problems import Level, LoadError, Problem
+from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
+from syndicate.snapshot import Snapshot, build_snapshot
+
+log = logging.getLogger("syndicate")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="syndicate", description="Ad-aware RSS, Atom and JSON Feed server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="config file (default: $SYNDICATE_CONFIG or ./config.yaml)")
+        return p
+
+    serve = with_config(sub.add_parser("serve", help="serve the feeds over HTTP"))
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+
+    check = with_config(sub.add_parser("check", help="validate config, ad spaces and every article"))
+    check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
+
+    render = with_config(sub.add_parser("render", help="print one feed to stdout"))
+    render.add_argument("feed", help="feed name, e.g. world or all")
+    render.add_argument("--format", choices=tuple(FORMATS), default="rss", dest="fmt")
+    render.add_argument("--page", type=int, default=1)
+    render.add_argument("--partner", default="public", help="render as this partner would receive it")
+    return parser
+
+
+def _print_problems(problems: Sequence[Problem], root: Path | None) -> None:
+    for problem in problems:
+        print(problem.format(root), file=sys.stderr)
+
+
+def _load(path: Path) -> Snapshot | None:
+    try:
+        return build_snapshot(path)
+    except LoadError as exc:
+        _print_problems(exc.problems, Path.cwd())
+        return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    try:
+        snapshot = build_snapshot(path)
+        problems: Sequence[Problem] = snapshot.problems
+        root = snapshot.config.root
+    except LoadError as exc:
+        problems, root = exc.problems, path.resolve().parent
+    errors = sum(1 for p in problems if p.level is Level.ERROR)
+    if args.output == "json":
+        print(json.dumps({"errors": errors, "warnings": len(problems) - errors,
+                          "problems": [p.as_dict(root) for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            print(problem.format(root))
+        print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    snapshot = _load(config_path(args.config))
+    if snapshot is None:
+        return 1
+    if args.feed not in snapshot.feeds:
+        print(f"unknown feed {args.feed!r}; feeds: {', '.join(sorted(snapshot.feeds))}", file=sys.stderr)
+        return 1
+    audience = snapshot.audience(args.partner)
+    if audience is None:
+        known = ", ".join(["public", *(p.id for p in snapshot.config.partners)])
+        print(f"unknown partner {args.partner!r}; partners: {known}", file=sys.stderr)
+        return 1
+    try:
+        view = feed_view(snapshot, PageRequest(args.feed, args.fmt, args.page),
+                         ad_resolver(snapshot, audience, args.fmt))
+    except PageNotFound as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(FORMATS[args.fmt].render(view))
+    sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from syndicate.web.app import create_app
+
+    snapshot = _load(config_path(args.config))
+    if snapshot is None:
+        return 1
+    for problem in snapshot.problems:
+        level = logging.ERROR if problem.level is Level.ERROR else logging.WARNING
+        log.log(level, "%s", problem.format(snapshot.config.root))
+    server = snapshot.config.server
+    host, port = args.host or server.host, args.port if args.port is not None else server.port
+    log.info("serving %d articles in %d feeds on http://%s:%d/", snapshot.article_count,
+             len(snapshot.feeds) - 1, host, port)
+    web.run_app(create_app(snapshot), host=host, port=port, print=None)
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return 130

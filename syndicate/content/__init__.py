@@ -1,0 +1,1 @@
+"""Articles: the model, the loaders that read them from feeds/, and the HTML pipeline."""

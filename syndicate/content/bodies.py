@@ -1,0 +1,166 @@
+"""Article bodies: Markdown or HTML in, sanitised HTML segments with shortcode calls out.
+
+Runs once per Snapshot build, never per request. The order matters:
+registered shortcodes are swapped for inert placeholders first, so that neither
+the Markdown renderer nor the sanitiser can mangle their quotes and brackets;
+after sanitising, a placeholder alone in its paragraph takes the paragraph's
+place (WordPress's ``shortcode_unautop``) and the body is split at placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import lxml.html
+import nh3
+from markdown_it import MarkdownIt
+
+from syndicate import shortcodes
+from syndicate.content.model import Call, Segment
+from syndicate.shortcodes import Shortcode
+from syndicate.textclean import clean_text
+
+ALLOWED_TAGS = (set(nh3.ALLOWED_TAGS) - {"area", "map", "nav", "header", "footer", "center"}) | {"picture", "source"}
+URL_ATTRIBUTES = frozenset({"href", "src", "cite", "srcset"})
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "a": {"href", "hreflang", "title", "rel"},
+    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
+    "source": {"srcset", "sizes", "media", "type"},
+    "abbr": {"title"},
+    "time": {"datetime"},
+    "*": {"lang", "dir"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+_markdown = MarkdownIt("commonmark", {"typographer": False, "html": True}).enable("table").enable("strikethrough")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedBody:
+    segments: tuple[Segment, ...]
+    calls: tuple[Call, ...]
+
+
+class BodyRenderer:
+    """Turns article sources into segments, for one site base URL and one set of tags.
+
+    ``tags`` are the shortcodes that get resolved per request; ``guarded`` are tags
+    that must never appear in output, even as text (ad shortcodes).
+    """
+
+    def __init__(self, base_url: str, tags: Iterable[str], guarded: Iterable[str]) -> None:
+        self.base = base_url.rstrip("/") + "/"
+        self.tags = frozenset(tags)
+        self.guard = _guard_pattern(guarded)
+        nonce = secrets.token_hex(6)
+        self.marker = re.compile(rf"SYNDSC{nonce}N(\d+)E")
+        self.marker_format = f"SYNDSC{nonce}N{{}}E"
+        self.unautop = re.compile(rf"<p>(?:\s|\xa0|&nbsp;)*(SYNDSC{nonce}N(\d+)E)(?:\s|\xa0|&nbsp;)*</p>\n?")
+        self.cleaner = nh3.Cleaner(
+            tags=ALLOWED_TAGS,
+            clean_content_tags={"script", "style", "template", "iframe", "object", "embed", "noscript", "svg",
+                                "math", "textarea", "select", "title"},
+            attributes=ALLOWED_ATTRIBUTES,
+            attribute_filter=self._filter_attribute,
+            url_schemes=URL_SCHEMES,
+            link_rel=None,
+            strip_comments=True,
+        )
+
+    def _filter_attribute(self, tag: str, attribute: str, value: str) -> str | None:
+        value = self.marker.sub("", value)
+        if attribute == "srcset":
+            return ", ".join(self._absolute_candidate(c) for c in value.split(",") if c.strip())
+        if attribute in URL_ATTRIBUTES:
+            return self.absolute(value)
+        return value
+
+    def _absolute_candidate(self, candidate: str) -> str:
+        url, _, descriptor = candidate.strip().partition(" ")
+        return f"{self.absolute(url)} {descriptor.strip()}".strip()
+
+    def absolute(self, url: str) -> str:
+        """Resolve ``url`` against the site; fragments and mailto links stay as they are."""
+        url = url.strip()
+        if not url or url.startswith("#"):
+            return url
+        return urljoin(self.base, url)
+
+    def render(self, source: str, is_markdown: bool, first_line: int = 1) -> RenderedBody:
+        """``source`` as segments; ``first_line`` is the body's line in its file, for call lines."""
+        source = clean_text(source)
+        parts = shortcodes.split(source, self.tags)
+        found = [p for p in parts if isinstance(p, Shortcode)]
+        numbered = iter(range(len(found)))
+        marked = "".join(p if isinstance(p, str) else self.marker_format.format(next(numbered)) for p in parts)
+        html = _markdown.render(marked) if is_markdown else marked
+        html = self.cleaner.clean(html).replace("&nbsp;", "\xa0")
+        alone: set[int] = set()
+
+        def unwrap(match: re.Match[str]) -> str:
+            alone.add(int(match.group(2)))
+            return match.group(1)
+
+        html = self.unautop.sub(unwrap, html)
+        segments: list[Segment] = []
+        calls: list[Call] = []
+        position = 0
+        for match in self.marker.finditer(html):
+            segments.append(self.scrub(html[position:match.start()]))
+            number = int(match.group(1))
+            shortcode = found[number]
+            block = number in alone or _alone_outside_paragraph(html, match.start(), match.end())
+            call = Call(shortcode, len(calls), block, first_line + source.count("\n", 0, shortcode.start))
+            calls.append(call)
+            segments.append(call)
+            position = match.end()
+        segments.append(self.scrub(html[position:]))
+        return RenderedBody(tuple(s for s in segments if s != ""), tuple(calls))
+
+    def sanitize(self, html: str) -> str:
+        """Sanitised HTML (the body allow-list), for markup that is not an article body."""
+        return str(self.cleaner.clean(clean_text(html))).replace("&nbsp;", "\xa0")
+
+    def scrub(self, text: str) -> str:
+        """Remove any guarded shortcode that survived as text (an escape, a malformed tag)."""
+        return self.guard.sub("", text) if self.guard else text
+
+    def plain_text(self, segments: Iterable[Segment]) -> str:
+        """The body as plain text without any shortcode output: for derived summaries."""
+        html = "".join(s for s in segments if isinstance(s, str))
+        if not html.strip():
+            return ""
+        text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
+        return " ".join(text.split())
+
+
+def _alone_outside_paragraph(html: str, start: int, end: int) -> bool:
+    """A call on a line of its own between blocks (HTML bodies have no Markdown paragraphs)."""
+    line_start = html.rfind("\n", 0, start) + 1
+    line_end = html.find("\n", end)
+    line_end = len(html) if line_end < 0 else line_end
+    if html[line_start:start].strip() or html[end:line_end].strip():
+        return False
+    return html.rfind("<p", 0, start) <= html.rfind("</p>", 0, start)
+
+
+def _guard_pattern(tags: Iterable[str]) -> re.Pattern[str] | None:
+    names = sorted({re.escape(t) for t in tags}, key=len, reverse=True)
+    if not names:
+        return None
+    alternatives = "|".join(names)
+    # A whole tag first, else just its opening "[name" so the rest reads as harmless text.
+    return re.compile(rf"\[/?(?:{alternatives})(?![\w-])(?:[^\[\]<>]*\])?")
+
+
+def summarize(text: str, limit: int = 280) -> str:
+    """The first ``limit`` characters of ``text``, cut at a word, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–— ")
+    return cut + "…"

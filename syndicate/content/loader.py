@@ -1,0 +1,255 @@
+"""Reads feeds/<name>/_feed.yaml and the articles beside it into the model.
+
+A bad article is reported and skipped; the rest of its feed still loads. Only
+a missing or unreadable feeds folder fails the whole load.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from syndicate.config import Config
+from syndicate.content.bodies import BodyRenderer, summarize
+from syndicate.content.model import Article, Author, Feed, Image
+from syndicate.fields import Fields
+from syndicate.problems import LoadError, ProblemList
+from syndicate.textclean import clean_line, clean_text
+from syndicate.yamlfile import load_yaml
+
+ARTICLE_SUFFIXES = {".md": True, ".markdown": True, ".html": False, ".htm": False}  # suffix -> is Markdown
+FEED_FILE = "_feed.yaml"
+ALL_FEED = "all"
+FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_ARTICLE_BYTES = 5 * 1024 * 1024
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_TAG_URI_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One article file split into its front matter and body."""
+
+    meta: Any
+    body: str
+    body_line: int
+
+
+def split_front_matter(text: str, path: Path) -> Source:
+    """``---`` YAML ``---`` then the body; raise ``LoadError`` naming the line when malformed."""
+    problems = ProblemList()
+    if not text.startswith("---"):
+        problems.error(path, 1, "no front matter: an article starts with a '---' line, its YAML, then '---'")
+        raise LoadError(problems)
+    first_break = text.find("\n")
+    if first_break < 0 or text[:first_break].strip() != "---":
+        problems.error(path, 1, "the first line must be exactly '---'")
+        raise LoadError(problems)
+    end = _FRONT_MATTER_END.search(text, first_break + 1)
+    if end is None:
+        problems.error(path, 1, "front matter is not closed by a '---' line")
+        raise LoadError(problems)
+    meta = load_yaml(text[first_break + 1:end.start()], path, line_offset=1)
+    body_start = text.find("\n", end.end())
+    body = "" if body_start < 0 else text[body_start + 1:]
+    return Source(meta, body, text.count("\n", 0, body_start) + 2 if body_start >= 0 else 0)
+
+
+def read_text(path: Path, root: Path, problems: ProblemList, limit: int = MAX_ARTICLE_BYTES) -> str | None:
+    """A content file's text, or None with a problem: outside ``root``, too large, not UTF-8."""
+    try:
+        real = path.resolve(strict=True)
+        if not real.is_relative_to(root.resolve()):
+            problems.error(path, 0, "points outside the content folder (symlink?); skipped")
+            return None
+        size = real.stat().st_size
+        if size > limit:
+            problems.error(path, 0, f"file is {size} bytes, over the {limit}-byte limit; skipped")
+            return None
+        data = real.read_bytes()
+    except OSError as exc:
+        problems.error(path, 0, f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.error(path, line, f"not valid UTF-8 (at byte offset {exc.start}); skipped")
+        return None
+
+
+def _read_image(f: Fields, key: str, renderer: BodyRenderer) -> Image | None:
+    value = f.raw(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Image(renderer.absolute(value))
+    sub = f.section(key)
+    if sub is None:
+        return None
+    image = Image(
+        url=renderer.absolute(sub.text("url", required=True)),
+        width=sub.integer("width", 0, minimum=1) or None,
+        height=sub.integer("height", 0, minimum=1) or None,
+        alt=clean_line(sub.text("alt")),
+    )
+    sub.finish()
+    return image
+
+
+def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
+    value = f.raw("author")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Author(clean_line(value)) if value.strip() else None
+    sub = f.section("author")
+    if sub is None:
+        return None
+    url = sub.text("url")
+    author = Author(clean_line(sub.text("name", required=True)), renderer.absolute(url) if url else "",
+                    clean_line(sub.text("bio")))
+    sub.finish()
+    return author
+
+
+class ContentLoader:
+    """Loads every feed folder under ``config.feeds_dir`` with one body renderer."""
+
+    def __init__(self, config: Config, renderer: BodyRenderer, problems: ProblemList) -> None:
+        self.config = config
+        self.renderer = renderer
+        self.problems = problems
+
+    def load(self) -> dict[str, Feed]:
+        root = self.config.feeds_dir
+        if not root.is_dir():
+            self.problems.error(root, 0, "feeds folder not found")
+            raise LoadError(self.problems)
+        feeds: dict[str, Feed] = {}
+        seen_uids: dict[str, Path] = {}
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            feed = self.load_feed(folder, seen_uids)
+            if feed is not None:
+                feeds[feed.name] = feed
+        feeds[ALL_FEED] = self.all_feed(feeds.values())
+        return feeds
+
+    def all_feed(self, feeds: Any) -> Feed:
+        site = self.config.site
+        articles = sorted((a for f in feeds for a in f.articles), key=_newest_first)
+        return Feed(ALL_FEED, site.title, site.description or site.title, site.language, site.base_url + "/",
+                    None, self.config.feed_defaults.items_per_page, tuple(articles))
+
+    def load_feed(self, folder: Path, seen_uids: dict[str, Path]) -> Feed | None:
+        meta_path = folder / FEED_FILE
+        if not FEED_NAME.match(folder.name) or folder.name == ALL_FEED:
+            self.problems.error(folder, 0, "feed folder names are lower-case letters, digits, '-' and '_', "
+                                           f"and not {ALL_FEED!r}; skipped")
+            return None
+        if not meta_path.is_file():
+            self.problems.warning(folder, 0, f"no {FEED_FILE}; folder skipped")
+            return None
+        text = read_text(meta_path, self.config.feeds_dir, self.problems)
+        if text is None:
+            return None
+        try:
+            data = load_yaml(text, meta_path)
+        except LoadError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        f = Fields.of(data, meta_path, self.problems, "", 1)
+        if f is None:
+            return None
+        errors_before = len(self.problems.errors)
+        site = self.config.site
+        link = f.text("link", f"{site.base_url}/{folder.name}/")
+        title = clean_line(f.text("title", required=True))
+        description = clean_line(f.text("description", ""))
+        language = f.text("language", site.language)
+        image = _read_image(f, "image", self.renderer)
+        per_page = f.integer("items_per_page", self.config.feed_defaults.items_per_page,
+                             minimum=1, maximum=self.config.feed_defaults.max_page_size)
+        f.finish()
+        if len(self.problems.errors) > errors_before:
+            return None
+        articles: list[Article] = []
+        ids: dict[str, Path] = {}
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in ARTICLE_SUFFIXES or path.name.startswith((".", "_")):
+                continue
+            article = self.load_article(path, folder.name)
+            if article is None:
+                continue
+            if article.id in ids:
+                self.problems.error(path, 0, f"duplicate article id {article.id!r} "
+                                             f"(also in {ids[article.id].name}); skipped")
+                continue
+            if article.uid in seen_uids:
+                self.problems.error(path, 0, f"article id {article.id!r} is already used by "
+                                             f"{seen_uids[article.uid]}; skipped")
+                continue
+            ids[article.id] = path
+            seen_uids[article.uid] = path
+            articles.append(article)
+        articles.sort(key=_newest_first)
+        return Feed(folder.name, title, description or title, language, self.renderer.absolute(link), image,
+                    per_page, tuple(articles), meta_path)
+
+    def load_article(self, path: Path, feed: str) -> Article | None:
+        text = read_text(path, self.config.feeds_dir, self.problems)
+        if text is None:
+            return None
+        try:
+            source = split_front_matter(text, path)
+        except LoadError as exc:
+            self.problems.extend(exc.problems)
+            return None
+        f = Fields.of(source.meta, path, self.problems, "front matter", 2)
+        if f is None:
+            return None
+        errors_before = len(self.problems.errors)
+        article = self._build(f, source, path, feed)
+        f.finish()
+        return None if len(self.problems.errors) > errors_before else article
+
+    def _build(self, f: Fields, source: Source, path: Path, feed: str) -> Article | None:
+        site = self.config.site
+        title = clean_line(self.renderer.scrub(f.text("title", required=True)))
+        published = f.datetime("date", required=True)
+        updated = f.datetime("updated") or published
+        slug = path.stem
+        article_id = f.text("id", f"{feed}/{slug}").strip()
+        if f.has("id") and not article_id:
+            f.error("id", "must not be empty")
+        canonical = f.text("canonical_url")
+        tags = tuple(dict.fromkeys(clean_line(t) for t in f.str_list("tags") if clean_line(t)))
+        summary_given = clean_text(f.text("summary"))
+        author = _read_author(f, self.renderer)
+        image = _read_image(f, "image", self.renderer)
+        if f.flag("draft", False):
+            return None
+        if published is None or not title:
+            return None
+        if updated is not None and updated < published:
+            f.warning("updated", "is earlier than date; using date")
+            updated = published
+        body = self.renderer.render(source.body, ARTICLE_SUFFIXES[path.suffix.lower()], source.body_line)
+        summary_text = " ".join(self.renderer.scrub(summary_given).split()) if summary_given else ""
+        summary = summary_text or summarize(self.renderer.plain_text(body.segments))
+        url = self.renderer.absolute(canonical) if canonical else site.article_url.format(
+            base_url=site.base_url, feed=feed, slug=slug)
+        return Article(
+            feed=feed, slug=slug, id=article_id,
+            uid=f"tag:{site.host},{site.tag_date}:{quote(article_id, safe=_TAG_URI_SAFE)}",
+            path=path, title=title, published=published, updated=updated or published, author=author,
+            tags=tags, summary=summary, image=image, url=url, body=body.segments, body_line=source.body_line,
+        )
+
+
+def _newest_first(article: Article) -> tuple[float, str]:
+    return (-article.published.timestamp(), article.uid)
+

@@ -1,0 +1,79 @@
+"""The article and feed model shared by every format. Built once per Snapshot; never mutated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from syndicate.shortcodes import Shortcode
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A shortcode call left in a body, to be resolved per request."""
+
+    shortcode: Shortcode
+    index: int  # its position among the article's calls: part of the ad selection seed
+    block: bool  # it stood alone in its paragraph, so block markup may replace it
+    line: int  # its line in the article file, for check messages
+
+
+#: A body after the Snapshot build: sanitised HTML text with the shortcode calls left to
+#: resolve per request. Joining the text parts with each call's output gives the content.
+Segment = str | Call
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str
+    url: str = ""
+    bio: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    feed: str
+    slug: str  # the file name without extension
+    id: str  # stable: front matter ``id`` or "<feed>/<slug>"
+    uid: str  # the tag: URI every format uses as the item's id / guid
+    path: Path
+    title: str
+    published: dt.datetime
+    updated: dt.datetime
+    author: Author | None
+    tags: tuple[str, ...]
+    summary: str  # plain text, never holds ads or shortcodes
+    image: Image | None
+    url: str  # the article's page on the publisher's site
+    body: tuple[Segment, ...]
+    body_line: int  # the line in ``path`` where the body starts, for check messages
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return tuple(part for part in self.body if isinstance(part, Call))
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    name: str
+    title: str
+    description: str
+    language: str
+    link: str  # the section's page on the publisher's site
+    image: Image | None
+    items_per_page: int
+    articles: tuple[Article, ...]  # newest first
+    path: Path | None = None  # the _feed.yaml, None for the built-in "all"
+
+    @property
+    def updated(self) -> dt.datetime | None:
+        return max((a.updated for a in self.articles), default=None)

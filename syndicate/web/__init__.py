@@ -1,0 +1,1 @@
+"""The HTTP layer: routes, views and middlewares. Holds no domain logic."""

@@ -1,0 +1,13 @@
+"""The route table, and nothing else."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from syndicate.web import views
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", views.index, name="index")
+    app.router.add_get("/healthz", views.healthz, name="healthz")
+    app.router.add_get("/feeds/{feed}.{fmt}", views.feed, name="feed")
