@@ -1,0 +1,1 @@
+"""Ads: the space and unit model, its YAML loader, selection and feed-safe markup."""

@@ -1,0 +1,60 @@
+"""Cross-checks between articles, ad spaces and partners, reported as problems.
+
+Nothing here stops serving: a call that names no known space renders as nothing.
+But ops should hear about it from ``syndicate check`` before readers notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from syndicate.ads.model import AdSpace
+from syndicate.ads.resolver import AD_TAGS, BROWSER_ATTRIBUTES, USED_ATTRIBUTES, split_ids, target_of
+from syndicate.config import Config
+from syndicate.content.model import Article
+from syndicate.problems import ProblemList
+
+
+def check_calls(articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config,
+                problems: ProblemList) -> None:
+    """Warn about ad calls that cannot resolve, and attributes we do not understand."""
+    aliases = {alias.tag: alias for alias in config.ads.aliases}
+    for article in articles:
+        for call in article.calls:
+            shortcode = call.shortcode
+            if shortcode.tag in aliases or shortcode.tag in config.ads.strip_tags:
+                target = target_of(call, aliases)
+                if shortcode.tag in aliases and target is None:
+                    attribute = aliases[shortcode.tag].attribute
+                    value = shortcode.attrs.get(attribute, "")
+                    problems.warning(article.path, call.line, f"[{shortcode.tag}]: no space mapped for "
+                                     f"{attribute}={value!r}; it renders as nothing")
+                continue
+            if shortcode.tag not in AD_TAGS:
+                continue
+            where = f"[{shortcode.tag}]"
+            ids = split_ids(shortcode.attrs.get("id", shortcode.attrs.get("0", "")))
+            if not ids:
+                problems.warning(article.path, call.line, f"{where}: no id attribute; it renders as nothing")
+            for space_id in ids:
+                if space_id not in spaces:
+                    problems.warning(article.path, call.line, f"{where}: no ad space {space_id!r}")
+            for name in shortcode.attrs:
+                if name in USED_ATTRIBUTES or name.isdigit():
+                    continue
+                if name not in BROWSER_ATTRIBUTES:
+                    problems.warning(article.path, call.line, f"{where}: unknown attribute {name!r} ignored")
+
+
+def check_partners(spaces: dict[str, AdSpace], config: Config, problems: ProblemList) -> None:
+    """Overrides and aliases must name spaces that exist."""
+    for audience in (config.public, *config.partners):
+        for space_id, override in audience.overrides.items():
+            for named in (space_id, override.use):
+                if named and named not in spaces:
+                    problems.error(config.path, override.line,
+                                   f"{audience.id}: override names unknown ad space {named!r}")
+    for alias in config.ads.aliases:
+        for named in (*alias.spaces.values(), alias.default):
+            if named and named not in spaces:
+                problems.error(config.path, alias.line, f"ads.aliases.{alias.tag}: unknown ad space {named!r}")

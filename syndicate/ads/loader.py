@@ -1,0 +1,151 @@
+"""Reads adspaces/<id>.yaml into ``AdSpace`` objects, reporting every fault with file, line and field.
+
+Unknown keys are errors: in config-as-code a typo must not silently switch an ad off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
+from syndicate.content.loader import read_text
+from syndicate.fields import Fields
+from syndicate.problems import LoadError, ProblemList
+from syndicate.textclean import clean_line
+from syndicate.yamlfile import load_yaml
+
+SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MAX_SPACE_BYTES = 1024 * 1024
+
+
+def _absolute_http(f: Fields, key: str, value: str, absolute: Callable[[str], str]) -> str:
+    url = absolute(value) if value else ""
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        f.error(key, f"expected an http(s) URL, got {value!r}")
+        return ""
+    return url
+
+
+def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str], str]) -> AdUnit | None:
+    """One unit; None when it has errors (they are in ``f.problems``)."""
+    errors_before = len(f.problems.errors)
+    unit_id = f.text("id", required=True)
+    kind = UnitType(f.choice("type", tuple(UnitType), UnitType.IMAGE))
+    url = _absolute_http(f, "url", f.text("url", required=kind is not UnitType.HTML), absolute)
+    src = _absolute_http(f, "src", f.text("src", required=kind is UnitType.IMAGE), absolute)
+    unit = AdUnit(
+        id=unit_id, type=kind, url=url, line=f.anchor, src=src,
+        width=f.integer("width", 0, minimum=1) or None,
+        height=f.integer("height", 0, minimum=1) or None,
+        alt=clean_line(f.text("alt")),
+        title=clean_line(f.text("title", required=kind is UnitType.TEXT)),
+        body=clean_line(f.text("body")),
+        html=sanitize(f.text("html", required=kind is UnitType.HTML)),
+        weight=f.number("weight", 1.0, minimum=0.0),
+        priority=f.integer("priority", 0),
+        start=f.datetime("start"),
+        end=f.datetime("end"),
+        feeds=f.str_list("feeds"),
+        partners=f.str_list("partners"),
+        formats=f.str_list("formats"),
+        tags=f.str_list("tags"),
+        house=f.flag("house", False),
+        max_impressions=f.integer("max_impressions", 0, minimum=1) or None,
+        max_clicks=f.integer("max_clicks", 0, minimum=1) or None,
+    )
+    for name in unit.formats:
+        if name not in ("rss", "atom", "json"):
+            f.error("formats", f"unknown format {name!r}; use rss, atom or json")
+    if unit.start and unit.end and unit.end <= unit.start:
+        f.error("end", "must be after start")
+    if kind is UnitType.HTML and f.has("html") and not unit.html.strip():
+        f.error("html", "nothing is left after removing scripts and unsafe markup")
+    f.finish()
+    return unit if len(f.problems.errors) == errors_before else None
+
+
+def read_space(path: Path, root: Path, problems: ProblemList, absolute: Callable[[str], str],
+               sanitize: Callable[[str], str]) -> AdSpace | None:
+    """One space file; None when it cannot be used (its problems are in ``problems``)."""
+    text = read_text(path, root, problems, MAX_SPACE_BYTES)
+    if text is None:
+        return None
+    try:
+        data = load_yaml(text, path)
+    except LoadError as exc:
+        problems.extend(exc.problems)
+        return None
+    f = Fields.of(data, path, problems, "", 1)
+    if f is None:
+        return None
+    errors_before = len(problems.errors)
+    space_id = f.text("id", path.stem)
+    if space_id != path.stem:
+        f.error("id", f"must match the file name {path.stem!r}")
+    units: list[AdUnit] = []
+    seen: set[str] = set()
+    for unit_fields in f.sections("units"):
+        unit = read_unit(unit_fields, absolute, sanitize)
+        if unit is None:
+            continue
+        if unit.id in seen:
+            problems.error(path, unit.line, f"{unit_fields.prefix}.id: duplicate unit id {unit.id!r}")
+            continue
+        seen.add(unit.id)
+        units.append(unit)
+    if_empty = f.text("if_empty") or None
+    space = AdSpace(
+        id=space_id,
+        name=clean_line(f.text("name", space_id)),
+        label=clean_line(f.text("label", "Advertisement")) or "Advertisement",
+        max_ads=f.integer("max_ads", 1, minimum=1, maximum=10),
+        selection=Selection(f.choice("selection", tuple(Selection), Selection.WEIGHTED)),
+        if_empty=if_empty,
+        fallback=Fallback(f.choice("fallback", tuple(Fallback), Fallback.HIDE)),
+        units=tuple(units),
+        path=path,
+    )
+    if if_empty == space_id:
+        f.error("if_empty", "a space cannot fall back to itself")
+    f.finish()
+    return space if len(problems.errors) == errors_before else None
+
+
+def load_spaces(folder: Path, problems: ProblemList, absolute: Callable[[str], str],
+                sanitize: Callable[[str], str]) -> dict[str, AdSpace]:
+    """Every ``*.yaml`` in ``folder``, then the cross-references between spaces."""
+    spaces: dict[str, AdSpace] = {}
+    if not folder.is_dir():
+        problems.warning(folder, 0, "ad spaces folder not found: every ad shortcode renders as nothing")
+        return spaces
+    for path in sorted(folder.glob("*.y*ml")):
+        if path.name.startswith(("_", ".")):
+            continue
+        if not SPACE_ID.match(path.stem):
+            problems.error(path, 0, "ad space file names are letters, digits, '-' and '_'; skipped")
+            continue
+        space = read_space(path, folder, problems, absolute, sanitize)
+        if space is not None:
+            spaces[space.id] = space
+    for space in spaces.values():
+        if space.if_empty and space.if_empty not in spaces:
+            problems.error(space.path, 0, f"if_empty: no ad space {space.if_empty!r}")
+        if not space.units:
+            problems.warning(space.path, 0, "this space has no units")
+    _report_cycles(spaces, problems)
+    return spaces
+
+
+def _report_cycles(spaces: dict[str, AdSpace], problems: ProblemList) -> None:
+    """``if_empty`` chains that loop are rendered safely, but they are still a mistake."""
+    for start in spaces.values():
+        seen = [start.id]
+        current = start.if_empty
+        while current in spaces and current not in seen:
+            seen.append(current)
+            current = spaces[current].if_empty
+        if current == start.id and len(seen) > 1:
+            problems.warning(start.path, 0, "if_empty chain loops: " + " -> ".join([*seen, start.id]))

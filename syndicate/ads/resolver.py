@@ -1,0 +1,111 @@
+"""Turns shortcode calls into ad markup for one audience, format and rotation window.
+
+This is the one place that knows the ad shortcodes' attributes (docs/ads.md):
+``id`` (a comma list picks one space), ``if_empty``, ``show_ids``, ``max_width``,
+enclosed text; browser-only attributes are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from syndicate.ads.markup import ads_html, with_query
+from syndicate.ads.model import AdSpace, AdUnit
+from syndicate.ads.selection import Choice, Slot, choose, pick_one
+from syndicate.config import Config, ShortcodeAlias
+from syndicate.content.model import Article, Call
+from syndicate.partners import Audience
+
+#: The ADS PRO shortcode and its siblings: they take the same attributes.
+AD_TAGS = ("bsa_pro_ad_space", "bsa_pro_ajax_ad_space", "ads_pro_ad_space")
+USED_ATTRIBUTES = frozenset({"id", "if_empty", "show_ids", "max_width"})
+#: Display options that only mean something in a browser: accepted, ignored.
+BROWSER_ATTRIBUTES = frozenset({"link", "crop", "custom_image", "delay", "padding_top", "attachment", "hide_for_id"})
+
+#: Builds the href of one unit in one slot; the tracking layer swaps in signed click URLs.
+LinkBuilder = Callable[[AdUnit, AdSpace, Slot], str]
+
+
+def direct_link(unit: AdUnit, space: AdSpace, slot: Slot) -> str:
+    return with_query(unit.url, slot.audience.query)
+
+
+def split_ids(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def window_of(moment: dt.datetime, rotation_seconds: int) -> int:
+    return int(moment.timestamp()) // rotation_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an ad call asks for, after aliases and attributes are read."""
+
+    space_ids: tuple[str, ...]
+    if_empty: str | None = None
+    show_ids: frozenset[str] | None = None
+    max_width: int | None = None
+
+
+def target_of(call: Call, aliases: dict[str, ShortcodeAlias]) -> Target | None:
+    """The ad request a call makes, or None when it names no space (it then renders as nothing)."""
+    attrs = call.shortcode.attrs
+    alias = aliases.get(call.shortcode.tag)
+    if alias is not None:
+        their_id = attrs.get(alias.attribute, "")
+        space = alias.spaces.get(their_id, alias.default)
+        return Target((space,)) if space else None
+    ids = tuple(split_ids(attrs.get("id", attrs.get("0", ""))))
+    if not ids:
+        return None
+    show = frozenset(split_ids(attrs["show_ids"])) if attrs.get("show_ids") else None
+    width_text = attrs.get("max_width", "").strip().removesuffix("px")
+    max_width = int(width_text) if width_text.isdigit() and int(width_text) > 0 else None
+    return Target(ids, attrs.get("if_empty") or None, show, max_width)
+
+
+class AdResolver:
+    """A ``publish.Resolve`` for one (audience, format, window)."""
+
+    def __init__(self, spaces: dict[str, AdSpace], config: Config, audience: Audience, fmt: str,
+                 window: int, link: LinkBuilder = direct_link) -> None:
+        self.spaces = spaces
+        self.aliases = {alias.tag: alias for alias in config.ads.aliases}
+        self.strip = frozenset(config.ads.strip_tags)
+        self.audience = audience
+        self.format = fmt
+        self.window = window
+        self.moment = dt.datetime.fromtimestamp(window * config.ads.rotation_seconds, dt.UTC)
+        self.link = link
+
+    def slot(self, call: Call, article: Article) -> Slot:
+        return Slot(self.audience, article.feed, article.uid, frozenset(t.lower() for t in article.tags),
+                    self.format, call.index, self.window, self.moment)
+
+    def choose(self, call: Call, article: Article) -> tuple[Choice, Slot, Target] | None:
+        """The space and units for ``call``; also used by previews and stats."""
+        if call.shortcode.tag in self.strip:
+            return None
+        target = target_of(call, self.aliases)
+        if target is None:
+            return None
+        slot = self.slot(call, article)
+        known = [space_id for space_id in target.space_ids if space_id in self.spaces]
+        if not known:
+            return None
+        space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, self.window)
+        found = choose(self.spaces, space_id, slot, target.show_ids)
+        if found is None and target.if_empty and target.if_empty != space_id:
+            found = choose(self.spaces, target.if_empty, slot)
+        return (found, slot, target) if found is not None else None
+
+    def __call__(self, call: Call, article: Article) -> str:
+        chosen = self.choose(call, article)
+        if chosen is None:
+            return ""
+        choice, slot, target = chosen
+        return ads_html(choice.label, choice.units, call.block, call.shortcode.content, target.max_width,
+                        lambda unit: self.link(unit, choice.space, slot))

@@ -1,0 +1,128 @@
+"""Which units fill one ad slot: pure functions of (space, audience, article, slot, window).
+
+The draw is seeded by a hash of who asks, which article, which slot and which
+rotation window, so the same request in the same window gets the same ads (and
+the same bytes, so caches and ETags hold) while ads still rotate between windows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
+from syndicate.partners import AdPolicy, Audience, SpaceOverride
+
+MAX_CHAIN = 16  # if_empty hops followed before giving up (cycles are cut earlier)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One occurrence of an ad shortcode, as one audience receives it in one window."""
+
+    audience: Audience
+    feed: str  # the article's own feed
+    article_uid: str
+    article_tags: frozenset[str]  # lower-cased
+    format: str
+    occurrence: int  # the call's index within the article
+    window: int  # rotation window number: floor(time / rotation_seconds)
+    moment: dt.datetime  # the window's start: schedules are judged at this instant, for stable bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    space: AdSpace
+    units: tuple[AdUnit, ...]
+    label: str
+
+
+def unit_hash(*parts: object) -> float:
+    """A uniform number in [0, 1) from ``parts``; stable across processes and versions."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def pick_one(options: Sequence[str], *seed: object) -> str:
+    """A deterministic choice among ``options`` (for ``id="3,7"``)."""
+    return options[int(unit_hash(*seed) * len(options))]
+
+
+def eligible(space: AdSpace, slot: Slot, only: frozenset[str] | None) -> list[AdUnit]:
+    """Units that may run in this slot: live now, targeted here, allowed by policy and filters."""
+    audience = slot.audience
+    found = []
+    for unit in space.units:
+        if not unit.live_at(slot.moment):
+            continue
+        if only is not None and unit.id not in only:
+            continue
+        if audience.ads is AdPolicy.HOUSE and not unit.house:
+            continue
+        if unit.type is UnitType.HTML and not audience.allow_html:
+            continue
+        if unit.feeds and slot.feed not in unit.feeds:
+            continue
+        if unit.partners and audience.id not in unit.partners:
+            continue
+        if unit.formats and slot.format not in unit.formats:
+            continue
+        if unit.tags and not slot.article_tags.intersection(t.lower() for t in unit.tags):
+            continue
+        found.append(unit)
+    return found
+
+
+def draw(space: AdSpace, units: list[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
+    """Up to ``space.max_ads`` units by the space's selection rule."""
+    if space.selection is Selection.STATIC:
+        return tuple(units[: space.max_ads])
+    if space.selection is Selection.PRIORITY and units:
+        top = max(u.priority for u in units)
+        units = [u for u in units if u.priority == top]
+    pool = [u for u in units if u.weight > 0]
+    chosen: list[AdUnit] = []
+    for round_ in range(min(space.max_ads, len(pool))):
+        total = sum(u.weight for u in pool)
+        target = unit_hash(slot.audience.id, slot.article_uid, slot.occurrence, slot.window, space.id, round_) * total
+        for position, unit in enumerate(pool):
+            target -= unit.weight
+            if target < 0 or position == len(pool) - 1:
+                chosen.append(pool.pop(position))
+                break
+    return tuple(chosen)
+
+
+def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot,
+           show_ids: frozenset[str] | None = None) -> Choice | None:
+    """The units for ``space_id`` in ``slot``: its own, else its ``if_empty`` chain, else its fallback."""
+    audience = slot.audience
+    if audience.ads is AdPolicy.STRIP:
+        return None
+    override = audience.overrides.get(space_id, SpaceOverride())
+    if override.hide:
+        return None
+    first = spaces.get(override.use or space_id)
+    if first is None:
+        return None
+    label = override.label or first.label
+    only = frozenset(override.only) if override.only else None
+    if show_ids is not None:
+        only = show_ids if only is None else only & show_ids
+    visited: set[str] = set()
+    space: AdSpace | None = first
+    while space is not None and space.id not in visited and len(visited) < MAX_CHAIN:
+        visited.add(space.id)
+        units = draw(space, eligible(space, slot, only if space is first else None), slot)
+        if units:
+            return Choice(space, units, label if space is first else space.label)
+        space = spaces.get(space.if_empty) if space.if_empty else None
+    if first.fallback is Fallback.HOUSE:
+        house = [u for u in first.units if u.house and u.live_at(slot.moment)
+                 and (u.type is not UnitType.HTML or audience.allow_html)]
+        units = draw(first, house, slot)
+        if units:
+            return Choice(first, units, label)
+    return None
