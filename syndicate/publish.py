@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from syndicate.ads.resolver import AdResolver, window_of
+from syndicate.ads.resolver import AdResolver, Links, window_of
 from syndicate.content.model import Article, Call, Feed
 from syndicate.formats.model import FeedView, ItemView
 from syndicate.partners import Audience
@@ -24,10 +24,11 @@ def resolve_nothing(call: Call, article: Article) -> str:
     return ""
 
 
-def ad_resolver(snapshot: Snapshot, audience: Audience, fmt: str, moment: dt.datetime | None = None) -> AdResolver:
+def ad_resolver(snapshot: Snapshot, audience: Audience, fmt: str, moment: dt.datetime | None = None,
+                links: Links | None = None) -> AdResolver:
     """The resolver for ``audience`` reading ``fmt`` in the rotation window holding ``moment`` (default: now)."""
     window = window_of(moment or dt.datetime.now(dt.UTC), snapshot.config.ads.rotation_seconds)
-    return AdResolver(snapshot.spaces, snapshot.config, audience, fmt, window)
+    return AdResolver(snapshot.spaces, snapshot.config, audience, fmt, window, links)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ an ``<img>`` or text, with absolute URLs and a disclosure label beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 from html import escape, unescape
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -56,10 +56,15 @@ def unit_html(unit: AdUnit, href: str, content: str, max_width: int | None) -> s
     return unit.html
 
 
+def pixel_html(url: str | None) -> str:
+    """A 1x1 impression pixel: extra signal only, since many readers strip such images."""
+    return f'<img src="{escape(url)}" width="1" height="1" alt="">' if url else ""
+
+
 def ads_html(label: str, units: tuple[AdUnit, ...], block: bool, content: str, max_width: int | None,
-             href_for: Callable[[AdUnit], str]) -> str:
+             href_for: Callable[[AdUnit], str], pixel_for: Callable[[AdUnit], str | None]) -> str:
     """The whole slot: the label, then each unit. Block slots get their own paragraph."""
-    pieces = [unit_html(unit, href_for(unit), content, max_width) for unit in units]
+    pieces = [unit_html(unit, href_for(unit), content, max_width) + pixel_html(pixel_for(unit)) for unit in units]
     label_html = f"<small>{escape(label)}</small>"
     if not block:
         return f"{label_html} " + " ".join(pieces)

@@ -8,8 +8,8 @@ enclosed text; browser-only attributes are accepted and ignored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from syndicate.ads.markup import ads_html, with_query
 from syndicate.ads.model import AdSpace, AdUnit
@@ -24,12 +24,32 @@ USED_ATTRIBUTES = frozenset({"id", "if_empty", "show_ids", "max_width"})
 #: Display options that only mean something in a browser: accepted, ignored.
 BROWSER_ATTRIBUTES = frozenset({"link", "crop", "custom_image", "delay", "padding_top", "attachment", "hide_for_id"})
 
-#: Builds the href of one unit in one slot; the tracking layer swaps in signed click URLs.
-LinkBuilder = Callable[[AdUnit, AdSpace, Slot], str]
+class Links(Protocol):
+    """Where an ad's click goes and which pixel counts its rendering; tracking signs both."""
+
+    def click_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str: ...
+
+    def pixel_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str | None: ...
 
 
-def direct_link(unit: AdUnit, space: AdSpace, slot: Slot) -> str:
-    return with_query(unit.url, slot.audience.query)
+class DirectLinks:
+    """Untracked links: straight to the target, with the audience's query parameters."""
+
+    def click_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str:
+        return with_query(unit.url, slot.audience.query)
+
+    def pixel_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServedAd:
+    """One ad placed in one response: what the ``served`` count is made of."""
+
+    space: str
+    unit: str
+    audience: str
+    article: str
 
 
 def split_ids(value: str) -> list[str]:
@@ -71,7 +91,7 @@ class AdResolver:
     """A ``publish.Resolve`` for one (audience, format, window)."""
 
     def __init__(self, spaces: dict[str, AdSpace], config: Config, audience: Audience, fmt: str,
-                 window: int, link: LinkBuilder = direct_link) -> None:
+                 window: int, links: Links | None = None) -> None:
         self.spaces = spaces
         self.aliases = {alias.tag: alias for alias in config.ads.aliases}
         self.strip = frozenset(config.ads.strip_tags)
@@ -79,7 +99,8 @@ class AdResolver:
         self.format = fmt
         self.window = window
         self.moment = dt.datetime.fromtimestamp(window * config.ads.rotation_seconds, dt.UTC)
-        self.link = link
+        self.links: Links = links or DirectLinks()
+        self.served: list[ServedAd] = []  # every ad this resolver placed, in order
 
     def slot(self, call: Call, article: Article) -> Slot:
         return Slot(self.audience, article.feed, article.uid, frozenset(t.lower() for t in article.tags),
@@ -107,5 +128,8 @@ class AdResolver:
         if chosen is None:
             return ""
         choice, slot, target = chosen
+        space = choice.space
+        self.served.extend(ServedAd(space.id, unit.id, self.audience.id, article.id) for unit in choice.units)
         return ads_html(choice.label, choice.units, call.block, call.shortcode.content, target.max_width,
-                        lambda unit: self.link(unit, choice.space, slot))
+                        lambda unit: self.links.click_url(unit, space, slot, article.id),
+                        lambda unit: self.links.pixel_url(unit, space, slot, article.id))
