@@ -115,10 +115,10 @@ class AdResolver:
             return None
         slot = self.slot(call, article)
         known = [space_id for space_id in target.space_ids if space_id in self.spaces]
-        if not known:
-            return None
-        space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, self.window)
-        found = choose(self.spaces, space_id, slot, target.show_ids)
+        space_id = ""
+        if known:
+            space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, self.window)
+        found = choose(self.spaces, space_id, slot, target.show_ids) if space_id else None
         if found is None and target.if_empty and target.if_empty != space_id:
             found = choose(self.spaces, target.if_empty, slot)
         return (found, slot, target) if found is not None else None
