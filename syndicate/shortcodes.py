@@ -69,7 +69,7 @@ class Shortcode:
 class _Tags:
     """Registered names in registration order, which decides between names that are prefixes of each other."""
 
-    __slots__ = ("known", "longest", "rank", "sizes")
+    __slots__ = ("initials", "known", "longest", "rank", "sizes")
 
     def __init__(self, names: Iterable[str]) -> None:
         self.rank: dict[str, int] = {}
@@ -79,14 +79,17 @@ class _Tags:
         self.sizes = sorted({len(name) for name in self.rank})
         self.longest = self.sizes[-1] if self.sizes else 0
         self.known: dict[str, list[str]] = {}
+        self.initials = frozenset(name[0] for name in self.rank)
 
     def seen_in(self, text: str) -> _Tags:
         """Keep the names that occur right after a `[`, the prefilter do_shortcode applies before matching."""
-        present = {m.group(1) for m in _TOKEN.finditer(text)}
+        present = set(_TOKEN.findall(text))
         return _Tags(name for name in self.rank if name in present)
 
     def at(self, text: str, pos: int) -> list[str]:
-        """Names that can start at pos (not followed by a word character or hyphen), best first. O(1) in text."""
+        """Names that can start at pos (not followed by a word character or hyphen), best first; reads few chars."""
+        if text[pos : pos + 1] not in self.initials:
+            return []
         run = _NAME_RUN.match(text, pos, pos + self.longest + 1)
         if run is None:
             return []
@@ -125,10 +128,10 @@ def _scan(text: str, names: Iterable[str]) -> Iterator[tuple[int, int, str | Non
     tags = _Tags(names) if "[" in text else _Tags(())
     if tags.rank:
         tags = tags.seen_in(text)
-    if not tags.rank:
+    last_bracket = text.rfind("]")
+    if not tags.rank or last_bracket < 0:
         return
     spots = _closers(text, tags)
-    last_bracket = text.rfind("]")
     pos = 0
     # A call needs a `]` after its name, so nothing can start at or beyond the last one.
     while (pos := text.find("[", pos, last_bracket)) >= 0:
@@ -238,7 +241,9 @@ def parse_atts(text: str) -> dict[str, str]:
     if not text.strip(" \t\n\r\f\v\xa0\u200b"):
         return atts
     next_index: int | None = None  # PHP's next free integer key; None until an integer key exists
-    for m in _ATTR.finditer(_NBSP.sub(" ", text)):
+    if "\xa0" in text or "\u200b" in text:
+        text = _NBSP.sub(" ", text)
+    for m in _ATTR.finditer(text):
         key, double, single, bare, positional_double, positional_single, word = m.groups()
         if key is not None:
             key = key.lower()
@@ -265,7 +270,7 @@ def unautop(html: str, tags: Iterable[str]) -> str:
         return html
     spots = _closers(html, known)
     blank_end: dict[int, int] = {}
-    bracket = [len(html) + 1, -1]  # last `]` lookup (from, found); lookups mostly move forward, so reuse it
+    bracket = [len(html) + 1, -1]  # last `]` lookup (from, found); lookups only move forward, so reuse it
 
     def skip_blank(pos: int) -> int:
         if pos not in blank_end:
@@ -282,10 +287,9 @@ def unautop(html: str, tags: Iterable[str]) -> str:
         start = skip_blank(p + 3)
         if not html.startswith("[", start):
             return None
-        for tag in known.at(html, start + 1):
-            close = next_bracket(start + 1 + len(tag))
-            if close < 0:
-                return None
+        found = known.at(html, start + 1)
+        close = next_bracket(start + 1) if found else -1  # names hold no `]`: one lookup serves them all
+        for tag in found if close >= 0 else ():
             ends = [close + 1]
             if html[close - 1] != "/" and (closer := _closer_after(spots, tag, close + 1)) >= 0:
                 ends.insert(0, closer + len(tag) + 3)  # the enclosing reading is tried first

@@ -29,19 +29,15 @@ _REF_ATTS = re.compile(
 _REF_SPACES = r"[\r\n\t ]|\xa0|&nbsp;"
 
 
-def _ref_tag_body(tagregexp: str) -> str:
-    """Name, attributes, and the self-closing / enclosing tail of get_shortcode_regex."""
-    return (
-        "(" + tagregexp + r")(?![\w-])"
+def ref_shortcode_regex(tagnames: list[str]) -> re.Pattern[str]:
+    """get_shortcode_regex. Groups: 1 escape `[`, 2 name, 3 attributes, 4 slash, 5 content, 6 escape `]`."""
+    return re.compile(
+        r"\[(\[?)(" + "|".join(map(re.escape, tagnames)) + r")(?![\w-])"
         r"([^\]\/]*(?:\/(?!\])[^\]\/]*)*?)"
         r"(?:(\/)\]|\](?:([^\[]*+(?:\[(?!\/\2\])[^\[]*+)*+)\[\/\2\])?)"
+        r"(\]?)",
+        re.ASCII,
     )
-
-
-def ref_shortcode_regex(tagnames: list[str]) -> re.Pattern[str]:
-    # Groups: 1 escape `[`, 2 name, 3 attributes, 4 self-closing slash, 5 content, 6 escape `]`.
-    body = _ref_tag_body("|".join(map(re.escape, tagnames)))
-    return re.compile(r"\[(\[?)" + body + r"(\]?)", re.ASCII)
 
 
 def ref_valid(tag: str) -> bool:
@@ -365,6 +361,12 @@ def test_split_joined_with_handler_output_is_render(text: str, tags: list[str]) 
     assert joined == render(text, handlers)
     assert [p for p in split(text, tags) if isinstance(p, Shortcode)] == parse(text, tags)
     assert all(text[s.start : s.end] == s.raw for s in parse(text, tags))
+
+
+@settings(max_examples=300)
+@given(texts, tag_orders)
+def test_render_with_empty_output_is_strip(text: str, tags: list[str]) -> None:
+    assert render(text, dict.fromkeys(tags, lambda a, c, t: "")) == strip(text, tags)
 
 
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
