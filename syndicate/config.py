@@ -67,6 +67,26 @@ class AdsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A token bucket: ``rate`` tokens a second, up to ``burst``; a 200 costs 1, a 304 ``not_modified_cost``."""
+
+    rate: float
+    burst: float
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    max_age: int  # Cache-Control max-age of feed responses, seconds
+    cache_bytes: int  # bound of the rendered-variant cache
+    public_limit: RateLimit | None  # per client address, anonymous requests
+    partner_limit: RateLimit | None  # per partner, unless the partner sets its own
+    partner_limits: dict[str, RateLimit] = field(hash=False)
+    not_modified_cost: float = 0.25
+    trust_forwarded: bool = False  # take the client address from X-Forwarded-For (behind a proxy only)
+    hubs: tuple[str, ...] = ()  # WebSub hubs to announce and ping
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     root: Path  # the folder holding config.yaml; other paths are relative to it
@@ -79,6 +99,7 @@ class Config:
     ads: AdsConfig
     public: Audience
     partners: tuple[Audience, ...]
+    http: HttpConfig
 
 
 def _is_http_url(value: str) -> bool:
@@ -158,6 +179,53 @@ def _read_ads(f: Fields | None) -> AdsConfig:
     return AdsConfig(rotation, strip_tags, tuple(aliases))
 
 
+def _read_limit(f: Fields | None, default: RateLimit | None) -> RateLimit | None:
+    if f is None:
+        return default
+    if f.flag("off", False):
+        f.finish()
+        return None
+    limit = RateLimit(f.number("rate", default.rate if default else 1.0, minimum=0.001),
+                      f.number("burst", default.burst if default else 10.0, minimum=1.0))
+    f.finish()
+    return limit
+
+
+def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
+    public_default, partner_default = RateLimit(2.0, 60.0), RateLimit(10.0, 300.0)
+    if f is None:
+        return HttpConfig(300, 64 * 1024 * 1024, public_default, partner_default, {})
+    limits = f.section("rate_limits")
+    public = _read_limit(limits.section("public") if limits else None, public_default)
+    partner = _read_limit(limits.section("partners") if limits else None, partner_default)
+    per_partner: dict[str, RateLimit] = {}
+    named = limits.section("per_partner") if limits else None
+    for partner_id in list(named.mapping) if named else []:
+        assert named is not None
+        limit = _read_limit(named.section(partner_id), partner)
+        if partner_id not in partner_ids:
+            named.error(partner_id, "no partner with this id")
+        if limit is not None:
+            per_partner[partner_id] = limit
+    if named:
+        named.finish()
+    cost = limits.number("not_modified_cost", 0.25, minimum=0.0) if limits else 0.25
+    if limits:
+        limits.finish()
+    hubs = f.str_list("websub_hubs")
+    for hub in hubs:
+        if not _is_http_url(hub):
+            f.error("websub_hubs", f"expected absolute http(s) URLs, got {hub!r}")
+    config = HttpConfig(
+        max_age=f.integer("max_age", 300, minimum=0),
+        cache_bytes=f.integer("cache_mb", 64, minimum=1) * 1024 * 1024,
+        public_limit=public, partner_limit=partner, partner_limits=per_partner, not_modified_cost=cost,
+        trust_forwarded=f.flag("trust_forwarded", False), hubs=hubs,
+    )
+    f.finish()
+    return config
+
+
 def _read_partners(top: Fields) -> tuple[Audience, ...]:
     partners: list[Audience] = []
     seen: set[str] = set()
@@ -219,6 +287,7 @@ def load_config(path: Path) -> Config:
     if public_f:
         public_f.finish()
     partners = _read_partners(top)
+    http = _read_http(top.section("http"), [p.id for p in partners])
 
     top.finish()
     if problems.errors:
@@ -235,6 +304,7 @@ def load_config(path: Path) -> Config:
         ads=ads,
         public=public,
         partners=partners,
+        http=http,
     )
 
 

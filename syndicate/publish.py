@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from syndicate.ads.resolver import AdResolver, Links, window_of
 from syndicate.content.model import Article, Call, Feed
 from syndicate.formats.model import FeedView, ItemView
 from syndicate.partners import Audience
 from syndicate.snapshot import Snapshot
+
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 #: Resolves one shortcode call in one article into HTML.
 Resolve = Callable[[Call, Article], str]
@@ -36,6 +39,15 @@ class PageRequest:
     feed: str
     format: str
     page: int = 1
+    kind: str | None = None  # TAGS or AUTHORS for a derived feed
+    slug: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The feed's URL path without extension: /feeds/world or /feeds/world/tags/belarus."""
+        if self.kind and self.slug:
+            return f"/feeds/{self.feed}/{self.kind}/{quote(self.slug)}"
+        return f"/feeds/{self.feed}"
 
 
 class PageNotFound(LookupError):
@@ -60,28 +72,60 @@ def page_count(feed: Feed) -> int:
 
 
 def feed_url(snapshot: Snapshot, feed: str, fmt: str, page: int = 1) -> str:
-    base = f"{snapshot.config.server.public_url}/feeds/{feed}.{fmt}"
+    return page_url(snapshot, PageRequest(feed, fmt, page))
+
+
+def page_url(snapshot: Snapshot, request: PageRequest, page: int | None = None) -> str:
+    """The absolute URL of ``request`` (or of another page of it). Never carries a key."""
+    page = request.page if page is None else page
+    base = f"{snapshot.config.server.public_url}{request.path}.{request.format}"
     return base if page == 1 else f"{base}?page={page}"
 
 
+def paging_links(snapshot: Snapshot, request: PageRequest, pages: int) -> dict[str, str]:
+    """RFC 5005 paged-feed links; a one-page feed has none."""
+    if pages == 1:
+        return {}
+    links = {"first": page_url(snapshot, request, 1), "last": page_url(snapshot, request, pages)}
+    if request.page > 1:
+        links["previous"] = page_url(snapshot, request, request.page - 1)
+    if request.page < pages:
+        links["next"] = page_url(snapshot, request, request.page + 1)
+    return links
+
+
+def feed_of(snapshot: Snapshot, request: PageRequest) -> Feed:
+    feed = snapshot.feed(request.feed, request.kind, request.slug)
+    if feed is None:
+        raise LookupError(f"unknown feed {request.path.removeprefix('/feeds/')!r}")
+    return feed
+
+
 def feed_view(snapshot: Snapshot, request: PageRequest, resolve: Resolve = resolve_nothing) -> FeedView:
-    feed = snapshot.feeds[request.feed]
+    """Raises ``LookupError`` for an unknown feed and ``PageNotFound`` for a page out of range."""
+    feed = feed_of(snapshot, request)
     pages = page_count(feed)
     if not 1 <= request.page <= pages:
         raise PageNotFound(f"page {request.page} does not exist; this feed has {pages}")
     start = (request.page - 1) * feed.items_per_page
     articles = feed.articles[start:start + feed.items_per_page]
     site = snapshot.config.site
-    updated = max((a.updated for a in feed.articles), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     return FeedView(
-        id=f"tag:{site.host},{site.tag_date}:feeds/{feed.name}",
+        id=f"tag:{site.host},{site.tag_date}:{request.path.lstrip('/')}",
         title=feed.title,
         description=feed.description,
         language=feed.language,
         home_url=feed.link,
-        self_url=feed_url(snapshot, feed.name, request.format, request.page),
-        updated=updated,
+        self_url=page_url(snapshot, request),
+        updated=feed_updated(feed),
         image=feed.image,
         items=tuple(item_view(a, resolve) for a in articles),
+        hubs=snapshot.config.http.hubs,
+        pages=paging_links(snapshot, request, pages),
         author_name=site.title,
     )
+
+
+def feed_updated(feed: Feed) -> dt.datetime:
+    """The newest item change: the feed's own ``updated``, never the build time, for stable bytes."""
+    return feed.updated or EPOCH

@@ -18,6 +18,7 @@ from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS
 from syndicate.config import Config, load_config
 from syndicate.content.bodies import BodyRenderer
+from syndicate.content.index import FilterKey, filtered_feeds
 from syndicate.content.loader import ContentLoader
 from syndicate.content.model import Article, Feed
 from syndicate.partners import Audience, key_digest
@@ -36,6 +37,14 @@ class Snapshot:
     shortcode_tags: frozenset[str]
     spaces: dict[str, AdSpace]
     partners_by_digest: dict[bytes, Audience]
+    filtered: dict[FilterKey, Feed]  # tag and author feeds
+    ads_changed: dt.datetime  # newest change to config.yaml or an ad space file
+
+    def feed(self, name: str, kind: str | None = None, slug: str | None = None) -> Feed | None:
+        """A section, ``all``, or one of their tag/author feeds."""
+        if kind is None or slug is None:
+            return self.feeds.get(name)
+        return self.filtered.get((name, kind, slug))
 
     def partner_for_key(self, key: str) -> Audience | None:
         """The partner holding ``key``; lookup is by SHA-256 digest, never by the key itself."""
@@ -57,6 +66,13 @@ class Snapshot:
         return sum(len(f.articles) for name, f in self.feeds.items() if name != "all")
 
 
+def _mtime(path: Path) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 def build_snapshot(config_path: Path) -> Snapshot:
     """Read everything from disk. Raises ``LoadError`` when the config itself is unusable;
     problems in single articles are recorded on the Snapshot (those articles are left out)."""
@@ -69,6 +85,8 @@ def build_snapshot(config_path: Path) -> Snapshot:
     check_partners(spaces, config, problems)
     feeds = ContentLoader(config, renderer, problems).load()
     check_calls(feeds["all"].articles, spaces, config, problems)
+    ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ())]
+    ads_changed = max((_mtime(p) for p in ad_files), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     return Snapshot(
         generation=next(_generations),
         built_at=dt.datetime.now(dt.UTC),
@@ -78,4 +96,6 @@ def build_snapshot(config_path: Path) -> Snapshot:
         shortcode_tags=tags,
         spaces=spaces,
         partners_by_digest={digest: p for p in config.partners for digest in p.key_digests},
+        filtered=filtered_feeds(feeds),
+        ads_changed=ads_changed.replace(microsecond=0),
     )

@@ -8,8 +8,10 @@ from aiohttp import web
 
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
+from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.routes import add_routes
-from syndicate.web.state import SNAPSHOTS, SnapshotHolder
+from syndicate.web.state import LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
+from syndicate.web.variants import VariantCache
 
 
 def create_app(config: Path | Snapshot) -> web.Application:
@@ -20,5 +22,7 @@ def create_app(config: Path | Snapshot) -> web.Application:
     snapshot = config if isinstance(config, Snapshot) else build_snapshot(config)
     app = web.Application(middlewares=[error_middleware])
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
+    app[VARIANTS] = VariantCache(snapshot.config.http.cache_bytes)
+    app[LIMITER] = RateLimiter()
     add_routes(app)
     return app

@@ -11,3 +11,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", views.index, name="index")
     app.router.add_get("/healthz", views.healthz, name="healthz")
     app.router.add_get("/feeds/{feed}.{fmt}", views.feed, name="feed")
+    app.router.add_get("/feeds/{feed}/{kind:tags|authors}/{slug}.{fmt}", views.feed, name="filtered_feed")
+    app.router.add_get("/feeds.opml", views.opml, name="opml")

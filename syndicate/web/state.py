@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from aiohttp import web
 
+from syndicate.ads.resolver import Links, ServedAd
 from syndicate.snapshot import Snapshot
+from syndicate.web.ratelimit import RateLimiter
+from syndicate.web.variants import VariantCache
 
 log = logging.getLogger("syndicate")
 
@@ -25,3 +30,17 @@ class SnapshotHolder:
 
 
 SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)
+VARIANTS = web.AppKey("variants", VariantCache)
+LIMITER = web.AppKey("limiter", RateLimiter)
+#: Set by the tracking layer: signed click and pixel URLs in ad markup (absent: direct links).
+LINKS = web.AppKey("links", Links)
+
+
+class ServedHook(Protocol):
+    """Called for every feed response (cached or not) with the ads it carried and the User-Agent."""
+
+    def __call__(self, served: Sequence[ServedAd], user_agent: str) -> None: ...
+
+
+#: Set by the tracking layer to count ``served`` events.
+ON_SERVED = web.AppKey("on_served", ServedHook)

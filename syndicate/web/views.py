@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 from aiohttp import web
 
+from syndicate.ads.resolver import Links, window_of
 from syndicate.formats import FORMATS
 from syndicate.partners import Audience
-from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_url, feed_view
+from syndicate.publish import (
+    PageRequest,
+    ad_resolver,
+    feed_of,
+    feed_updated,
+    feed_url,
+    feed_view,
+    page_count,
+    page_url,
+)
 from syndicate.snapshot import Snapshot
+from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.errors import text_error
-from syndicate.web.state import SNAPSHOTS
+from syndicate.web.state import LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
+from syndicate.web.variants import Rendered
 
 
 class Unauthorized(Exception):
@@ -36,49 +49,123 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "generation": snapshot.generation})
 
 
+def client_address(request: web.Request, trust_forwarded: bool) -> str:
+    if trust_forwarded:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded.strip():
+            return forwarded.split(",")[0].strip()
+    return request.remote or "unknown"
+
+
+def _page_number(request: web.Request) -> int:
+    text = request.query.get("page", "1")
+    if not text.isdigit() or len(text) > 6:
+        raise web.HTTPBadRequest(text="page must be a positive whole number\n")
+    return int(text)
+
+
+def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, moment: dt.datetime,
+            links: Links | None) -> Rendered:
+    """Runs in a worker thread: the FeedView, the bytes, and what they carry."""
+    resolver = ad_resolver(snapshot, audience, page.format, moment, links)
+    body = FORMATS[page.format].render(feed_view(snapshot, page, resolver))
+    last_modified = feed_updated(feed_of(snapshot, page))
+    if resolver.served:  # ads change with config edits and with each rotation window
+        window_start = dt.datetime.fromtimestamp(resolver.window * snapshot.config.ads.rotation_seconds, dt.UTC)
+        last_modified = max(last_modified, snapshot.ads_changed, window_start)
+    return Rendered(body, last_modified, tuple(resolver.served))
+
+
 async def feed(request: web.Request) -> web.StreamResponse:
     snapshot = request.app[SNAPSHOTS].current
-    name, fmt = request.match_info["feed"], request.match_info["fmt"]
+    info = request.match_info
+    fmt = info["fmt"]
     if fmt not in FORMATS:
         return text_error(404, f"unknown format {fmt!r}: use " + ", ".join(FORMATS))
-    if name not in snapshot.feeds:
-        return text_error(404, f"unknown feed {name!r}")
+    page = PageRequest(info["feed"], fmt, _page_number(request), info.get("kind"), info.get("slug"))
+    feed_obj = snapshot.feed(page.feed, page.kind, page.slug)
+    if feed_obj is None:
+        return text_error(404, f"unknown feed {page.path.removeprefix('/feeds/')!r}")
     try:
         audience = audience_of(request, snapshot)
     except Unauthorized:
         return text_error(401, "unknown key", headers={"WWW-Authenticate": 'Bearer realm="feeds"'})
-    if not audience.may_read(name, fmt):
-        return text_error(403, f"this key may not read {name}.{fmt}")
-    page_text = request.query.get("page", "1")
-    if not page_text.isdigit() or len(page_text) > 6:
-        return text_error(400, "page must be a positive whole number")
-    try:
-        view = feed_view(snapshot, PageRequest(name, fmt, int(page_text)), ad_resolver(snapshot, audience, fmt))
-    except PageNotFound as exc:
-        return text_error(404, str(exc))
-    output = FORMATS[fmt]
-    return web.Response(body=output.render(view), headers={"Content-Type": output.content_type})
+    if not audience.may_read(page.feed, fmt):
+        return text_error(403, f"this key may not read {page.feed}.{fmt}")
+    if not 1 <= page.page <= page_count(feed_obj):
+        return text_error(404, f"page {page.page} does not exist; this feed has {page_count(feed_obj)}")
+
+    moment = dt.datetime.now(dt.UTC)
+    window = window_of(moment, snapshot.config.ads.rotation_seconds)
+    key = (snapshot.generation, page, audience.id, window)
+    links = request.app.get(LINKS)
+    variant = await request.app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, moment, links))
+
+    http = snapshot.config.http
+    headers = {
+        "Content-Type": FORMATS[fmt].content_type,
+        "Last-Modified": http_date(variant.last_modified),
+        "Cache-Control": f"{'public' if audience.is_public else 'private'}, max-age={http.max_age}",
+        "Vary": "Accept-Encoding, Authorization",
+    }
+    hub_links = [f'<{hub}>; rel="hub"' for hub in http.hubs]
+    headers["Link"] = ", ".join([*hub_links, f'<{page_url(snapshot, page)}>; rel="self"'])
+    use_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
+    headers["ETag"] = variant.gzip_etag if use_gzip else variant.etag
+    fresh = not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"),
+                         variant.etags, variant.last_modified)
+
+    limit = http.public_limit if audience.is_public else http.partner_limits.get(audience.id, http.partner_limit)
+    if limit is not None:
+        who = f"ip:{client_address(request, http.trust_forwarded)}" if audience.is_public else f"p:{audience.id}"
+        verdict = request.app[LIMITER].take(who, limit, http.not_modified_cost if fresh else 1.0)
+        headers.update(verdict.headers())
+        if not verdict.allowed:
+            return text_error(429, f"too many requests: retry in {verdict.retry_after} s",
+                              headers={k: v for k, v in headers.items() if k.startswith(("RateLimit", "Retry"))})
+    if fresh:
+        del headers["Content-Type"]
+        return web.Response(status=304, headers=headers)
+    on_served = request.app.get(ON_SERVED)
+    if on_served is not None and variant.served and request.method == "GET":
+        on_served(variant.served, request.headers.get("User-Agent", ""))
+    if use_gzip:
+        headers["Content-Encoding"] = "gzip"
+        return web.Response(body=variant.gzipped, headers=headers)
+    return web.Response(body=variant.body, headers=headers)
+
+
+def _format_links(snapshot: Snapshot, page: PageRequest) -> str:
+    urls = {fmt: page_url(snapshot, PageRequest(page.feed, fmt, 1, page.kind, page.slug)) for fmt in FORMATS}
+    return " · ".join(f'<a href="{html.escape(url)}">{fmt.upper()}</a>' for fmt, url in urls.items())
 
 
 async def index(request: web.Request) -> web.Response:
+    """The feeds for people, with autodiscovery links for readers."""
     snapshot = request.app[SNAPSHOTS].current
     site = snapshot.config.site
     links: list[str] = []
     rows: list[str] = []
-    for name, feed in sorted(snapshot.feeds.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        title = html.escape(feed.title)
-        urls = {fmt: feed_url(snapshot, name, fmt) for fmt in FORMATS}
-        links += [f'<link rel="alternate" type="{FORMATS[fmt].media_type}" title="{title} ({fmt})" '
-                  f'href="{html.escape(url)}">' for fmt, url in urls.items()]
-        anchors = " · ".join(f'<a href="{html.escape(url)}">{fmt.upper()}</a>' for fmt, url in urls.items())
+    for name, feed_obj in sorted(snapshot.feeds.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+        title = html.escape(feed_obj.title)
+        links += [f'<link rel="alternate" type="{output.media_type}" title="{title} ({fmt})" '
+                  f'href="{html.escape(feed_url(snapshot, name, fmt))}">' for fmt, output in FORMATS.items()]
+        subfeeds = sorted((kind, slug, sub) for (parent, kind, slug), sub in snapshot.filtered.items()
+                          if parent == name)
+        details = "".join(
+            f"<li>{html.escape(kind[:-1])} <em>{html.escape(sub.title.split(': ', 1)[-1])}</em> "
+            f"({len(sub.articles)}): {_format_links(snapshot, PageRequest(name, 'rss', 1, kind, slug))}</li>"
+            for kind, slug, sub in subfeeds)
         rows.append(f"<li><strong>{title}</strong> <code>{html.escape(name)}</code> "
-                    f"({len(feed.articles)} articles): {anchors}</li>")
+                    f"({len(feed_obj.articles)} articles): {_format_links(snapshot, PageRequest(name, 'rss'))}"
+                    f"<details><summary>by tag and author</summary><ul>{details}</ul></details></li>")
     page = f"""<!doctype html>
 <html lang="{html.escape(site.language)}">
 <head>
 <meta charset="utf-8">
 <title>{html.escape(site.title)} feeds</title>
 {chr(10).join(links)}
+<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="/feeds.opml">
 </head>
 <body>
 <h1>{html.escape(site.title)}</h1>
@@ -86,7 +173,27 @@ async def index(request: web.Request) -> web.Response:
 <ul>
 {chr(10).join(rows)}
 </ul>
+<p><a href="/feeds.opml">All feeds as OPML</a></p>
 </body>
 </html>
 """
     return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+
+async def opml(request: web.Request) -> web.Response:
+    """Every feed anonymous readers may read, as an OPML 2.0 subscription list."""
+    snapshot = request.app[SNAPSHOTS].current
+    public = snapshot.config.public
+    outlines = []
+    for name, feed_obj in sorted(snapshot.feeds.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+        if not public.may_read(name, "rss"):
+            continue
+        outlines.append(
+            f'    <outline type="rss" text="{html.escape(feed_obj.title)}" title="{html.escape(feed_obj.title)}" '
+            f'xmlUrl="{html.escape(feed_url(snapshot, name, "rss"))}" htmlUrl="{html.escape(feed_obj.link)}"/>')
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n'
+        f"    <title>{html.escape(snapshot.config.site.title)}</title>\n  </head>\n  <body>\n"
+        + "\n".join(outlines) + "\n  </body>\n</opml>\n"
+    )
+    return web.Response(text=body, content_type="text/x-opml", charset="utf-8")

@@ -1,0 +1,71 @@
+"""Token buckets per partner and per client address, with RateLimit-* headers on every answer.
+
+A 304 costs less than a 200, so pollers that use conditional GET get more room.
+The bucket table is bounded: the least recently seen clients are forgotten first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from syndicate.config import RateLimit
+
+MAX_CLIENTS = 100_000
+
+
+@dataclass(slots=True)
+class Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # seconds until the bucket is full again
+    retry_after: int  # seconds until the refused request would be allowed (0 when allowed)
+
+    def headers(self) -> dict[str, str]:
+        out = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
+               "RateLimit-Reset": str(self.reset)}
+        if not self.allowed:
+            out["Retry-After"] = str(self.retry_after)
+        return out
+
+
+class RateLimiter:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_clients: int = MAX_CLIENTS) -> None:
+        self.clock = clock
+        self.max_clients = max_clients
+        self.buckets: OrderedDict[str, Bucket] = OrderedDict()
+
+    def take(self, who: str, limit: RateLimit, cost: float) -> Verdict:
+        """Charge ``cost`` tokens to ``who``; refuse (and charge nothing) when there are too few."""
+        now = self.clock()
+        bucket = self.buckets.get(who)
+        if bucket is None:
+            bucket = Bucket(limit.burst, now)
+            self.buckets[who] = bucket
+            if len(self.buckets) > self.max_clients:
+                self.buckets.popitem(last=False)
+        else:
+            self.buckets.move_to_end(who)
+            bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate)
+            bucket.stamp = now
+        allowed = bucket.tokens >= cost
+        if allowed:
+            bucket.tokens -= cost
+        missing = 0.0 if allowed else cost - bucket.tokens
+        return Verdict(
+            allowed=allowed,
+            limit=int(limit.burst),
+            remaining=int(bucket.tokens),
+            reset=math.ceil((limit.burst - bucket.tokens) / limit.rate),
+            retry_after=max(1, math.ceil(missing / limit.rate)) if not allowed else 0,
+        )
