@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = with_config(sub.add_parser("serve", help="serve the feeds over HTTP"))
     serve.add_argument("--host", help="address to listen on (default: server.host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default: 1)")
 
     check = with_config(sub.add_parser("check", help="validate config, ad spaces and every article"))
     check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
@@ -101,11 +102,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
+    from syndicate.serving import Supervisor, serve_one
 
-    from syndicate.web.app import create_app
-
-    snapshot = _load(config_path(args.config))
+    path = config_path(args.config)
+    snapshot = _load(path)
     if snapshot is None:
         return 1
     for problem in snapshot.problems:
@@ -115,7 +115,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host or server.host, args.port if args.port is not None else server.port
     log.info("serving %d articles in %d feeds on http://%s:%d/", snapshot.article_count,
              len(snapshot.feeds) - 1, host, port)
-    web.run_app(create_app(snapshot), host=host, port=port, print=None)
+    if args.workers > 1:
+        return Supervisor(path.resolve(), host, port, args.workers).run()
+    serve_one(snapshot, host, port)
     return 0
 
 

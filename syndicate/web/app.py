@@ -12,6 +12,7 @@ from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.routes import add_routes
 from syndicate.web.state import LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
 from syndicate.web.variants import VariantCache
+from syndicate.web.websub import websub_context
 
 
 def create_app(config: Path | Snapshot) -> web.Application:
@@ -24,5 +25,6 @@ def create_app(config: Path | Snapshot) -> web.Application:
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
     app[VARIANTS] = VariantCache(snapshot.config.http.cache_bytes)
     app[LIMITER] = RateLimiter()
+    app.cleanup_ctx.append(websub_context)
     add_routes(app)
     return app

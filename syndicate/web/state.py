@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -24,9 +24,13 @@ class SnapshotHolder:
     def __init__(self, snapshot: Snapshot, config_path: Path) -> None:
         self.current = snapshot
         self.config_path = config_path
+        #: Called with (old, new) after each swap: WebSub pings, cache resets.
+        self.listeners: list[Callable[[Snapshot, Snapshot], None]] = []
 
     def replace(self, snapshot: Snapshot) -> None:
-        self.current = snapshot
+        old, self.current = self.current, snapshot
+        for listener in self.listeners:
+            listener(old, snapshot)
 
 
 SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)

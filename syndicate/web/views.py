@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 
 from aiohttp import web
 
@@ -46,7 +47,7 @@ def audience_of(request: web.Request, snapshot: Snapshot) -> Audience:
 
 async def healthz(request: web.Request) -> web.Response:
     snapshot = request.app[SNAPSHOTS].current
-    return web.json_response({"status": "ok", "generation": snapshot.generation})
+    return web.json_response({"status": "ok", "generation": snapshot.generation, "pid": os.getpid()})
 
 
 def client_address(request: web.Request, trust_forwarded: bool) -> str:

@@ -1,0 +1,109 @@
+"""Running the server: one process, or N workers sharing the port (SO_REUSEPORT).
+
+Each worker builds its own Snapshot and cache; the parent only supervises:
+it forwards SIGTERM/SIGINT (stop) and SIGHUP (reload) and restarts a worker
+that dies unexpectedly.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+import signal
+import time
+from datetime import datetime
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import FrameType
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from syndicate.snapshot import Snapshot
+
+log = logging.getLogger("syndicate")
+access = logging.getLogger("syndicate.access")
+
+_SECRET_PARAM = re.compile(r"([?&](?:key|token)=)[^&\s]*", re.IGNORECASE)
+
+
+def redact(target: str) -> str:
+    """A request target with key values hidden: keys never reach the logs."""
+    return _SECRET_PARAM.sub(r"\1REDACTED", target)
+
+
+class KeylessAccessLogger(AbstractAccessLogger):
+    """Combined Log Format, with ``?key=`` values redacted and no Authorization header."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        stamp = datetime.now().astimezone().strftime("%d/%b/%Y:%H:%M:%S %z")
+        line = f"{request.method} {redact(request.path_qs)} HTTP/{request.version.major}.{request.version.minor}"
+        size = response.body_length
+        self.logger.info('%s - - [%s] "%s" %d %s "%s" "%s" %.1fms', request.remote or "-", stamp, line,
+                         response.status, size if size else "-", request.headers.get("Referer", "-"),
+                         request.headers.get("User-Agent", "-"), time * 1000)
+
+
+def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = False) -> None:
+    """Build the app and serve until SIGTERM/SIGINT. Raises ``LoadError`` on a broken config."""
+    from syndicate.web.app import create_app
+
+    app = create_app(config)
+    web.run_app(app, host=host, port=port, reuse_port=reuse_port, print=None,
+                access_log=access, access_log_class=KeylessAccessLogger)
+
+
+def _worker(config_path: Path, host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {os.getpid()}] "
+                                                   "%(name)s: %(message)s")
+    serve_one(config_path, host, port, reuse_port=True)
+
+
+class Supervisor:
+    """Keeps N workers running until told to stop."""
+
+    def __init__(self, config_path: Path, host: str, port: int, workers: int) -> None:
+        self.args = (config_path, host, port)
+        self.count = workers
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[BaseProcess] = []
+        self.stopping = False
+
+    def start_worker(self) -> BaseProcess:
+        process = self.context.Process(target=_worker, args=self.args, daemon=False)
+        process.start()
+        return process
+
+    def forward(self, signum: int, frame: FrameType | None) -> None:
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self.stopping = True
+        for process in self.workers:
+            if process.pid is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGINT if signum == signal.SIGINT else signum)
+
+    def run(self) -> int:
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self.forward)
+        self.workers = [self.start_worker() for _ in range(self.count)]
+        log.info("started %d workers: %s", self.count, ", ".join(str(p.pid) for p in self.workers))
+        restarts = 0
+        while not self.stopping:
+            time.sleep(0.2)
+            for index, process in enumerate(self.workers):
+                if not process.is_alive() and not self.stopping:
+                    restarts += 1
+                    if restarts > 10 * self.count:
+                        log.error("workers keep dying (exit code %s); stopping", process.exitcode)
+                        self.stopping = True
+                        self.forward(signal.SIGTERM, None)
+                        break
+                    log.error("worker %s exited with %s; restarting", process.pid, process.exitcode)
+                    self.workers[index] = self.start_worker()
+        for process in self.workers:
+            process.join(timeout=15)
+            if process.is_alive():
+                process.kill()
+        log.info("all workers stopped")
+        return 0

@@ -1,0 +1,144 @@
+"""Paging, tag and author feeds, OPML, rate limits and the access log, through the real app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from lxml import etree
+
+from syndicate.serving import KeylessAccessLogger, redact
+from syndicate.snapshot import build_snapshot
+from syndicate.web.app import create_app
+from tests.conftest import MINIMAL_CONFIG, SiteFactory, article
+from tests.feedcheck import NS, check_any, strict_xml
+
+Client = Callable[..., object]
+
+
+def paged_site(make_site: SiteFactory, config_extra: str = "") -> Path:
+    files = {"feeds/news/_feed.yaml": "title: News\nitems_per_page: 2\n"}
+    for n in range(5):
+        tags = "[Alpha]" if n % 2 else "[Alpha, Beta Gamma]"
+        files[f"feeds/news/a{n}.md"] = article(title=f"Item {n}", date=f"2024-05-0{n + 1}T10:00:00Z",
+                                               extra=f"tags: {tags}\nauthor: Ann Ó Briain\n")
+    return make_site(files, config=MINIMAL_CONFIG + config_extra)
+
+
+async def app_client(aiohttp_client: Client, config: Path) -> TestClient:
+    """The app as ``syndicate serve`` runs it, access log included."""
+    server = TestServer(create_app(build_snapshot(config)))
+    await server.start_server(access_log_class=KeylessAccessLogger, access_log=logging.getLogger("syndicate.access"))
+    client = await aiohttp_client(server)  # type: ignore[operator]
+    assert isinstance(client, TestClient)
+    return client
+
+
+async def test_paging_links_rss_atom_json(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    client = await app_client(aiohttp_client, paged_site(make_site))
+    base = "http://127.0.0.1:8080/feeds/news"
+    rss = strict_xml(await (await client.get("/feeds/news.rss?page=2")).read())
+    links = {link.get("rel"): link.get("href") for link in rss.iterfind("channel/atom:link", NS)}
+    assert links == {"self": f"{base}.rss?page=2", "first": f"{base}.rss", "previous": f"{base}.rss",
+                     "next": f"{base}.rss?page=3", "last": f"{base}.rss?page=3"}
+    atom = check_any("atom", await (await client.get("/feeds/news.atom?page=3")).read())
+    rels = {link.rel: link.href for link in atom.feed.links}
+    assert rels["previous"] == f"{base}.atom?page=2" and "next" not in rels
+    first = orjson.loads(await (await client.get("/feeds/news.json")).read())
+    assert [i["title"] for i in first["items"]] == ["Item 4", "Item 3"]
+    assert first["next_url"] == f"{base}.json?page=2"
+    last = orjson.loads(await (await client.get("/feeds/news.json?page=3")).read())
+    assert "next_url" not in last and [i["title"] for i in last["items"]] == ["Item 0"]
+    assert (await client.get("/feeds/news.json?page=4")).status == 404
+    assert (await client.get("/feeds/news.json?page=x")).status == 400
+
+
+async def test_tag_and_author_feeds(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    client = await app_client(aiohttp_client, paged_site(make_site))
+    beta = orjson.loads(await (await client.get("/feeds/news/tags/beta-gamma.json")).read())
+    assert beta["title"] == "News: Beta Gamma"
+    assert beta["feed_url"] == "http://127.0.0.1:8080/feeds/news/tags/beta-gamma.json"
+    assert [i["title"] for i in beta["items"]] == ["Item 4", "Item 2"]
+    across = orjson.loads(await (await client.get("/feeds/all/tags/alpha.json")).read())
+    assert len(across["items"]) == 5  # "all" pages by the config default, 20
+    author = await client.get("/feeds/news/authors/ann-ó-briain.atom")
+    assert author.status == 200
+    parsed = check_any("atom", await author.read())
+    assert parsed.feed.id == "tag:news.test,2020-01-01:feeds/news/authors/ann-%C3%B3-briain"
+    assert (await client.get("/feeds/news/tags/nope.rss")).status == 404
+    assert (await client.get("/feeds/news/colours/alpha.rss")).status == 404
+
+
+@pytest.mark.parametrize("path", ["/feeds/../config.yaml", "/feeds/..%2Fconfig.yaml.rss", "/feeds/%00.rss",
+                                  "/feeds/news/tags/..%2F..%2Fx.rss", "/feeds/news/authors/%2e%2e.json"])
+async def test_traversal_is_just_not_found(aiohttp_client: Client, make_site: SiteFactory, path: str) -> None:
+    client = await app_client(aiohttp_client, paged_site(make_site))
+    response = await client.get(path)
+    assert response.status in (400, 404)
+    assert "site:" not in await response.text()
+
+
+async def test_opml_lists_public_feeds(client: TestClient) -> None:
+    response = await client.get("/feeds.opml")
+    assert response.status == 200
+    root = etree.fromstring(await response.read())
+    urls = root.xpath("//outline/@xmlUrl")
+    assert urls[0] == "http://127.0.0.1:8080/feeds/all.rss"
+    assert "http://127.0.0.1:8080/feeds/world.rss" in urls and len(urls) == 3
+
+
+async def test_index_links_tag_feeds(client: TestClient) -> None:
+    page = await (await client.get("/")).text()
+    assert "/feeds/world/tags/belarus.rss" in page and "/feeds.opml" in page
+
+
+LIMITS = """\
+http:
+  rate_limits:
+    public: {rate: 0.01, burst: 3}
+    partners: {rate: 0.01, burst: 2}
+    not_modified_cost: 0.5
+partners:
+  - id: p
+    keys: [partner-key-123456]
+"""
+
+
+async def test_rate_limit_per_client_and_partner(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    client = await app_client(aiohttp_client, paged_site(make_site, LIMITS))
+    statuses = [(await client.get("/feeds/news.rss")).status for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = await client.get("/feeds/news.rss")
+    assert refused.status == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert "partner-key" not in await refused.text()
+    # A partner has its own bucket, by key, not by address.
+    partner = {"Authorization": "Bearer partner-key-123456"}
+    first = await client.get("/feeds/news.rss", headers=partner)
+    assert first.status == 200 and first.headers["RateLimit-Limit"] == "2"
+    etag = first.headers["ETag"]
+    # 304s cost half: two of them fit where one 200 would.
+    statuses = [(await client.get("/feeds/news.rss", headers={**partner, "If-None-Match": etag})).status
+                for _ in range(3)]
+    assert statuses == [304, 304, 429]
+
+
+def test_access_log_redacts_keys() -> None:
+    assert redact("/feeds/a.rss?key=secret&page=2") == "/feeds/a.rss?key=REDACTED&page=2"
+    assert redact("/feeds/a.rss?page=2&KEY=s") == "/feeds/a.rss?page=2&KEY=REDACTED"
+
+
+async def test_no_key_in_logs(aiohttp_client: Client, make_site: SiteFactory,
+                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = await app_client(aiohttp_client, paged_site(make_site, LIMITS))
+    await client.get("/feeds/news.rss?key=partner-key-123456")
+    await client.get("/feeds/news.rss", headers={"Authorization": "Bearer wrong-key-999999"})
+    access_lines = [r.getMessage() for r in caplog.records if r.name == "syndicate.access"]
+    assert len(access_lines) == 2 and "key=REDACTED" in access_lines[0]
+    assert "partner-key-123456" not in caplog.text and "wrong-key-999999" not in caplog.text

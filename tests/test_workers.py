@@ -1,0 +1,70 @@
+"""``syndicate serve --workers N``: N processes share the port; SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import SAMPLE_CONFIG
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return dict(json.load(response))
+
+
+def test_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(SAMPLE_CONFIG),
+                               "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(pids) < 2:
+            try:
+                pids.add(int(str(get_json(f"http://127.0.0.1:{port}/healthz")["pid"])))
+            except OSError:
+                time.sleep(0.2)
+        workers = children_of(parent.pid)
+        assert pids <= workers and len(workers) >= 2
+        assert len(pids) == 2, "both workers answered on the shared port"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/feeds/world.rss", timeout=5) as response:
+            assert response.status == 200
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=30) == 0
+        time.sleep(0.5)
+        for pid in workers:
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            for pid in children_of(parent.pid):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
