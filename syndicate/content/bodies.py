@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import nh3
@@ -74,15 +74,18 @@ class BodyRenderer:
 
     def _filter_attribute(self, tag: str, attribute: str, value: str) -> str | None:
         value = self.marker.sub("", value)
-        if attribute == "srcset":
-            return ", ".join(self._absolute_candidate(c) for c in value.split(",") if c.strip())
+        if attribute == "srcset":  # not a URL attribute to the sanitiser: each candidate is checked here
+            candidates = [c for c in (self._absolute_candidate(c) for c in value.split(",")) if c]
+            return ", ".join(candidates) or None
         if attribute in URL_ATTRIBUTES:
-            return self.absolute(value)
+            url = self.absolute(value)
+            return url if _safe_url(url) else None
         return value
 
     def _absolute_candidate(self, candidate: str) -> str:
         url, _, descriptor = candidate.strip().partition(" ")
-        return f"{self.absolute(url)} {descriptor.strip()}".strip()
+        url = self.absolute(url)
+        return f"{url} {descriptor.strip()}".strip() if url and _safe_url(url) else ""
 
     def absolute(self, url: str) -> str:
         """Resolve ``url`` against the site; fragments and mailto links stay as they are."""
@@ -99,7 +102,7 @@ class BodyRenderer:
         numbered = iter(range(len(found)))
         marked = "".join(p if isinstance(p, str) else self.marker_format.format(next(numbered)) for p in parts)
         html = _markdown.render(marked) if is_markdown else marked
-        html = self.cleaner.clean(html).replace("&nbsp;", "\xa0")
+        html = self.clean(html)
         alone: set[int] = set()
 
         def unwrap(match: re.Match[str]) -> str:
@@ -124,7 +127,11 @@ class BodyRenderer:
 
     def sanitize(self, html: str) -> str:
         """Sanitised HTML (the body allow-list), for markup that is not an article body."""
-        return str(self.cleaner.clean(clean_text(html))).replace("&nbsp;", "\xa0")
+        return self.clean(clean_text(html))
+
+    def clean(self, html: str) -> str:
+        """The sanitiser's output, with entities like ``&#1;`` that decoded to XML-illegal characters removed."""
+        return clean_text(str(self.cleaner.clean(html))).replace("&nbsp;", "\xa0")
 
     def scrub(self, text: str) -> str:
         """Remove any guarded shortcode that survived as text (an escape, a malformed tag)."""
@@ -137,6 +144,11 @@ class BodyRenderer:
             return ""
         text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
         return " ".join(text.split())
+
+
+def _safe_url(url: str) -> bool:
+    scheme = urlsplit(url).scheme.lower()
+    return not scheme or scheme in URL_SCHEMES
 
 
 def _alone_outside_paragraph(html: str, start: int, end: int) -> bool:
