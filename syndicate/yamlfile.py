@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from syndicate.problems import Level, LoadError, Problem
 
 MAX_NODES = 100_000
+MAX_DEPTH = 100  # nesting levels; far beyond any real file, far below Python's recursion limit
 
 
 class YMap(dict[str, Any]):
@@ -42,6 +43,7 @@ class _Converter:
         self.path = path
         self.offset = line_offset
         self.budget = MAX_NODES
+        self.depth = 0
         self.scalars = SafeConstructor()
 
     def line(self, node: Node) -> int:
@@ -55,10 +57,22 @@ class _Converter:
         if self.budget < 0:
             raise self.fail(node, f"document too large: more than {MAX_NODES} values (nested aliases?)")
         if isinstance(node, ScalarNode):
-            try:
-                return self.scalars.construct_object(node, deep=True)
-            except yaml.YAMLError as exc:
-                raise self.fail(node, f"bad value: {getattr(exc, 'problem', exc)}") from None
+            return self.scalar(node)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:  # also stops an alias that contains itself
+                raise self.fail(node, f"nested more than {MAX_DEPTH} levels deep (an alias inside itself?)")
+            return self.container(node)
+        finally:
+            self.depth -= 1
+
+    def scalar(self, node: ScalarNode) -> Any:
+        try:
+            return self.scalars.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise self.fail(node, f"bad value: {getattr(exc, 'problem', exc)}") from None
+
+    def container(self, node: Node) -> Any:
         if isinstance(node, SequenceNode):
             seq = YList(self.convert(child) for child in node.value)
             seq.line = self.line(node)
@@ -90,6 +104,8 @@ def load_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise LoadError([Problem(path, 0, Level.ERROR, "invalid YAML: nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 + line_offset) if mark is not None else 0
@@ -99,4 +115,7 @@ def load_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
         raise LoadError([Problem(path, 0, Level.ERROR, f"invalid YAML: {exc}")]) from None
     if node is None:
         return None
-    return _Converter(path, line_offset).convert(node)
+    try:
+        return _Converter(path, line_offset).convert(node)
+    except RecursionError:  # PyYAML's own merge-key ("<<") resolution recurses through aliases
+        raise LoadError([Problem(path, 0, Level.ERROR, "invalid YAML: nested too deeply")]) from None

@@ -39,6 +39,9 @@ def check_calls(articles: Iterable[Article], spaces: dict[str, AdSpace], config:
             for space_id in ids:
                 if space_id not in spaces:
                     problems.warning(article.path, call.line, f"{where}: no ad space {space_id!r}")
+            fallback = shortcode.attrs.get("if_empty", "")
+            if fallback and fallback not in spaces:
+                problems.warning(article.path, call.line, f"{where}: if_empty: no ad space {fallback!r}")
             for name in shortcode.attrs:
                 if name in USED_ATTRIBUTES or name.isdigit():
                     continue

@@ -73,6 +73,12 @@ def read_space(path: Path, root: Path, problems: ProblemList, absolute: Callable
     text = read_text(path, root, problems, MAX_SPACE_BYTES)
     if text is None:
         return None
+    return parse_space(text, path, problems, absolute, sanitize)
+
+
+def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable[[str], str],
+                sanitize: Callable[[str], str]) -> AdSpace | None:
+    """A space from its YAML text, as if read from ``path``: the admin API checks a body with it before writing."""
     try:
         data = load_yaml(text, path)
     except LoadError as exc:

@@ -1,0 +1,162 @@
+"""Hot reload: build a new Snapshot off the event loop and swap it in only when it is acceptable.
+
+Whatever triggers a reload (file watcher, SIGHUP, admin API) ends up in ``Reloader.reload``,
+so there is one acceptance rule and one place that swaps. The rule (docs/ops.md): a
+candidate is rejected when it has an error the current Snapshot does not already have;
+the server then keeps serving the last good Snapshot and reports the errors until fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from syndicate.problems import Level, LoadError, Problem
+from syndicate.snapshot import Snapshot, build_snapshot
+
+log = logging.getLogger("syndicate.reload")
+
+
+class Holder(Protocol):
+    """Where the current Snapshot lives (``web.state.SnapshotHolder``)."""
+
+    @property
+    def current(self) -> Snapshot: ...
+
+    def replace(self, snapshot: Snapshot) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """One reload attempt, as shown on /admin/status and returned by POST /admin/reload."""
+
+    trigger: str  # "watch", "SIGHUP", "admin", "adspace PUT 4", ...
+    at: dt.datetime
+    accepted: bool
+    generation: int  # the generation served after this attempt
+    seconds: float
+    errors: tuple[Problem, ...] = ()  # why it was rejected; empty when accepted
+
+
+def _identity(problem: Problem) -> tuple[Path, str]:
+    """Errors are compared without their line: editing above a known error moves it, it is the same error."""
+    return (problem.path, problem.message)
+
+
+def blocking_errors(current: Snapshot, candidate: Snapshot) -> list[Problem]:
+    """The errors that keep ``candidate`` from replacing ``current``."""
+    known = {_identity(p) for p in current.problems if p.level is Level.ERROR}
+    blocking = [p for p in candidate.problems if p.level is Level.ERROR and _identity(p) not in known]
+    folder = candidate.config.adspaces_dir
+    if current.spaces and not candidate.spaces and not folder.is_dir():
+        # At startup a site without ads is fine; on reload a vanished folder is a mistake.
+        blocking.append(Problem(folder, 0, Level.ERROR, "ad spaces folder is gone; every ad would disappear"))
+    return blocking
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    snapshot: Snapshot | None
+    errors: tuple[Problem, ...]
+
+
+class Reloader:
+    """Serialises reloads; ``lock`` is also held by admin writes so a write and its reload are one step."""
+
+    def __init__(self, holder: Holder, build: Callable[[Path], Snapshot] = build_snapshot) -> None:
+        self.holder = holder
+        self.build = build
+        self.lock = asyncio.Lock()
+        self.started = time.monotonic()
+        self.attempts = 0
+        self.last: ReloadOutcome | None = None
+        self.rejected: ReloadOutcome | None = None  # the latest rejection, until a reload is accepted
+        self._queued: asyncio.Future[ReloadOutcome] | None = None
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self.started
+
+    async def reload(self, trigger: str) -> ReloadOutcome:
+        """Reload now; callers arriving while a reload waits for the lock share that reload,
+        which starts after their call and so sees every change made before it."""
+        joined = self._queued
+        if joined is not None:
+            try:
+                return await asyncio.shield(joined)
+            except asyncio.CancelledError:
+                if not joined.cancelled():
+                    raise  # this caller was cancelled
+                # the reload we joined was abandoned before it ran: run one ourselves
+        queued: asyncio.Future[ReloadOutcome] = asyncio.get_running_loop().create_future()
+        self._queued = queued
+        try:
+            async with self.lock:
+                if self._queued is queued:
+                    self._queued = None
+                outcome = await self.reload_locked(trigger)
+        except BaseException:
+            if self._queued is queued:
+                self._queued = None
+            queued.cancel()
+            raise
+        queued.set_result(outcome)
+        return outcome
+
+    async def reload_locked(self, trigger: str) -> ReloadOutcome:
+        """Reload while the caller already holds ``lock``."""
+        assert self.lock.locked(), "reload_locked needs the reload lock"
+        current = self.holder.current
+        begun = time.monotonic()
+        built = await asyncio.get_running_loop().run_in_executor(None, self._candidate, current)
+        self.attempts += 1
+        seconds = time.monotonic() - begun
+        root = current.config.root
+        if built.snapshot is None:
+            outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), False, current.generation, seconds,
+                                    built.errors)
+            self.rejected = outcome
+            for problem in built.errors:
+                log.error("%s", problem.format(root))
+            log.error("reload (%s) rejected with %d error(s); still serving generation %d",
+                      trigger, len(built.errors), current.generation)
+        else:
+            new = built.snapshot
+            self.holder.replace(new)
+            outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), True, new.generation, seconds)
+            self.rejected = None
+            _warn_restart_settings(current, new)
+            log.info("reload (%s): generation %d, %d articles, %d ad spaces, %.0f ms", trigger, new.generation,
+                     new.article_count, len(new.spaces), seconds * 1000)
+        self.last = outcome
+        return outcome
+
+    def _candidate(self, current: Snapshot) -> _Built:
+        """Runs in a worker thread: the build is synchronous CPU and disk work."""
+        try:
+            candidate = self.build(current.config.path)
+        except LoadError as exc:
+            return _Built(None, tuple(exc.problems))
+        except Exception:
+            log.exception("reload failed")
+            error = Problem(current.config.path, 0, Level.ERROR, "reload failed with an internal error (logged)")
+            return _Built(None, (error,))
+        blocking = blocking_errors(current, candidate)
+        return _Built(None, tuple(blocking)) if blocking else _Built(candidate, ())
+
+
+def _warn_restart_settings(old: Snapshot, new: Snapshot) -> None:
+    """Settings read once at start: say so instead of silently ignoring the edit."""
+    if (old.config.server.host, old.config.server.port) != (new.config.server.host, new.config.server.port):
+        log.warning("server.host/server.port changed in %s: restart to listen there", new.config.path.name)
+
+
+def problem_dicts(problems: Sequence[Problem], root: Path, limit: int = 500) -> list[dict[str, object]]:
+    """Problems as JSON-ready dicts, at most ``limit`` of them."""
+    return [p.as_dict(root) for p in problems[:limit]]

@@ -1,0 +1,252 @@
+"""The admin API under /admin/: status, reload and ad space files (see docs/ops.md).
+
+A sub-application with its own bearer-token middleware, added only when an
+admin token is configured; without one every /admin/ URL is a plain 404.
+Handlers take the reload lock around "write, reload, undo if rejected", so a
+change made here either goes live or leaves the files as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from syndicate import audit
+from syndicate.ads.loader import SPACE_ID
+from syndicate.ads.store import Change, SpaceStore
+from syndicate.checks import advice
+from syndicate.problems import Level, Problem
+from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
+from syndicate.secrets import AdminToken
+from syndicate.snapshot import Snapshot
+from syndicate.web.admin_openapi import openapi_document
+from syndicate.web.admin_preview import preview
+from syndicate.web.errors import Handler
+from syndicate.web.state import ADMIN_TOKEN, RELOADER
+
+log = logging.getLogger("syndicate.admin")
+
+YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
+                        "application/octet-stream"})
+_ACTOR = re.compile(r"[^\w .@+-]")
+
+
+def json_error(status: int, message: str, problems: list[dict[str, object]] | None = None,
+               headers: dict[str, str] | None = None) -> web.Response:
+    body: dict[str, object] = {"error": message}
+    if problems is not None:
+        body["problems"] = problems
+    return web.json_response(body, status=status, headers=headers)
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bearer token, compared in constant time; admin answers are never cached."""
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not request.app[ADMIN_TOKEN].matches(presented.strip()):
+        log.warning("admin: refused %s %s from %s", request.method, request.path, request.remote)
+        response: web.StreamResponse = json_error(401, "admin token required",
+                                                  headers={"WWW-Authenticate": 'Bearer realm="admin"'})
+    else:
+        response = await handler(request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def admin_app(token: AdminToken) -> web.Application:
+    """The /admin/ sub-application; the parent app holds ``RELOADER`` and ``SNAPSHOTS``."""
+    app = web.Application(middlewares=[require_token])
+    app[ADMIN_TOKEN] = token
+    app.router.add_get("/status", status, name="admin_status")
+    app.router.add_post("/reload", reload, name="admin_reload")
+    app.router.add_get("/adspaces", list_spaces, name="admin_adspaces")
+    app.router.add_get("/adspaces/{id}", get_space, name="admin_adspace")
+    app.router.add_put("/adspaces/{id}", put_space, name="admin_adspace_put")
+    app.router.add_delete("/adspaces/{id}", delete_space, name="admin_adspace_delete")
+    app.router.add_get("/preview/{feed}/{article_id:.+}", preview, name="admin_preview")
+    app.router.add_get("/openapi.json", openapi, name="admin_openapi")
+    return app
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as problems show it: relative to the config folder when inside it."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _reloader(request: web.Request) -> Reloader:
+    return request.config_dict[RELOADER]
+
+
+def _outcome(outcome: ReloadOutcome | None, snapshot: Snapshot) -> dict[str, object] | None:
+    if outcome is None:
+        return None
+    return {"trigger": outcome.trigger, "at": outcome.at.isoformat(timespec="seconds"), "accepted": outcome.accepted,
+            "generation": outcome.generation, "seconds": round(outcome.seconds, 3),
+            "errors": problem_dicts(outcome.errors, snapshot.config.root)}
+
+
+async def status(request: web.Request) -> web.Response:
+    reloader = _reloader(request)
+    snapshot = reloader.holder.current
+    root = snapshot.config.root
+    hints = await asyncio.get_running_loop().run_in_executor(None, advice, snapshot)
+    errors = [p for p in snapshot.problems if p.level is Level.ERROR]
+    warnings = [p for p in snapshot.problems if p.level is Level.WARNING] + hints
+    return web.json_response({
+        "generation": snapshot.generation,
+        "loaded_at": snapshot.built_at.isoformat(timespec="seconds"),
+        "uptime_seconds": round(reloader.uptime, 3),
+        "pid": os.getpid(),
+        "counts": {"feeds": sum(1 for name in snapshot.feeds if name != "all"), "articles": snapshot.article_count,
+                   "spaces": len(snapshot.spaces), "partners": len(snapshot.config.partners)},
+        "errors": problem_dicts(errors, root),
+        "warnings": problem_dicts(warnings, root),
+        "reload": {"attempts": reloader.attempts, "last": _outcome(reloader.last, snapshot),
+                   "rejected": _outcome(reloader.rejected, snapshot)},
+    })
+
+
+async def reload(request: web.Request) -> web.Response:
+    outcome = await _reloader(request).reload("admin")
+    return web.json_response(_outcome(outcome, _reloader(request).holder.current),
+                             status=200 if outcome.accepted else 409)
+
+
+async def list_spaces(request: web.Request) -> web.Response:
+    snapshot = _reloader(request).holder.current
+    now = dt.datetime.now(dt.UTC)
+    root = snapshot.config.root
+    return web.json_response({"spaces": [
+        {"id": space.id, "name": space.name, "path": _shown(space.path, root), "units": len(space.units),
+         "live_units": sum(1 for unit in space.units if unit.live_at(now)), "if_empty": space.if_empty}
+        for _, space in sorted(snapshot.spaces.items())]})
+
+
+def etag_of(data: bytes | None) -> str | None:
+    return None if data is None else '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _space_id(request: web.Request) -> str | None:
+    space_id = request.match_info["id"]
+    return space_id if SPACE_ID.match(space_id) else None
+
+
+def _bad_id() -> web.Response:
+    return json_error(400, "ad space ids are letters, digits, '-' and '_' (at most 64)")
+
+
+async def get_space(request: web.Request) -> web.Response:
+    space_id = _space_id(request)
+    if space_id is None:
+        return _bad_id()
+    snapshot = _reloader(request).holder.current
+    store = SpaceStore(snapshot.config)
+    data = store.read(space_id)
+    if data is None:
+        return json_error(404, f"no ad space file for {space_id!r}")
+    etag = etag_of(data) or ""
+    if "application/json" in request.headers.get("Accept", ""):
+        path = store.path_for(space_id)
+        return web.json_response({"id": space_id, "path": _shown(path, snapshot.config.root), "etag": etag,
+                                  "loaded": space_id in snapshot.spaces, "source": data.decode("utf-8", "replace")},
+                                 headers={"ETag": etag})
+    return web.Response(body=data, content_type="application/yaml", charset="utf-8", headers={"ETag": etag})
+
+
+def _body_as_yaml(body: bytes, content_type: str) -> bytes:
+    """The file to write: YAML bodies as sent, JSON bodies as the equivalent YAML. Raises ``ValueError``."""
+    if content_type != "application/json":
+        return body
+    data: Any = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8")
+
+
+def _actor(request: web.Request) -> str:
+    """Who made a change, as the client says (``X-Admin-Actor``); the token does not name a person."""
+    return _ACTOR.sub("", request.headers.get("X-Admin-Actor", ""))[:64] or "admin"
+
+
+def _audit(request: web.Request, snapshot: Snapshot, action: str, change: Change, outcome: str,
+           generation: int) -> None:
+    config = snapshot.config
+    audit.record(audit.audit_path(config.data_dir), config.root, actor=_actor(request),
+                 remote=request.remote or "-", action=action, change=change, outcome=outcome, generation=generation)
+
+
+def _rejected(outcome: ReloadOutcome, snapshot: Snapshot) -> web.Response:
+    return json_error(409, "the change was undone: the reload after it was rejected",
+                      problem_dicts(outcome.errors, snapshot.config.root))
+
+
+async def put_space(request: web.Request) -> web.Response:
+    space_id = _space_id(request)
+    if space_id is None:
+        return _bad_id()
+    if request.content_type not in YAML_TYPES | {"application/json"}:
+        return json_error(415, "send the ad space as application/yaml or application/json")
+    body = await request.read()
+    reloader = _reloader(request)
+    async with reloader.lock:
+        snapshot = reloader.holder.current
+        store = SpaceStore(snapshot.config)
+        path = store.path_for(space_id)
+        try:
+            data = _body_as_yaml(body, request.content_type)
+        except ValueError as exc:
+            problem = Problem(path, 0, Level.ERROR, f"body is not a JSON object: {exc}")
+            return json_error(422, "invalid ad space", problem_dicts([problem], snapshot.config.root))
+        current = store.read(space_id)
+        if_match = request.headers.get("If-Match")
+        if if_match is not None and (current is None or if_match not in ("*", etag_of(current))):
+            return json_error(412, "the file changed since you read it (ETag does not match)")
+        problems = store.validate(space_id, data, snapshot)
+        if problems.errors:
+            return json_error(422, "invalid ad space", problem_dicts(problems, snapshot.config.root))
+        change = await asyncio.to_thread(store.write, space_id, data)
+        outcome = await reloader.reload_locked(f"admin PUT adspaces/{space_id}")
+        if not outcome.accepted:
+            await asyncio.to_thread(store.undo, change)
+            _audit(request, snapshot, "put", change, "undone", outcome.generation)
+            return _rejected(outcome, snapshot)
+        _audit(request, snapshot, "put", change, "applied", outcome.generation)
+    return web.json_response({"id": space_id, "path": _shown(path, snapshot.config.root),
+                              "generation": outcome.generation, "etag": etag_of(data),
+                              "backup": str(change.backup) if change.backup else None},
+                             status=201 if current is None else 200, headers={"ETag": etag_of(data) or ""})
+
+
+async def delete_space(request: web.Request) -> web.Response:
+    space_id = _space_id(request)
+    if space_id is None:
+        return _bad_id()
+    reloader = _reloader(request)
+    async with reloader.lock:
+        snapshot = reloader.holder.current
+        store = SpaceStore(snapshot.config)
+        change = await asyncio.to_thread(store.delete, space_id)
+        if change is None:
+            return json_error(404, f"no ad space file for {space_id!r}")
+        outcome = await reloader.reload_locked(f"admin DELETE adspaces/{space_id}")
+        if not outcome.accepted:
+            await asyncio.to_thread(store.undo, change)
+            _audit(request, snapshot, "delete", change, "undone", outcome.generation)
+            return _rejected(outcome, snapshot)
+        _audit(request, snapshot, "delete", change, "applied", outcome.generation)
+    return web.json_response({"id": space_id, "generation": outcome.generation,
+                              "backup": str(change.backup) if change.backup else None})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())

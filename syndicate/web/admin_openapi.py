@@ -1,0 +1,200 @@
+"""The OpenAPI 3.1 description of the admin API, served at /admin/openapi.json.
+
+Written by hand next to the handlers and checked against them by tests/test_admin.py:
+every route is described, every status an endpoint answers is declared, and
+every JSON body matches its schema.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_PROBLEM = {
+    "type": "object",
+    "required": ["path", "line", "level", "message"],
+    "properties": {
+        "path": {"type": "string", "description": "relative to the config file's folder"},
+        "line": {"type": "integer", "minimum": 0, "description": "0: the file as a whole"},
+        "level": {"enum": ["error", "warning"]},
+        "message": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+_PROBLEMS = {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}
+_OUTCOME = {
+    "type": "object",
+    "required": ["trigger", "at", "accepted", "generation", "seconds", "errors"],
+    "properties": {
+        "trigger": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+        "accepted": {"type": "boolean"},
+        "generation": {"type": "integer", "description": "the generation served after this attempt"},
+        "seconds": {"type": "number"},
+        "errors": _PROBLEMS,
+    },
+    "additionalProperties": False,
+}
+_COUNT = {"type": "integer", "minimum": 0}
+_STATUS = {
+    "type": "object",
+    "required": ["generation", "loaded_at", "uptime_seconds", "pid", "counts", "errors", "warnings", "reload"],
+    "properties": {
+        "generation": {"type": "integer"},
+        "loaded_at": {"type": "string", "format": "date-time"},
+        "uptime_seconds": {"type": "number"},
+        "pid": {"type": "integer", "description": "the worker that answered (see serve --workers)"},
+        "counts": {"type": "object", "required": ["feeds", "articles", "spaces", "partners"],
+                   "properties": {k: _COUNT for k in ("feeds", "articles", "spaces", "partners")},
+                   "additionalProperties": False},
+        "errors": _PROBLEMS,
+        "warnings": _PROBLEMS,
+        "reload": {"type": "object", "required": ["attempts", "last", "rejected"], "properties": {
+            "attempts": _COUNT,
+            "last": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ReloadOutcome"}]},
+            "rejected": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ReloadOutcome"}],
+                         "description": "the latest rejected reload, until one is accepted"},
+        }, "additionalProperties": False},
+    },
+    "additionalProperties": False,
+}
+_SPACES = {
+    "type": "object", "required": ["spaces"], "additionalProperties": False,
+    "properties": {"spaces": {"type": "array", "items": {
+        "type": "object", "required": ["id", "name", "path", "units", "live_units", "if_empty"],
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "path": {"type": "string"},
+                       "units": _COUNT, "live_units": _COUNT, "if_empty": {"type": ["string", "null"]}},
+    }}},
+}
+_SOURCE = {
+    "type": "object", "required": ["id", "path", "etag", "loaded", "source"], "additionalProperties": False,
+    "properties": {"id": {"type": "string"}, "path": {"type": "string"}, "etag": {"type": "string"},
+                   "loaded": {"type": "boolean", "description": "false: the file has errors (see status)"},
+                   "source": {"type": "string"}},
+}
+_WRITTEN = {
+    "type": "object", "required": ["id", "path", "generation", "etag", "backup"], "additionalProperties": False,
+    "properties": {"id": {"type": "string"}, "path": {"type": "string"}, "generation": {"type": "integer"},
+                   "etag": {"type": "string"}, "backup": {"type": ["string", "null"]}},
+}
+_DELETED = {
+    "type": "object", "required": ["id", "generation", "backup"], "additionalProperties": False,
+    "properties": {"id": {"type": "string"}, "generation": {"type": "integer"}, "backup": {"type": ["string", "null"]}},
+}
+_ERROR = {
+    "type": "object", "required": ["error"], "additionalProperties": False,
+    "properties": {"error": {"type": "string"}, "problems": _PROBLEMS},
+}
+
+
+def _json(ref: str, description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json("Error", description)
+
+
+_UNAUTHORIZED = {"401": _error("missing or wrong admin token")}
+_SPACE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string",
+                                                                       "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document; a fresh copy each call, so a caller may change it."""
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {"title": "Syndicate admin API", "version": "1",
+                 "description": "Status, reload, ad space files and previews. See docs/ops.md."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/admin/status": {"get": {
+                "summary": "Snapshot generation, counts, current errors and warnings, last reload, uptime",
+                "responses": {"200": _json("Status", "the server's state"), **_UNAUTHORIZED}}},
+            "/admin/reload": {"post": {
+                "summary": "Reload config.yaml, feeds/ and adspaces/ now",
+                "responses": {"200": _json("ReloadOutcome", "the new Snapshot is served"),
+                              "409": _json("ReloadOutcome", "rejected: the last good Snapshot is still served"),
+                              **_UNAUTHORIZED}}},
+            "/admin/adspaces": {"get": {
+                "summary": "The ad spaces being served",
+                "responses": {"200": _json("SpaceList", "every loaded ad space"), **_UNAUTHORIZED}}},
+            "/admin/adspaces/{id}": {
+                "parameters": [_SPACE_ID],
+                "get": {
+                    "summary": "An ad space file as it is on disk",
+                    "responses": {
+                        "200": {"description": "the file; its ETag works with If-Match on PUT",
+                                "content": {"application/yaml": {"schema": {"type": "string"}},
+                                            "application/json": {"schema": {"$ref": "#/components/schemas/"
+                                                                                    "SpaceSource"}}}},
+                        "400": _error("not a valid ad space id"), **_UNAUTHORIZED,
+                        "404": _error("no such file")}},
+                "put": {
+                    "summary": "Create or replace an ad space file, checked first, then reload",
+                    "parameters": [{"name": "If-Match", "in": "header", "required": False,
+                                    "schema": {"type": "string"}, "description": "the ETag from GET"},
+                                   {"name": "X-Admin-Actor", "in": "header", "required": False,
+                                    "schema": {"type": "string"}, "description": "who, for the audit log"}],
+                    "requestBody": {"required": True, "content": {
+                        "application/yaml": {"schema": {"type": "string"}},
+                        "application/json": {"schema": {"type": "object"}}}},
+                    "responses": {
+                        "200": _json("SpaceWritten", "replaced and live"),
+                        "201": _json("SpaceWritten", "created and live"),
+                        "400": _error("not a valid ad space id"), **_UNAUTHORIZED,
+                        "409": _error("written, but the reload was rejected, so the file was put back"),
+                        "412": _error("If-Match does not match the file"),
+                        "413": {"description": "body over 1 MiB", "content": {"text/plain": {
+                            "schema": {"type": "string"}}}},
+                        "415": _error("not YAML or JSON"),
+                        "422": _error("invalid ad space; nothing was written")}},
+                "delete": {
+                    "summary": "Delete an ad space file (backed up first), then reload",
+                    "parameters": [{"name": "X-Admin-Actor", "in": "header", "required": False,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json("SpaceDeleted", "deleted and live"),
+                        "400": _error("not a valid ad space id"), **_UNAUTHORIZED,
+                        "404": _error("no such file"),
+                        "409": _error("the reload was rejected (something still needs this space); file put back")}},
+            },
+            "/admin/preview/{feed}/{article_id}": {"get": {
+                "summary": "One article as a partner would receive it, with the ads resolved",
+                "parameters": [
+                    {"name": "feed", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "article_id", "in": "path", "required": True, "schema": {"type": "string"},
+                     "description": "the article id (may contain '/') or its file name without extension"},
+                    {"name": "partner", "in": "query", "schema": {"type": "string", "default": "public"}},
+                    {"name": "format", "in": "query",
+                     "schema": {"enum": ["html", "rss", "atom", "json"], "default": "html"}},
+                    {"name": "via", "in": "query", "schema": {"enum": ["rss", "atom", "json"], "default": "rss"},
+                     "description": "html only: resolve ads as for this feed format"},
+                    {"name": "at", "in": "query", "schema": {"type": "string", "format": "date-time"},
+                     "description": "resolve ads for the rotation window holding this time"},
+                ],
+                "responses": {
+                    "200": {"description": "a page for people, or a one-item feed",
+                            "content": {t: {"schema": {"type": "string"}} for t in (
+                                "text/html", "application/rss+xml", "application/atom+xml",
+                                "application/feed+json")}},
+                    "400": _error("bad format, via or at"), **_UNAUTHORIZED,
+                    "403": _error("this partner may not read this feed in this format"),
+                    "404": _error("unknown partner, feed or article")}}},
+            "/admin/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_UNAUTHORIZED}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "the token from $SYNDICATE_ADMIN_TOKEN"}},
+            "schemas": {"Problem": _PROBLEM, "ReloadOutcome": _OUTCOME, "Status": _STATUS, "SpaceList": _SPACES,
+                        "SpaceSource": _SOURCE, "SpaceWritten": _WRITTEN, "SpaceDeleted": _DELETED,
+                        "Error": _ERROR},
+        },
+    })

@@ -1,0 +1,123 @@
+"""GET /admin/preview/{feed}/{article_id}: one article as a given partner would receive it.
+
+``format=rss|atom|json`` returns a one-item feed built by the same code as the
+real feed (same resolver, same links), so what you see is what the partner gets.
+``format=html`` is a page for people: the resolved content and the ads placed,
+with untracked links so that looking at a preview never counts an impression.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from syndicate.ads.resolver import AdResolver, DirectLinks, Links
+from syndicate.content.model import Article
+from syndicate.formats import FORMATS
+from syndicate.partners import Audience
+from syndicate.publish import PageRequest, ad_resolver, content_html, feed_view, item_view
+from syndicate.snapshot import Snapshot
+from syndicate.web.state import LINKS, SNAPSHOTS
+
+PREVIEW_FORMATS = ("html", *FORMATS)
+#: The preview page shows sanitised article and ad markup; nothing in it may run or load a frame.
+_PAGE_POLICY = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    """``at=`` previews another rotation window or a scheduled campaign. Raises ``ValueError``."""
+    if not text:
+        return None
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("needs a timezone")
+    return moment
+
+
+async def preview(request: web.Request) -> web.StreamResponse:
+    snapshot = request.config_dict[SNAPSHOTS].current
+    feed_name, article_id = request.match_info["feed"], request.match_info["article_id"]
+    fmt = request.query.get("format", "html")
+    via = request.query.get("via", "rss")
+    if fmt not in PREVIEW_FORMATS or via not in FORMATS:
+        return _error(400, "format is one of " + ", ".join(PREVIEW_FORMATS) + "; via is one of " + ", ".join(FORMATS))
+    try:
+        moment = _moment(request.query.get("at"))
+    except ValueError as exc:
+        return _error(400, f"at: expected an ISO 8601 time with a timezone ({exc})")
+    partner = request.query.get("partner", snapshot.config.public.id)
+    audience = snapshot.audience(partner)
+    if audience is None:
+        return _error(404, f"unknown partner {partner!r}")
+    if feed_name not in snapshot.feeds:
+        return _error(404, f"unknown feed {feed_name!r}")
+    article = snapshot.article(feed_name, article_id)
+    if article is None:
+        return _error(404, f"no article {article_id!r} in feed {feed_name!r}")
+    if fmt == "html":
+        resolver = ad_resolver(snapshot, audience, via, moment, DirectLinks())
+        page = _page(snapshot, audience, article, via, resolver, request)
+        return web.Response(text=page, content_type="text/html", charset="utf-8",
+                            headers={"Content-Security-Policy": _PAGE_POLICY})
+    if not audience.may_read(feed_name, fmt):
+        return _error(403, f"partner {audience.id!r} may not read {feed_name}.{fmt}: the feed answers 403")
+    links: Links | None = request.config_dict.get(LINKS)
+    resolver = ad_resolver(snapshot, audience, fmt, moment, links)
+    view = feed_view(snapshot, PageRequest(feed_name, fmt))
+    one = replace(view, items=(item_view(article, resolver),), updated=article.updated)
+    output = FORMATS[fmt]
+    return web.Response(body=output.render(one), headers={"Content-Type": output.content_type})
+
+
+def _page(snapshot: Snapshot, audience: Audience, article: Article, via: str, resolver: AdResolver,
+          request: web.Request) -> str:
+    body = content_html(article, resolver)  # fills resolver.served
+    esc = html.escape
+    who = [snapshot.config.public, *snapshot.config.partners]
+
+    def link(**changes: str) -> str:
+        query = {"partner": audience.id, "format": "html", "via": via, **changes}
+        return esc(f"{request.path}?{urlencode(query)}")
+
+    partners = " · ".join(f'<a href="{link(partner=a.id)}">{esc(a.id)}</a>' if a.id != audience.id
+                          else f"<strong>{esc(a.id)}</strong>" for a in who)
+    formats = " · ".join(f'<a href="{link(format=f)}">{f.upper()}</a>' for f in FORMATS)
+    vias = " · ".join(f'<a href="{link(via=f)}">{f}</a>' if f != via else f"<strong>{f}</strong>" for f in FORMATS)
+    ads = "".join(f"<li>space <code>{esc(ad.space)}</code>: unit <code>{esc(ad.unit)}</code></li>"
+                  for ad in resolver.served) or "<li>none</li>"
+    readable = "" if audience.may_read(article.feed, via) else (
+        f"<p><strong>{esc(audience.id)} may not read {esc(article.feed)}.{esc(via)}: "
+        "the feed answers 403.</strong></p>")
+    return f"""<!doctype html>
+<html lang="{esc(snapshot.config.site.language)}">
+<head>
+<meta charset="utf-8">
+<title>Preview: {esc(article.title)}</title>
+<style>body{{max-width:46rem;margin:2rem auto;font-family:sans-serif;line-height:1.5}}
+.meta{{background:#f4f4f4;padding:.5rem 1rem}} article{{border-top:1px solid #ccc;margin-top:1rem}}</style>
+</head>
+<body>
+<div class="meta">
+<p>Preview of <code>{esc(article.id)}</code> in <code>{esc(article.feed)}</code>,
+generation {snapshot.generation}, as read through {esc(via)} by: {partners}</p>
+<p>Read through: {vias} · Raw one-item feed: {formats}</p>
+<p>Ads placed (links shown untracked):</p>
+<ul>{ads}</ul>
+{readable}
+</div>
+<article>
+<h1>{esc(article.title)}</h1>
+<p><em>{esc(article.summary)}</em></p>
+{body}
+</article>
+</body>
+</html>
+"""

@@ -1,0 +1,40 @@
+"""Wires reloading and the admin API into an app: one call from ``create_app``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from syndicate.reload import Reloader
+from syndicate.secrets import admin_token
+from syndicate.watch import Watcher
+from syndicate.web.admin import admin_app
+from syndicate.web.state import RELOADER, SNAPSHOTS
+
+log = logging.getLogger("syndicate.admin")
+
+
+def setup_ops(app: web.Application, *, watch: bool) -> None:
+    """A Reloader always (the admin API uses it); the file watcher and SIGHUP only when ``watch``.
+
+    Raises ``LoadError`` when an admin token is configured but unusable.
+    """
+    reloader = Reloader(app[SNAPSHOTS])
+    app[RELOADER] = reloader
+    token = admin_token(reloader.holder.current.config.admin_token_file)
+    if token is not None:
+        app.add_subapp("/admin/", admin_app(token))
+    if watch:
+        app.cleanup_ctx.append(_watching)
+
+
+async def _watching(app: web.Application) -> AsyncIterator[None]:
+    reloader = app[RELOADER]
+    watcher = Watcher(lambda: reloader.holder.current.config, reloader.reload)
+    watcher.start()
+    try:
+        yield
+    finally:
+        await watcher.close()
