@@ -13,11 +13,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from syndicate.checks import advice
 from syndicate.config import config_path
 from syndicate.formats import FORMATS
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
 from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.tracking.command import add_arguments as add_stats_arguments
+from syndicate.tracking.command import cmd_stats
+from syndicate.tracking.keys import share_dev_key
 
 log = logging.getLogger("syndicate")
 
@@ -43,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--format", choices=tuple(FORMATS), default="rss", dest="fmt")
     render.add_argument("--page", type=int, default=1)
     render.add_argument("--partner", default="public", help="render as this partner would receive it")
+
+    stats = with_config(sub.add_parser("stats", help="ad counts: served, rendered, clicks, CTR"))
+    add_stats_arguments(stats)
     return parser
 
 
@@ -63,7 +70,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     try:
         snapshot = build_snapshot(path)
-        problems: Sequence[Problem] = snapshot.problems
+        problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot)]
         root = snapshot.config.root
     except LoadError as exc:
         problems, root = exc.problems, path.resolve().parent
@@ -116,12 +123,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log.info("serving %d articles in %d feeds on http://%s:%d/", snapshot.article_count,
              len(snapshot.feeds) - 1, host, port)
     if args.workers > 1:
+        share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
         return Supervisor(path.resolve(), host, port, args.workers).run()
     serve_one(snapshot, host, port)
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render}
+COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "stats": cmd_stats}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,3 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130
+    except LoadError as exc:  # e.g. malformed signing keys or admin token, found when the app is built
+        _print_problems(exc.problems, Path.cwd())
+        return 1

@@ -87,6 +87,18 @@ class HttpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackingConfig:
+    """Counting served, rendered and clicked ads (docs/tracking.md). Signing keys never sit in config."""
+
+    enabled: bool = True  # sign ad links (/c/, /i/) and count; off: direct links, nothing counted
+    pixel: bool = True  # add a 1x1 impression pixel to each ad
+    flush_seconds: float = 1.0  # buffer -> store interval: the most a hard kill can lose
+    buffer_limit: int = 100_000  # distinct counters held between flushes; beyond, events are dropped (and counted)
+    dedupe_seconds: float = 30.0  # a click or pixel repeated by the same client within this counts once
+    keys_file: Path | None = None  # "id:secret" lines, newest first, when $SYNDICATE_SIGNING_KEYS is unset
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     root: Path  # the folder holding config.yaml; other paths are relative to it
@@ -100,6 +112,8 @@ class Config:
     public: Audience
     partners: tuple[Audience, ...]
     http: HttpConfig
+    admin_token_file: Path | None = None  # the admin token's file; the token itself never sits in config
+    tracking: TrackingConfig = TrackingConfig()
 
 
 def _is_http_url(value: str) -> bool:
@@ -182,7 +196,8 @@ def _read_ads(f: Fields | None) -> AdsConfig:
 def _read_limit(f: Fields | None, default: RateLimit | None) -> RateLimit | None:
     if f is None:
         return default
-    if f.flag("off", False):
+    # "enabled: false" turns a bucket off ("off": true too, quoted: YAML 1.1 reads a bare off as false).
+    if not f.flag("enabled", True) or f.flag("off", False):
         f.finish()
         return None
     limit = RateLimit(f.number("rate", default.rate if default else 1.0, minimum=0.001),
@@ -224,6 +239,21 @@ def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
     )
     f.finish()
     return config
+
+
+def _read_tracking(f: Fields | None, root: Path) -> TrackingConfig:
+    if f is None:
+        return TrackingConfig()
+    keys_file = f.text("keys_file", "")
+    tracking = TrackingConfig(
+        enabled=f.flag("enabled", True), pixel=f.flag("pixel", True),
+        flush_seconds=f.number("flush_seconds", 1.0, minimum=0.05),
+        buffer_limit=f.integer("buffer_limit", 100_000, minimum=100),
+        dedupe_seconds=f.number("dedupe_seconds", 30.0, minimum=0.0),
+        keys_file=root / keys_file if keys_file else None,
+    )
+    f.finish()
+    return tracking
 
 
 def _read_partners(top: Fields) -> tuple[Audience, ...]:
@@ -288,6 +318,11 @@ def load_config(path: Path) -> Config:
         public_f.finish()
     partners = _read_partners(top)
     http = _read_http(top.section("http"), [p.id for p in partners])
+    admin_f = top.section("admin")
+    token_file = admin_f.text("token_file") if admin_f else ""
+    if admin_f:
+        admin_f.finish()
+    tracking = _read_tracking(top.section("tracking"), root)
 
     top.finish()
     if problems.errors:
@@ -305,6 +340,8 @@ def load_config(path: Path) -> Config:
         public=public,
         partners=partners,
         http=http,
+        admin_token_file=root / token_file if token_file else None,
+        tracking=tracking,
     )
 
 

@@ -50,7 +50,7 @@ def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = 
     """Build the app and serve until SIGTERM/SIGINT. Raises ``LoadError`` on a broken config."""
     from syndicate.web.app import create_app
 
-    app = create_app(config)
+    app = create_app(config, watch=True)
     web.run_app(app, host=host, port=port, reuse_port=reuse_port, print=None,
                 access_log=access, access_log_class=KeylessAccessLogger)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -56,8 +57,11 @@ def make_site(tmp_path: Path) -> SiteFactory:
 
 
 @pytest.fixture(scope="session")
-def sample() -> Snapshot:
-    return build_snapshot(SAMPLE_CONFIG)
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    """The bundled site, with its data_dir (the tracking store) in a temp folder, not the work tree."""
+    snapshot = build_snapshot(SAMPLE_CONFIG)
+    config = dataclasses.replace(snapshot.config, data_dir=tmp_path_factory.mktemp("sample-data"))
+    return dataclasses.replace(snapshot, config=config)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,8 +42,12 @@ def get_json(url: str) -> dict[str, object]:
 
 def test_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
+    site = tmp_path / "site"  # a copy of the sample, so its data folder lands in tmp_path
+    for name in ("feeds", "adspaces"):
+        shutil.copytree(SAMPLE_CONFIG.parent / name, site / name)
+    shutil.copy(SAMPLE_CONFIG, site / "config.yaml")
     log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(SAMPLE_CONFIG),
+    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml"),
                                "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
     try:
         pids: set[int] = set()

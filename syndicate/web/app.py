@@ -8,17 +8,20 @@ from aiohttp import web
 
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
+from syndicate.web.ops import setup_ops
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.routes import add_routes
 from syndicate.web.state import LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
+from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
 from syndicate.web.websub import websub_context
 
 
-def create_app(config: Path | Snapshot) -> web.Application:
+def create_app(config: Path | Snapshot, *, watch: bool = False) -> web.Application:
     """An app serving ``config`` (a config.yaml path, or a Snapshot built from one).
 
-    Raises ``LoadError`` when a path is given and the config is unusable.
+    ``watch``: reload on file changes and SIGHUP (``syndicate serve``); off for tests.
+    Raises ``LoadError`` when a path is given and the config is unusable, or the admin token is.
     """
     snapshot = config if isinstance(config, Snapshot) else build_snapshot(config)
     app = web.Application(middlewares=[error_middleware])
@@ -27,4 +30,6 @@ def create_app(config: Path | Snapshot) -> web.Application:
     app[LIMITER] = RateLimiter()
     app.cleanup_ctx.append(websub_context)
     add_routes(app)
+    setup_tracking(app)
+    setup_ops(app, watch=watch)
     return app

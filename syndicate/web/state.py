@@ -10,7 +10,11 @@ from typing import Protocol
 from aiohttp import web
 
 from syndicate.ads.resolver import Links, ServedAd
+from syndicate.reload import Reloader
+from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
+from syndicate.tracking.tokens import SigningKeys
+from syndicate.tracking.tracker import Tracker
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.variants import VariantCache
 
@@ -36,6 +40,10 @@ class SnapshotHolder:
 SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)
 VARIANTS = web.AppKey("variants", VariantCache)
 LIMITER = web.AppKey("limiter", RateLimiter)
+#: Every reload (file watcher, SIGHUP, admin API) goes through this one object.
+RELOADER = web.AppKey("reloader", Reloader)
+#: On the /admin/ sub-application only; absent when no admin token is configured.
+ADMIN_TOKEN = web.AppKey("admin_token", AdminToken)
 #: Set by the tracking layer: signed click and pixel URLs in ad markup (absent: direct links).
 LINKS = web.AppKey("links", Links)
 
@@ -48,3 +56,8 @@ class ServedHook(Protocol):
 
 #: Set by the tracking layer to count ``served`` events.
 ON_SERVED = web.AppKey("on_served", ServedHook)
+#: The tracking layer (syndicate/web/tracking_views.py): the event tracker and its store, the keys that
+#: sign and verify /c/ and /i/ tokens, and the admin token for /admin/stats (absent when none is set).
+TRACKER = web.AppKey("tracker", Tracker)
+SIGNING_KEYS = web.AppKey("signing_keys", SigningKeys)
+STATS_ADMIN_TOKEN = web.AppKey("stats_admin_token", AdminToken)

@@ -1,0 +1,50 @@
+"""Ad links that count: ``/c/<token>`` for the click and ``/i/<token>.gif`` for the pixel.
+
+Called from render worker threads, so it holds no mutable state but a
+thread-safe LRU cache (the click and the pixel of one unit share one token).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from syndicate.ads.markup import with_query
+from syndicate.ads.model import AdSpace, AdUnit
+from syndicate.ads.selection import Slot
+from syndicate.tracking.tokens import Claim, SigningKeys
+
+log = logging.getLogger("syndicate.tracking")
+
+
+class SignedLinks:
+    """A ``syndicate.ads.resolver.Links`` that signs every target; falls back to the direct link if it cannot."""
+
+    def __init__(self, keys: SigningKeys, public_url: Callable[[], str], pixel: bool = True) -> None:
+        self.keys = keys
+        self.public_url = public_url  # read per call: a reload may change it
+        self.pixel = pixel
+        self._token = functools.lru_cache(maxsize=4096)(self._sign)
+
+    def _sign(self, claim: Claim) -> str | None:
+        try:
+            return self.keys.sign(claim)
+        except ValueError as exc:
+            log.warning("ad %s/%s is linked untracked: %s", claim.space, claim.unit, exc)
+            return None
+
+    def claim(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> Claim:
+        target = with_query(unit.url, slot.audience.query)
+        return Claim(space.id, unit.id, slot.audience.id, article_id, slot.window, target)
+
+    def click_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str:
+        claim = self.claim(unit, space, slot, article_id)
+        token = self._token(claim)
+        return f"{self.public_url()}/c/{token}" if token else claim.target
+
+    def pixel_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str | None:
+        if not self.pixel:
+            return None
+        token = self._token(self.claim(unit, space, slot, article_id))
+        return f"{self.public_url()}/i/{token}.gif" if token else None

@@ -1,0 +1,178 @@
+"""Where counts are kept: a small ``Store`` interface and its embedded SQLite implementation.
+
+Handlers never see the store; the tracker calls it from one worker thread, so
+every method here may block. A PostgreSQL store would implement the same four
+methods (``INSERT … ON CONFLICT DO UPDATE`` works there too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from syndicate.tracking.events import CountKey
+
+log = logging.getLogger("syndicate.tracking")
+
+Grouping = Literal["total", "day", "space", "unit", "partner"]
+#: The columns each grouping keys on (a unit id is unique within its space only).
+GROUP_COLUMNS: dict[Grouping, tuple[str, ...]] = {
+    "total": (), "day": ("day",), "space": ("space",), "unit": ("space", "unit"), "partner": ("partner",),
+}
+FILE_NAME = "tracking.sqlite3"
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counts (
+    day     TEXT    NOT NULL,  -- UTC date, YYYY-MM-DD
+    space   TEXT    NOT NULL,  -- ad space id ('' for a dropped-events row)
+    unit    TEXT    NOT NULL,  -- ad unit id
+    partner TEXT    NOT NULL,  -- audience id: a partner, or 'public'
+    kind    TEXT    NOT NULL,  -- served | rendered | click | dropped
+    class   TEXT    NOT NULL,  -- browser | feed | proxy | bot | other
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (day, space, unit, partner, kind, class)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+UPSERT = """
+INSERT INTO counts (day, space, unit, partner, kind, class, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (day, space, unit, partner, kind, class) DO UPDATE SET n = n + excluded.n
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One row of a grouped query: the key columns' values, then a kind, an agent class and a sum."""
+
+    key: tuple[str, ...]
+    kind: str
+    agent: str
+    n: int
+
+
+class Store(Protocol):
+    """Aggregated counts. Blocking; called from a single worker thread."""
+
+    def open(self) -> None: ...
+
+    def add(self, counts: Mapping[CountKey, int]) -> None:
+        """Add ``counts`` to what is stored, all or nothing."""
+
+    def grouped(self, by: Grouping, since: dt.date | None, until: dt.date | None) -> list[Group]:
+        """Sums per ``by`` key, kind and class, for days from ``since`` to ``until`` inclusive."""
+
+    def close(self) -> None: ...
+
+
+class CorruptStore(sqlite3.DatabaseError):
+    """The file is not a usable database."""
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, CorruptStore) or (
+        code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
+
+
+class SqliteStore:
+    """``data_dir/tracking.sqlite3`` in WAL mode: readers (the CLI) never block the writer.
+
+    A corrupt file is moved aside (``*.corrupt-<UTC time>``) and a fresh one started,
+    unless ``repair`` is off (the CLI, which must not move the server's file).
+    """
+
+    def __init__(self, path: Path, repair: bool = True) -> None:
+        self.path = path
+        self.repair = repair
+        self._conn: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        if self._conn is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = self._connect()
+        except sqlite3.DatabaseError as exc:
+            if not (self.repair and is_corrupt(exc)):
+                raise
+            self._set_aside(exc)
+            self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across a process kill
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise CorruptStore(f"quick_check says {check[0] if check else 'nothing'}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise sqlite3.OperationalError(f"{self.path} has schema {version}, newer than this version's")
+            conn.executescript(SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _set_aside(self, exc: BaseException) -> None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        log.error("tracking store %s is not a usable SQLite database (%s): moved it to %s and started "
+                  "a fresh one", self.path, exc, aside.name)
+
+    def add(self, counts: Mapping[CountKey, int]) -> None:
+        rows = [(*key, n) for key, n in counts.items() if n]
+        if not rows:
+            return
+        self.open()
+        try:
+            self._write(rows)
+        except sqlite3.DatabaseError as exc:
+            if not (self.repair and is_corrupt(exc)):
+                raise
+            self.close()
+            self._set_aside(exc)
+            self.open()
+            self._write(rows)
+
+    def _write(self, rows: Sequence[tuple[str | int, ...]]) -> None:
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(UPSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                conn.execute("ROLLBACK")
+            raise
+
+    def grouped(self, by: Grouping, since: dt.date | None, until: dt.date | None) -> list[Group]:
+        self.open()
+        assert self._conn is not None
+        columns = GROUP_COLUMNS[by]  # from a fixed table: safe to put in the SQL text
+        keys = ", ".join(columns)
+        select = f"{keys}, " if keys else ""
+        order = f" ORDER BY {keys}" if keys else ""
+        sql = (f"SELECT {select}kind, class, SUM(n) FROM counts WHERE day >= ? AND day <= ? "
+               f"GROUP BY {select}kind, class{order}")
+        low = since.isoformat() if since else "0000-01-01"
+        high = until.isoformat() if until else "9999-12-31"
+        width = len(columns)
+        return [Group(tuple(row[:width]), row[width], row[width + 1], int(row[width + 2]))
+                for row in self._conn.execute(sql, (low, high))]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

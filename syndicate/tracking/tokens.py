@@ -1,0 +1,137 @@
+"""Compact, URL-safe, HMAC-signed tokens that say what an ad link counts and where it goes.
+
+A token is ``<key id>.<base64url(payload ‖ mac)>``. The payload is a version byte
+then six UTF-8 fields joined by U+001F: space, unit, partner, article, rotation
+window, target URL. The mac is HMAC-SHA256 over ``<key id>.`` + payload, cut to
+16 bytes. Everything needed to count and redirect is inside, so a click needs no
+lookup and a token never expires; the key id lets keys rotate (old ones verify,
+the newest signs).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+VERSION = 1
+MAC_BYTES = 16
+SEPARATOR = "\x1f"
+#: Longer tokens are refused before any decoding (a feed URL this long is a mistake or an attack).
+MAX_TOKEN_CHARS = 4096
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+MIN_SECRET_BYTES = 16
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+_UNSAFE_TARGET = re.compile(r"[\x00-\x20\x7f]")
+
+
+class BadToken(ValueError):
+    """Not a token we signed: garbage, truncated, tampered with, or signed by a key we don't hold."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one ad link says: which ad, for whom, in which article and window, and where it goes."""
+
+    space: str
+    unit: str
+    partner: str
+    article: str
+    window: int
+    target: str
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    if not _BASE64URL.match(text) or len(text) % 4 == 1:
+        raise BadToken("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise BadToken("not base64url") from None
+
+
+def safe_target(url: str) -> bool:
+    """An absolute http(s) URL with no spaces or control characters: the only thing we redirect to."""
+    if _UNSAFE_TARGET.search(url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+class SigningKeys:
+    """HMAC keys by id, newest first: the first signs, all verify."""
+
+    def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is needed")
+        for key_id, secret in keys:
+            if not KEY_ID.match(key_id):
+                raise ValueError(f"signing key id {key_id!r}: use 1 to 16 letters, digits, '-' or '_'")
+            if len(secret) < MIN_SECRET_BYTES:
+                raise ValueError(f"signing key {key_id!r}: the secret needs at least {MIN_SECRET_BYTES} bytes")
+        ids = [key_id for key_id, _ in keys]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two signing keys share an id")
+        self.current = ids[0]
+        self._secrets = dict(keys)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._secrets)
+
+    def _mac(self, key_id: str, payload: bytes) -> bytes:
+        message = key_id.encode("ascii") + b"." + payload
+        return hmac.new(self._secrets[key_id], message, hashlib.sha256).digest()[:MAC_BYTES]
+
+    def sign(self, claim: Claim) -> str:
+        """The token for ``claim``; raises ValueError when a field cannot be carried."""
+        fields = (claim.space, claim.unit, claim.partner, claim.article, str(claim.window), claim.target)
+        if any(SEPARATOR in f for f in fields):
+            raise ValueError("a token field contains U+001F")
+        if not safe_target(claim.target):
+            raise ValueError(f"not an absolute http(s) URL: {claim.target!r}")
+        payload = bytes([VERSION]) + SEPARATOR.join(fields).encode("utf-8")
+        token = f"{self.current}.{_b64encode(payload + self._mac(self.current, payload))}"
+        if len(token) > MAX_TOKEN_CHARS:
+            raise ValueError(f"token would be {len(token)} characters; at most {MAX_TOKEN_CHARS}")
+        return token
+
+    def verify(self, token: str) -> Claim:
+        """The claim ``token`` carries; raises ``BadToken`` unless we signed it exactly so."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise BadToken("too long")
+        key_id, dot, body = token.partition(".")
+        if not dot or key_id not in self._secrets:
+            raise BadToken("unknown key")
+        raw = _b64decode(body)
+        if len(raw) <= MAC_BYTES + 1:
+            raise BadToken("too short")
+        payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+        if not hmac.compare_digest(mac, self._mac(key_id, payload)):
+            raise BadToken("bad signature")
+        return _claim(payload)
+
+
+def _claim(payload: bytes) -> Claim:
+    """Decode a payload whose signature already checked out; still strict, in case a key leaked."""
+    if payload[0] != VERSION:
+        raise BadToken("unknown version")
+    try:
+        fields = payload[1:].decode("utf-8").split(SEPARATOR)
+    except UnicodeDecodeError:
+        raise BadToken("not UTF-8") from None
+    if len(fields) != 6 or not fields[4].isascii() or not fields[4].isdigit():
+        raise BadToken("bad fields")
+    space, unit, partner, article, window, target = fields
+    if not safe_target(target):
+        raise BadToken("bad target")
+    return Claim(space, unit, partner, article, int(window), target)

@@ -1,0 +1,122 @@
+"""The tracker: records events into the buffer and flushes it to the store off the event loop.
+
+Recording is a dict bump on the event loop. Every ``flush_seconds`` the buffer
+is swapped out and written by one worker thread, so a slow or broken disk never
+holds up a request: a failed batch goes back into the (bounded) buffer and the
+error is logged, once and then at most once a minute. ``stop`` writes what is
+left, so a graceful stop loses nothing and a hard kill at most one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from syndicate.ads.resolver import ServedAd
+from syndicate.tracking.bots import classify
+from syndicate.tracking.events import EventBuffer, Kind
+from syndicate.tracking.replays import RecentClients
+from syndicate.tracking.store import Store
+from syndicate.tracking.tokens import Claim
+
+log = logging.getLogger("syndicate.tracking")
+T = TypeVar("T")
+#: A store error is logged when it first happens or changes, then at most this often.
+ERROR_LOG_SECONDS = 60.0
+
+
+class Tracker:
+    def __init__(self, store: Store, *, enabled: bool = True, flush_seconds: float = 1.0,
+                 buffer_limit: int = 100_000, dedupe_seconds: float = 30.0) -> None:
+        self.store = store
+        self.enabled = enabled
+        self.flush_seconds = flush_seconds
+        self.buffer = EventBuffer(buffer_limit)
+        self.recent = RecentClients(dedupe_seconds)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syndicate-store")
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._error: str | None = None  # the store's last error, while it keeps failing
+        self._error_logged_at = 0.0
+
+    # -- recording: on the event loop, never blocks ------------------------------------------
+
+    def record_served(self, served: Sequence[ServedAd], user_agent: str) -> None:
+        """One feed response carried these ads: each (space, unit, partner) counts once per response."""
+        if not self.enabled or not served:
+            return
+        agent = classify(user_agent)
+        for ad in dict.fromkeys((ad.space, ad.unit, ad.audience) for ad in served):
+            self.buffer.add(Kind.SERVED, *ad, agent)
+
+    def record(self, kind: Kind, claim: Claim, token: str, user_agent: str, client: str) -> bool:
+        """A pixel load or a click; False when it was a replay (or tracking is off) and was not counted."""
+        if not self.enabled or not self.recent.first(kind, token, client, user_agent):
+            return False
+        self.buffer.add(kind, claim.space, claim.unit, claim.partner, classify(user_agent))
+        return True
+
+    # -- the store, from its one worker thread ------------------------------------------------
+
+    async def in_store(self, call: Callable[[], T]) -> T:
+        """Run ``call`` on the store's thread (queries share the writer's connection and order)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def flush(self) -> bool:
+        """Write what is buffered; on failure keep it for the next try. True when nothing is left over."""
+        batch = self.buffer.take()
+        if not batch:
+            return True
+        try:
+            await self.in_store(lambda: self.store.add(batch))
+        except Exception as exc:
+            self.buffer.put_back(batch)
+            self._store_failed(exc)
+            return False
+        if self._error is not None:
+            log.info("tracking store: writing again")
+            self._error = None
+        return True
+
+    def _store_failed(self, exc: Exception) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        now = time.monotonic()
+        if text != self._error or now - self._error_logged_at >= ERROR_LOG_SECONDS:
+            log.error("tracking store: cannot write (%s); holding %d events in memory (%d dropped so far) "
+                      "and still serving feeds", text, self.buffer.pending(), self.buffer.dropped)
+            self._error_logged_at = now
+        self._error = text
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store (a failure is logged, and retried at each flush) and start flushing."""
+        if self.enabled:  # off: the store is only opened if someone asks for stats
+            try:
+                await self.in_store(self.store.open)
+            except Exception as exc:
+                self._store_failed(exc)
+        self._task = asyncio.create_task(self._run(), name="tracking-flush")
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.flush_seconds)
+            await self.flush()
+
+    async def stop(self) -> None:
+        """Flush everything and close the store. Nothing recorded before this is lost unless the store fails."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if not await self.flush():
+            log.error("tracking store: %d events could not be written at stop and are lost", self.buffer.pending())
+        with contextlib.suppress(Exception):
+            await self.in_store(self.store.close)
+        self._executor.shutdown(wait=True)

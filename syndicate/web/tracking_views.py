@@ -1,0 +1,198 @@
+"""Tracking over HTTP: /c/<token> (click), /i/<token>.gif (pixel), /admin/stats(.json); and the wiring.
+
+A click answers 302 to exactly the signed target, and anything that does not
+verify is a 400 with no Location: never an open redirect. Counting uses neither
+cookies nor the Referer. The stats endpoints take the admin token (Bearer, or
+Basic with the token as password so a browser can ask for it) and are a 404
+when none is configured, like the rest of /admin/.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from aiohttp import web
+
+from syndicate.ads.resolver import ServedAd
+from syndicate.secrets import admin_token
+from syndicate.tracking import stats
+from syndicate.tracking.events import Kind
+from syndicate.tracking.keys import load_keys
+from syndicate.tracking.links import SignedLinks
+from syndicate.tracking.page import stats_page
+from syndicate.tracking.store import FILE_NAME, Grouping, SqliteStore
+from syndicate.tracking.tokens import BadToken, Claim
+from syndicate.tracking.tracker import Tracker
+from syndicate.web.errors import text_error
+from syndicate.web.state import LINKS, ON_SERVED, SIGNING_KEYS, SNAPSHOTS, STATS_ADMIN_TOKEN, TRACKER
+from syndicate.web.views import client_address
+
+log = logging.getLogger("syndicate.tracking")
+
+#: A transparent 1x1 GIF (43 bytes).
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = {"Cache-Control": "no-store, private", "X-Robots-Tag": "noindex, nofollow"}
+PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+               "base-uri 'none'; frame-ancestors 'none'")
+
+
+def setup_tracking(app: web.Application) -> None:
+    """Keys, signed links, the tracker and its start/stop. Raises ``LoadError`` on unusable signing keys."""
+    holder = app[SNAPSHOTS]
+    config = holder.current.config
+    settings = config.tracking
+    keys = load_keys(settings.keys_file)
+    app[SIGNING_KEYS] = keys
+    tracker = Tracker(SqliteStore(config.data_dir / FILE_NAME), enabled=settings.enabled,
+                      flush_seconds=settings.flush_seconds, buffer_limit=settings.buffer_limit,
+                      dedupe_seconds=settings.dedupe_seconds)
+    app[TRACKER] = tracker
+    if settings.enabled:
+        app[LINKS] = SignedLinks(keys, lambda: holder.current.config.server.public_url, settings.pixel)
+        app[ON_SERVED] = tracker.record_served
+    token = admin_token(config.admin_token_file)  # the admin API's own loader: one token for all of /admin/
+    if token is not None:
+        app[STATS_ADMIN_TOKEN] = token
+    app.cleanup_ctx.append(_tracker_context)
+
+
+async def _tracker_context(app: web.Application) -> AsyncIterator[None]:
+    """Start flushing with the app; on a graceful stop (SIGTERM, SIGINT) write everything left."""
+    tracker = app[TRACKER]
+    await tracker.start()
+    yield
+    await tracker.stop()
+
+
+def record_served(app: web.Application, served_ads: Sequence[ServedAd], user_agent: str) -> None:
+    """Count one feed response carrying ``served_ads``: call it for every 200 GET, cached or not."""
+    tracker = app.get(TRACKER)
+    if tracker is not None:
+        tracker.record_served(served_ads, user_agent)
+
+
+def _verified(request: web.Request, token: str) -> Claim | None:
+    try:
+        return request.app[SIGNING_KEYS].verify(token)
+    except BadToken:
+        return None
+
+
+def _bad_token() -> web.Response:
+    return text_error(400, "this tracking link is not valid", headers=NO_STORE)
+
+
+def _count(request: web.Request, kind: Kind, claim: Claim, token: str) -> None:
+    if request.method != "GET":  # a HEAD (link checkers, prefetch) is answered but not counted
+        return
+    trust = request.app[SNAPSHOTS].current.config.http.trust_forwarded
+    request.app[TRACKER].record(kind, claim, token, request.headers.get("User-Agent", ""),
+                                client_address(request, trust))
+
+
+async def click(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    claim = _verified(request, token)
+    if claim is None:
+        return _bad_token()
+    _count(request, Kind.CLICK, claim, token)
+    return web.Response(status=302, headers={"Location": claim.target, **NO_STORE})
+
+
+async def pixel(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    claim = _verified(request, token)
+    if claim is None:
+        return _bad_token()
+    _count(request, Kind.RENDERED, claim, token)
+    return web.Response(body=PIXEL, content_type="image/gif", headers=NO_STORE)
+
+
+# -- stats --------------------------------------------------------------------------------------
+
+
+def _authorized(request: web.Request) -> web.Response | None:
+    """None when the admin token came with the request; else the answer to give."""
+    token = request.app.get(STATS_ADMIN_TOKEN)
+    if token is None:
+        return text_error(404, "404 Not Found")
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    presented = credentials.strip() if scheme.lower() == "bearer" else ""
+    if scheme.lower() == "basic":
+        try:
+            presented = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            presented = ""
+    if presented and token.matches(presented):
+        return None
+    log.warning("admin: refused %s %s from %s", request.method, request.path, request.remote)
+    return text_error(401, "admin token required", headers={
+        "WWW-Authenticate": 'Bearer realm="admin", Basic realm="admin", charset="UTF-8"', **NO_STORE})
+
+
+def _filters(request: web.Request) -> tuple[dt.date | None, dt.date | None, Grouping]:
+    """``since``, ``until`` (YYYY-MM-DD, inclusive) and ``by``; raises ValueError with a message."""
+    query = request.query
+    since = stats.parse_day(query["since"]) if query.get("since") else None
+    until = stats.parse_day(query["until"]) if query.get("until") else None
+    if since and until and since > until:
+        raise ValueError("since is after until")
+    by = query.get("by", "space")
+    for choice in stats.BY_CHOICES:
+        if by == choice:
+            return since, until, choice
+    raise ValueError("by must be one of " + ", ".join(stats.BY_CHOICES))
+
+
+async def _reports(request: web.Request, groupings: Sequence[Grouping], since: dt.date | None,
+                   until: dt.date | None) -> list[stats.Report]:
+    """Flush first, so the numbers include the last second; then query on the store's thread."""
+    tracker = request.app[TRACKER]
+    await tracker.flush()
+    return await tracker.in_store(lambda: [stats.report(tracker.store, by, since, until) for by in groupings])
+
+
+async def stats_json(request: web.Request) -> web.Response:
+    refused = _authorized(request)
+    if refused is not None:
+        return refused
+    try:
+        since, until, by = _filters(request)
+    except ValueError as exc:
+        return text_error(400, str(exc), headers=NO_STORE)
+    try:
+        [report] = await _reports(request, [by], since, until)
+    except Exception as exc:
+        log.error("stats: the tracking store cannot be read: %s", exc)
+        return text_error(503, "the tracking store cannot be read; the error was logged", headers=NO_STORE)
+    return web.json_response(report.as_json(), headers=NO_STORE)
+
+
+async def stats_html(request: web.Request) -> web.Response:
+    refused = _authorized(request)
+    if refused is not None:
+        return refused
+    try:
+        since, until, _ = _filters(request)
+    except ValueError as exc:
+        return text_error(400, str(exc), headers=NO_STORE)
+    try:
+        days, spaces, units, partners = await _reports(request, ["day", "space", "unit", "partner"], since, until)
+    except Exception as exc:
+        log.error("stats: the tracking store cannot be read: %s", exc)
+        return text_error(503, "the tracking store cannot be read; the error was logged", headers=NO_STORE)
+    headers = {**NO_STORE, "Content-Security-Policy": PAGE_POLICY}
+    return web.Response(text=stats_page(days, spaces, units, partners), content_type="text/html",
+                        charset="utf-8", headers=headers)
+
+
+def add_tracking_routes(app: web.Application) -> None:
+    app.router.add_get("/c/{token}", click, name="click")
+    app.router.add_get("/i/{token}.gif", pixel, name="pixel")
+    app.router.add_get("/admin/stats", stats_html, name="admin_stats")
+    app.router.add_get("/admin/stats.json", stats_json, name="admin_stats_json")
+
