@@ -27,11 +27,12 @@ log = logging.getLogger("syndicate")
 access = logging.getLogger("syndicate.access")
 
 _SECRET_PARAM = re.compile(r"([?&](?:key|token)=)[^&\s]*", re.IGNORECASE)
+_TRACKING_TOKEN = re.compile(r"^(/[ci]/)[^/?]+")
 
 
 def redact(target: str) -> str:
-    """A request target with key values hidden: keys never reach the logs."""
-    return _SECRET_PARAM.sub(r"\1REDACTED", target)
+    """A request target with partner keys and tracking tokens hidden: neither ever reaches the logs."""
+    return _TRACKING_TOKEN.sub(r"\1REDACTED", _SECRET_PARAM.sub(r"\1REDACTED", target))
 
 
 class KeylessAccessLogger(AbstractAccessLogger):

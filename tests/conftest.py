@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from syndicate.serving import KeylessAccessLogger
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.app import create_app
 
@@ -54,6 +58,15 @@ def make_site(tmp_path: Path) -> SiteFactory:
         return tmp_path / "config.yaml"
 
     return build
+
+
+async def serve_like_cli(aiohttp_client: Callable[..., Any], app: web.Application) -> TestClient:  # type: ignore[type-arg]
+    """A test client for ``app`` behind the same access logger ``syndicate serve`` uses."""
+    server = TestServer(app)
+    await server.start_server(access_log_class=KeylessAccessLogger, access_log=logging.getLogger("syndicate.access"))
+    client = await aiohttp_client(server)
+    assert isinstance(client, TestClient)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from lxml import etree
 
-from syndicate.serving import KeylessAccessLogger, redact
+from syndicate.serving import redact
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
-from tests.conftest import MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import MINIMAL_CONFIG, SiteFactory, article, serve_like_cli
 from tests.feedcheck import NS, check_any, strict_xml
 
 Client = Callable[..., object]
@@ -31,11 +31,7 @@ def paged_site(make_site: SiteFactory, config_extra: str = "") -> Path:
 
 async def app_client(aiohttp_client: Client, config: Path) -> TestClient:
     """The app as ``syndicate serve`` runs it, access log included."""
-    server = TestServer(create_app(build_snapshot(config)))
-    await server.start_server(access_log_class=KeylessAccessLogger, access_log=logging.getLogger("syndicate.access"))
-    client = await aiohttp_client(server)  # type: ignore[operator]
-    assert isinstance(client, TestClient)
-    return client
+    return await serve_like_cli(aiohttp_client, create_app(build_snapshot(config)))
 
 
 async def test_paging_links_rss_atom_json(aiohttp_client: Client, make_site: SiteFactory) -> None:
@@ -131,6 +127,7 @@ async def test_rate_limit_per_client_and_partner(aiohttp_client: Client, make_si
 def test_access_log_redacts_keys() -> None:
     assert redact("/feeds/a.rss?key=secret&page=2") == "/feeds/a.rss?key=REDACTED&page=2"
     assert redact("/feeds/a.rss?page=2&KEY=s") == "/feeds/a.rss?page=2&KEY=REDACTED"
+    assert redact("/c/k1.AbC-_x") == "/c/REDACTED" and redact("/i/k1.AbC.gif?x=1") == "/i/REDACTED?x=1"
 
 
 async def test_no_key_in_logs(aiohttp_client: Client, make_site: SiteFactory,
