@@ -7,44 +7,43 @@ that dies unexpectedly.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
-import re
 import signal
+import sys
 import time
-from datetime import datetime
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 from syndicate.snapshot import Snapshot
+from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
 
 log = logging.getLogger("syndicate")
 access = logging.getLogger("syndicate.access")
 
-_SECRET_PARAM = re.compile(r"([?&](?:key|token)=)[^&\s]*", re.IGNORECASE)
-_TRACKING_TOKEN = re.compile(r"^(/[ci]/)[^/?]+")
+def tune_for_serving(app: web.Application) -> None:
+    """Keep the event loop responsive while renders and reloads run in threads.
 
+    A full garbage collection walks every object of the Snapshot (tens of ms at 10,000 articles)
+    and stalls the loop; the Snapshot is immutable and acyclic, so after each build its objects are
+    moved out of the collector's sight (``gc.freeze``); they are still freed by reference counting
+    when a newer Snapshot replaces them. A shorter thread switch interval lets the loop run
+    between a render thread's steps.
+    """
+    from syndicate.web.state import SNAPSHOTS
 
-def redact(target: str) -> str:
-    """A request target with partner keys and tracking tokens hidden: neither ever reaches the logs."""
-    return _TRACKING_TOKEN.sub(r"\1REDACTED", _SECRET_PARAM.sub(r"\1REDACTED", target))
+    def freeze(*_: object) -> None:
+        gc.collect()  # garbage first, so only live objects are frozen
+        gc.freeze()
 
-
-class KeylessAccessLogger(AbstractAccessLogger):
-    """Combined Log Format, with ``?key=`` values redacted and no Authorization header."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        stamp = datetime.now().astimezone().strftime("%d/%b/%Y:%H:%M:%S %z")
-        line = f"{request.method} {redact(request.path_qs)} HTTP/{request.version.major}.{request.version.minor}"
-        size = response.body_length
-        self.logger.info('%s - - [%s] "%s" %d %s "%s" "%s" %.1fms', request.remote or "-", stamp, line,
-                         response.status, size if size else "-", request.headers.get("Referer", "-"),
-                         request.headers.get("User-Agent", "-"), time * 1000)
+    sys.setswitchinterval(0.001)
+    freeze()
+    app[SNAPSHOTS].listeners.append(freeze)
 
 
 def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = False) -> None:
@@ -52,6 +51,13 @@ def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = 
     from syndicate.web.app import create_app
 
     app = create_app(config, watch=True)
+    tune_for_serving(app)
+    KeylessAccessLogger.sink = sink = AccessLog(sys.stderr)
+
+    async def flush_access_log(_: web.Application) -> None:
+        sink.flush()
+
+    app.on_cleanup.append(flush_access_log)
     web.run_app(app, host=host, port=port, reuse_port=reuse_port, print=None,
                 access_log=access, access_log_class=KeylessAccessLogger)
 

@@ -18,6 +18,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from syndicate.problems import Level, LoadError, Problem
 
 MAX_NODES = 100_000
+#: libyaml's parser when PyYAML was built with it (several times faster on front matter), else pure Python.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 100  # nesting levels; far beyond any real file, far below Python's recursion limit
 
 
@@ -103,7 +105,7 @@ def load_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
     (front matter).
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except RecursionError:
         raise LoadError([Problem(path, 0, Level.ERROR, "invalid YAML: nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:

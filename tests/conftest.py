@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import settings
 
-from syndicate.serving import KeylessAccessLogger
 from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.web.accesslog import KeylessAccessLogger
 from syndicate.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

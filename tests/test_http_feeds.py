@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from lxml import etree
 
-from syndicate.serving import redact
 from syndicate.snapshot import build_snapshot
+from syndicate.web.accesslog import AccessLog, redact
 from syndicate.web.app import create_app
 from tests.conftest import MINIMAL_CONFIG, SiteFactory, article, serve_like_cli
 from tests.feedcheck import NS, check_any, strict_xml
@@ -139,3 +141,16 @@ async def test_no_key_in_logs(aiohttp_client: Client, make_site: SiteFactory,
     access_lines = [r.getMessage() for r in caplog.records if r.name == "syndicate.access"]
     assert len(access_lines) == 2 and "key=REDACTED" in access_lines[0]
     assert "partner-key-123456" not in caplog.text and "wrong-key-999999" not in caplog.text
+
+
+async def test_access_log_sink_writes_in_batches() -> None:
+    stream = io.StringIO()
+    sink = AccessLog(stream, interval=0.05, max_lines=3)
+    sink.add("one")
+    sink.add("two")
+    assert stream.getvalue() == ""  # buffered
+    sink.add("three")
+    assert stream.getvalue() == "one\ntwo\nthree\n"  # a full batch goes at once
+    sink.add("four")
+    await asyncio.sleep(0.2)
+    assert stream.getvalue().endswith("three\nfour\n")  # and a partial one after the interval

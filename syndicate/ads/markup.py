@@ -7,6 +7,7 @@ an ``<img>`` or text, with absolute URLs and a disclosure label beside it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from html import escape, unescape
@@ -15,8 +16,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from syndicate.ads.model import AdUnit, UnitType
 
 
+@functools.lru_cache(maxsize=8192)
 def with_query(url: str, params: tuple[tuple[str, str], ...]) -> str:
-    """``url`` with ``params`` added (replacing same-named ones): a partner's UTM tags."""
+    """``url`` with ``params`` added (replacing same-named ones): a partner's UTM tags.
+
+    Cached: a render asks for the same (unit, audience) pair for every slot it fills."""
     if not params:
         return url
     parts = urlsplit(url)

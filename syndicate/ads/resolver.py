@@ -100,17 +100,25 @@ class AdResolver:
         self.window = window
         self.moment = dt.datetime.fromtimestamp(window * config.ads.rotation_seconds, dt.UTC)
         self.links: Links = links or DirectLinks()
+        # Per-render memos: calls with the same text, and articles, recur across the slots of a feed.
+        self.targets: dict[str, Target | None] = {}
+        self.article_tags: dict[str, frozenset[str]] = {}
         self.served: list[ServedAd] = []  # every ad this resolver placed, in order
 
     def slot(self, call: Call, article: Article) -> Slot:
-        return Slot(self.audience, article.feed, article.uid, frozenset(t.lower() for t in article.tags),
-                    self.format, call.index, self.window, self.moment)
+        tags = self.article_tags.get(article.uid)
+        if tags is None:
+            tags = self.article_tags[article.uid] = frozenset(t.lower() for t in article.tags)
+        return Slot(self.audience, article.feed, article.uid, tags, self.format, call.index, self.window, self.moment)
 
     def choose(self, call: Call, article: Article) -> tuple[Choice, Slot, Target] | None:
         """The space and units for ``call``; also used by previews and stats."""
         if call.shortcode.tag in self.strip:
             return None
-        target = target_of(call, self.aliases)
+        raw = call.shortcode.raw
+        if raw not in self.targets:
+            self.targets[raw] = target_of(call, self.aliases)
+        target = self.targets[raw]
         if target is None:
             return None
         slot = self.slot(call, article)

@@ -26,7 +26,9 @@ def create_app(config: Path | Snapshot, *, watch: bool = False) -> web.Applicati
     snapshot = config if isinstance(config, Snapshot) else build_snapshot(config)
     app = web.Application(middlewares=[error_middleware])
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
-    app[VARIANTS] = VariantCache(snapshot.config.http.cache_bytes)
+    app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
+    # Variant keys start with the generation: after a swap no old entry can be hit again.
+    app[SNAPSHOTS].listeners.append(lambda old, new: cache.clear())
     app[LIMITER] = RateLimiter()
     app.cleanup_ctx.append(websub_context)
     add_routes(app)

@@ -14,7 +14,7 @@ import gzip
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from syndicate.ads.resolver import ServedAd
 
@@ -29,10 +29,11 @@ class Variant:
     gzip_etag: str  # strong, of the gzip body: a different representation needs a different tag
     last_modified: dt.datetime
     served: tuple[ServedAd, ...]  # the ads this body carries, counted on every response
+    headers: dict[str, str]  # what every response of this variant says, made once with it
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.gzipped) + 64 * len(self.served) + 256
+        return len(self.body) + len(self.gzipped) + 64 * len(self.served) + 512
 
     @property
     def etags(self) -> tuple[str, str]:
@@ -46,6 +47,7 @@ class Rendered:
     body: bytes
     last_modified: dt.datetime
     served: tuple[ServedAd, ...]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def make_variant(rendered: Rendered) -> Variant:
@@ -53,7 +55,7 @@ def make_variant(rendered: Rendered) -> Variant:
     # mtime=0 keeps the gzip bytes (and so their ETag) identical for identical bodies.
     gzipped = gzip.compress(rendered.body, compresslevel=6, mtime=0)
     return Variant(rendered.body, gzipped, f'"{digest}"', f'"{digest}-gz"', rendered.last_modified,
-                   rendered.served)
+                   rendered.served, rendered.headers)
 
 
 class VariantCache:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import time
 
 from aiohttp import web
 
-from syndicate.ads.resolver import Links, window_of
+from syndicate.ads.resolver import Links
 from syndicate.formats import FORMATS
 from syndicate.partners import Audience
 from syndicate.publish import (
@@ -65,16 +66,26 @@ def _page_number(request: web.Request) -> int:
     return int(text)
 
 
-def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, moment: dt.datetime,
-            links: Links | None) -> Rendered:
+def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None) -> Rendered:
     """Runs in a worker thread: the FeedView, the bytes, and what they carry."""
-    resolver = ad_resolver(snapshot, audience, page.format, moment, links)
+    window_start = dt.datetime.fromtimestamp(window * snapshot.config.ads.rotation_seconds, dt.UTC)
+    resolver = ad_resolver(snapshot, audience, page.format, window_start, links)
     body = FORMATS[page.format].render(feed_view(snapshot, page, resolver))
     last_modified = feed_updated(feed_of(snapshot, page))
     if resolver.served:  # ads change with config edits and with each rotation window
-        window_start = dt.datetime.fromtimestamp(resolver.window * snapshot.config.ads.rotation_seconds, dt.UTC)
         last_modified = max(last_modified, snapshot.ads_changed, window_start)
-    return Rendered(body, last_modified, tuple(resolver.served))
+    http = snapshot.config.http
+    links_header = [f'<{hub}>; rel="hub"' for hub in http.hubs] + [f'<{page_url(snapshot, page)}>; rel="self"']
+    headers = {
+        "Content-Type": FORMATS[page.format].content_type,
+        "Last-Modified": http_date(last_modified),
+        "Cache-Control": f"{'public' if audience.is_public else 'private'}, max-age={http.max_age}",
+        "Vary": "Accept-Encoding, Authorization",
+        "Link": ", ".join(links_header),
+    }
+    # Served counts are per (space, unit, audience) per response: keep one of each.
+    served = tuple({(ad.space, ad.unit, ad.audience): ad for ad in resolver.served}.values())
+    return Rendered(body, last_modified, served, headers)
 
 
 async def feed(request: web.Request) -> web.StreamResponse:
@@ -96,21 +107,13 @@ async def feed(request: web.Request) -> web.StreamResponse:
     if not 1 <= page.page <= page_count(feed_obj):
         return text_error(404, f"page {page.page} does not exist; this feed has {page_count(feed_obj)}")
 
-    moment = dt.datetime.now(dt.UTC)
-    window = window_of(moment, snapshot.config.ads.rotation_seconds)
+    window = int(time.time()) // snapshot.config.ads.rotation_seconds
     key = (snapshot.generation, page, audience.id, window)
     links = request.app.get(LINKS)
-    variant = await request.app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, moment, links))
+    variant = await request.app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, window, links))
 
     http = snapshot.config.http
-    headers = {
-        "Content-Type": FORMATS[fmt].content_type,
-        "Last-Modified": http_date(variant.last_modified),
-        "Cache-Control": f"{'public' if audience.is_public else 'private'}, max-age={http.max_age}",
-        "Vary": "Accept-Encoding, Authorization",
-    }
-    hub_links = [f'<{hub}>; rel="hub"' for hub in http.hubs]
-    headers["Link"] = ", ".join([*hub_links, f'<{page_url(snapshot, page)}>; rel="self"'])
+    headers = dict(variant.headers)
     use_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
     headers["ETag"] = variant.gzip_etag if use_gzip else variant.etag
     fresh = not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"),
