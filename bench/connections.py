@@ -23,7 +23,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak import free_port, make_site, rss_kib, start_server
+from soak import free_port, make_site, rss_kib, start_server, wait_healthy
 
 
 async def idle_connection(port: int, hold: float) -> bool:
@@ -80,14 +80,7 @@ async def run(args: argparse.Namespace) -> int:
         server = start_server(config, log)
         try:
             base = f"http://127.0.0.1:{port}"
-            async with aiohttp.ClientSession() as session:
-                for _ in range(200):
-                    try:
-                        async with session.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.1)
+            await wait_healthy(base)
             deadline = time.monotonic() + args.seconds
             before = rss_kib(server.pid)
             idle = [asyncio.create_task(idle_connection(port, args.seconds)) for _ in range(args.idle)]

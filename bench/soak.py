@@ -75,6 +75,18 @@ def valid(fmt: str, body: bytes) -> bool:
     return not parsed.bozo and len(parsed.entries) > 0
 
 
+async def wait_healthy(base: str) -> None:
+    """Until the server answers /healthz (at most ~20 s)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+
+
 class Soak:
     def __init__(self, base: str, seconds: float) -> None:
         self.base = base
@@ -149,14 +161,8 @@ async def run(args: argparse.Namespace) -> int:
         server = start_server(config, log)
         try:
             base = f"http://127.0.0.1:{port}"
+            await wait_healthy(base)
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-                for _ in range(200):
-                    try:
-                        async with session.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.1)
                 soak = Soak(base, args.seconds)
                 memory: list[tuple[float, int]] = []
 

@@ -156,7 +156,9 @@ async def _reports(request: web.Request, groupings: Sequence[Grouping], since: d
     return await tracker.in_store(lambda: [stats.report(tracker.store, by, since, until) for by in groupings])
 
 
-async def stats_json(request: web.Request) -> web.Response:
+async def _stats_or_error(request: web.Request, groupings: Sequence[Grouping] | None
+                          ) -> web.Response | tuple[list[stats.Report], Grouping]:
+    """The reports a stats request asks for (``None``: its own ``by``), or the response that refuses it."""
     refused = _authorized(request)
     if refused is not None:
         return refused
@@ -165,26 +167,25 @@ async def stats_json(request: web.Request) -> web.Response:
     except ValueError as exc:
         return text_error(400, str(exc), headers=NO_STORE)
     try:
-        [report] = await _reports(request, [by], since, until)
+        return await _reports(request, groupings or [by], since, until), by
     except Exception as exc:
         log.error("stats: the tracking store cannot be read: %s", exc)
         return text_error(503, "the tracking store cannot be read; the error was logged", headers=NO_STORE)
+
+
+async def stats_json(request: web.Request) -> web.Response:
+    found = await _stats_or_error(request, None)
+    if isinstance(found, web.Response):
+        return found
+    [report], _ = found
     return web.json_response(report.as_json(), headers=NO_STORE)
 
 
 async def stats_html(request: web.Request) -> web.Response:
-    refused = _authorized(request)
-    if refused is not None:
-        return refused
-    try:
-        since, until, _ = _filters(request)
-    except ValueError as exc:
-        return text_error(400, str(exc), headers=NO_STORE)
-    try:
-        days, spaces, units, partners = await _reports(request, ["day", "space", "unit", "partner"], since, until)
-    except Exception as exc:
-        log.error("stats: the tracking store cannot be read: %s", exc)
-        return text_error(503, "the tracking store cannot be read; the error was logged", headers=NO_STORE)
+    found = await _stats_or_error(request, ["day", "space", "unit", "partner"])
+    if isinstance(found, web.Response):
+        return found
+    (days, spaces, units, partners), _ = found
     headers = {**NO_STORE, "Content-Security-Policy": PAGE_POLICY}
     return web.Response(text=stats_page(days, spaces, units, partners), content_type="text/html",
                         charset="utf-8", headers=headers)
