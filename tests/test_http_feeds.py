@@ -16,6 +16,7 @@ from lxml import etree
 from syndicate.snapshot import build_snapshot
 from syndicate.web.accesslog import AccessLog, redact
 from syndicate.web.app import create_app
+from syndicate.web.state import VARIANTS
 from tests.conftest import MINIMAL_CONFIG, SiteFactory, article, serve_like_cli
 from tests.feedcheck import NS, check_any, strict_xml
 
@@ -154,3 +155,13 @@ async def test_access_log_sink_writes_in_batches() -> None:
     sink.add("four")
     await asyncio.sleep(0.2)
     assert stream.getvalue().endswith("three\nfour\n")  # and a partial one after the interval
+
+
+async def test_a_refused_client_costs_no_render(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    client = await app_client(aiohttp_client, paged_site(make_site, LIMITS))
+    for _ in range(3):
+        assert (await client.get("/feeds/news.rss")).status == 200
+    renders = client.app[VARIANTS].renders
+    for path in ("/feeds/news.atom", "/feeds/news.json?page=2", "/feeds/all/tags/alpha.rss"):
+        assert (await client.get(path)).status == 429
+    assert client.app[VARIANTS].renders == renders

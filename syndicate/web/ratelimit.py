@@ -45,8 +45,10 @@ class RateLimiter:
         self.max_clients = max_clients
         self.buckets: OrderedDict[str, Bucket] = OrderedDict()
 
-    def take(self, who: str, limit: RateLimit, cost: float) -> Verdict:
-        """Charge ``cost`` tokens to ``who``; refuse (and charge nothing) when there are too few."""
+    def take(self, who: str, limit: RateLimit, cost: float, charge: bool = True) -> Verdict:
+        """Charge ``cost`` tokens to ``who``; refuse (and charge nothing) when there are too few.
+
+        ``charge=False`` only asks, so a client already out of tokens is refused before any work."""
         now = self.clock()
         bucket = self.buckets.get(who)
         if bucket is None:
@@ -59,7 +61,7 @@ class RateLimiter:
             bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate)
             bucket.stamp = now
         allowed = bucket.tokens >= cost
-        if allowed:
+        if allowed and charge:
             bucket.tokens -= cost
         missing = 0.0 if allowed else cost - bucket.tokens
         return Verdict(

@@ -25,6 +25,7 @@ from syndicate.publish import (
 from syndicate.snapshot import Snapshot
 from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.errors import text_error
+from syndicate.web.ratelimit import Verdict
 from syndicate.web.state import LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
 from syndicate.web.variants import Rendered
 
@@ -88,6 +89,10 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
     return Rendered(body, last_modified, served, headers)
 
 
+def _too_many(verdict: Verdict) -> web.Response:
+    return text_error(429, f"too many requests: retry in {verdict.retry_after} s", headers=verdict.headers())
+
+
 async def feed(request: web.Request) -> web.StreamResponse:
     snapshot = request.app[SNAPSHOTS].current
     info = request.match_info
@@ -107,26 +112,30 @@ async def feed(request: web.Request) -> web.StreamResponse:
     if not 1 <= page.page <= page_count(feed_obj):
         return text_error(404, f"page {page.page} does not exist; this feed has {page_count(feed_obj)}")
 
+    http = snapshot.config.http
+    limit = http.public_limit if audience.is_public else http.partner_limits.get(audience.id, http.partner_limit)
+    who = f"ip:{client_address(request, http.trust_forwarded)}" if audience.is_public else f"p:{audience.id}"
+    if limit is not None:  # refuse a client with no tokens left before rendering anything for it
+        verdict = request.app[LIMITER].take(who, limit, http.not_modified_cost, charge=False)
+        if not verdict.allowed:
+            return _too_many(verdict)
+
     window = int(time.time()) // snapshot.config.ads.rotation_seconds
     key = (snapshot.generation, page, audience.id, window)
     links = request.app.get(LINKS)
     variant = await request.app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, window, links))
 
-    http = snapshot.config.http
     headers = dict(variant.headers)
     use_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
     headers["ETag"] = variant.gzip_etag if use_gzip else variant.etag
     fresh = not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"),
                          variant.etags, variant.last_modified)
 
-    limit = http.public_limit if audience.is_public else http.partner_limits.get(audience.id, http.partner_limit)
     if limit is not None:
-        who = f"ip:{client_address(request, http.trust_forwarded)}" if audience.is_public else f"p:{audience.id}"
         verdict = request.app[LIMITER].take(who, limit, http.not_modified_cost if fresh else 1.0)
-        headers.update(verdict.headers())
         if not verdict.allowed:
-            return text_error(429, f"too many requests: retry in {verdict.retry_after} s",
-                              headers={k: v for k, v in headers.items() if k.startswith(("RateLimit", "Retry"))})
+            return _too_many(verdict)
+        headers.update(verdict.headers())
     if fresh:
         del headers["Content-Type"]
         return web.Response(status=304, headers=headers)
