@@ -227,15 +227,16 @@ def render_section(args: argparse.Namespace, corpus: Corpus) -> list[RenderRow]:
     audience = snapshot.audience("partner-a")
     assert audience is not None
     rows = render_cost.measure_all(snapshot, corpus.feeds[0], "all", audience, repeats)
-    print(table(["format", "items", "ours ms", "of which FeedView", "baseline ms", "ratio", "writer-only ratio",
-                 "ours µs/item", "ours KB", "baseline KB"],
-                [[r.fmt, str(r.items), fmt(r.ours_ms, 1), fmt(r.view_ms, 1), fmt(r.base_ms, 1), fmt(r.ratio, 2),
-                  fmt(r.writer_ratio, 2), fmt(r.ours_us_per_item, 0), fmt(r.ours_bytes / 1000, 0),
+    print(table(["format", "items", "new variant ms", "first render ms", "of which FeedView", "baseline ms",
+                 "ratio", "first ratio", "ours µs/item", "ours KB", "baseline KB"],
+                [[r.fmt, str(r.items), fmt(r.ours_ms, 1), fmt(r.first_ms, 1), fmt(r.view_ms, 1), fmt(r.base_ms, 1),
+                  fmt(r.ratio, 2), fmt(r.first_ratio, 2), fmt(r.ours_us_per_item, 0), fmt(r.ours_bytes / 1000, 0),
                   fmt(r.base_bytes / 1000, 0)] for r in rows]))
     print("   baseline: a bare FeedGenerator (rss, atom) or orjson.dumps of a plain dict (json) given the\n"
           "   ids, titles, links, dates and content HTML Syndicate produced; ours also writes summary, tags,\n"
-          "   authors, media. FeedView = ads resolved + bodies joined (publish.feed_view); writer-only =\n"
-          "   (ours - FeedView) / baseline. In process ad links are direct; the server signs them if tracking is on.")
+          "   authors, media. new variant = items already written for this Snapshot (another partner, the\n"
+          "   next window); first render = every item written (after a reload). FeedView = ads resolved and\n"
+          "   bodies joined (publish.feed_view). In process ad links are direct; the server signs them.")
     return rows
 
 
@@ -291,6 +292,8 @@ def targets(fig: Figures) -> list[Target]:
            report.at_least("304 req/s vs minimal", nm.rps_ratio if nm else nan, 1.0)]
     out += [report.at_most(f"cold render {r.fmt} {r.items} items vs {'orjson' if r.fmt == 'json' else 'feedgen'}",
                            r.ratio, 1.5) for r in fig.renders]
+    out += [report.at_most(f"first render after reload {r.fmt} {r.items} items vs "
+                           f"{'orjson' if r.fmt == 'json' else 'feedgen'}", r.first_ratio, 1.5) for r in fig.renders]
     out.append(report.at_most("loop block during cold 1,000-item renders",
                               fig.blocking.worst_ms if fig.blocking else nan, 5, " ms"))
     per_item = {(r.fmt, r.items): r.ours_us_per_item for r in fig.renders}

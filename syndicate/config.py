@@ -78,6 +78,7 @@ class RateLimit:
 class HttpConfig:
     max_age: int  # Cache-Control max-age of feed responses, seconds
     cache_bytes: int  # bound of the rendered-variant cache
+    fragment_bytes: int  # bound of the per-item fragment cache
     public_limit: RateLimit | None  # per client address, anonymous requests
     partner_limit: RateLimit | None  # per partner, unless the partner sets its own
     partner_limits: dict[str, RateLimit] = field(hash=False)
@@ -209,7 +210,7 @@ def _read_limit(f: Fields | None, default: RateLimit | None) -> RateLimit | None
 def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
     public_default, partner_default = RateLimit(2.0, 60.0), RateLimit(10.0, 300.0)
     if f is None:
-        return HttpConfig(300, 64 * 1024 * 1024, public_default, partner_default, {})
+        return HttpConfig(300, 64 * 1024 * 1024, 128 * 1024 * 1024, public_default, partner_default, {})
     limits = f.section("rate_limits")
     public = _read_limit(limits.section("public") if limits else None, public_default)
     partner = _read_limit(limits.section("partners") if limits else None, partner_default)
@@ -234,6 +235,7 @@ def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
     config = HttpConfig(
         max_age=f.integer("max_age", 300, minimum=0),
         cache_bytes=f.integer("cache_mb", 64, minimum=1) * 1024 * 1024,
+        fragment_bytes=f.integer("fragment_cache_mb", 128, minimum=1) * 1024 * 1024,
         public_limit=public, partner_limit=partner, partner_limits=per_partner, not_modified_cost=cost,
         trust_forwarded=f.flag("trust_forwarded", False), hubs=hubs,
     )

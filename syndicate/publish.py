@@ -101,14 +101,21 @@ def feed_of(snapshot: Snapshot, request: PageRequest) -> Feed:
     return feed
 
 
-def feed_view(snapshot: Snapshot, request: PageRequest, resolve: Resolve = resolve_nothing) -> FeedView:
-    """Raises ``LookupError`` for an unknown feed and ``PageNotFound`` for a page out of range."""
+def page_articles(snapshot: Snapshot, request: PageRequest) -> tuple[Article, ...]:
+    """The articles on the requested page; ``PageNotFound`` when it is out of range."""
     feed = feed_of(snapshot, request)
     pages = page_count(feed)
     if not 1 <= request.page <= pages:
         raise PageNotFound(f"page {request.page} does not exist; this feed has {pages}")
     start = (request.page - 1) * feed.items_per_page
-    articles = feed.articles[start:start + feed.items_per_page]
+    return feed.articles[start:start + feed.items_per_page]
+
+
+def feed_view(snapshot: Snapshot, request: PageRequest, resolve: Resolve = resolve_nothing) -> FeedView:
+    """Raises ``LookupError`` for an unknown feed and ``PageNotFound`` for a page out of range."""
+    feed = feed_of(snapshot, request)
+    pages = page_count(feed)
+    articles = page_articles(snapshot, request)
     site = snapshot.config.site
     return FeedView(
         id=f"tag:{site.host},{site.tag_date}:{request.path.lstrip('/')}",

@@ -20,7 +20,7 @@ def _date(value: dt.datetime) -> str:
     return value.isoformat()  # RFC 3339: our datetimes always carry an offset
 
 
-def _item(item: ItemView) -> dict[str, Any]:
+def item_json(item: ItemView) -> dict[str, Any]:
     out: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
     # "content_html" or "content_text" must be present; an empty string is allowed.
     out["content_html"] = item.content_html
@@ -58,5 +58,5 @@ def render(view: FeedView) -> bytes:
         feed["next_url"] = view.pages["next"]
     if view.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in view.hubs]
-    feed["items"] = [_item(item) for item in view.items]
+    feed["items"] = [item_json(item) for item in view.items]
     return orjson.dumps(feed)

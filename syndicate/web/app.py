@@ -6,12 +6,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from syndicate.formats.assembly import FragmentCache
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
 from syndicate.web.ops import setup_ops
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.routes import add_routes
-from syndicate.web.state import LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
+from syndicate.web.state import FRAGMENTS, LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
 from syndicate.web.websub import websub_context
@@ -27,8 +28,13 @@ def create_app(config: Path | Snapshot, *, watch: bool = False) -> web.Applicati
     app = web.Application(middlewares=[error_middleware])
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
     app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
-    # Variant keys start with the generation: after a swap no old entry can be hit again.
-    app[SNAPSHOTS].listeners.append(lambda old, new: cache.clear())
+    app[FRAGMENTS] = fragments = FragmentCache(snapshot.config.http.fragment_bytes)
+    # Both caches' keys start with the generation: after a swap no old entry can be hit again.
+    def clear_caches(old: Snapshot, new: Snapshot) -> None:
+        cache.clear()
+        fragments.clear()
+
+    app[SNAPSHOTS].listeners.append(clear_caches)
     app[LIMITER] = RateLimiter()
     app.cleanup_ctx.append(websub_context)
     add_routes(app)

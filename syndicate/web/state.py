@@ -10,6 +10,7 @@ from typing import Protocol
 from aiohttp import web
 
 from syndicate.ads.resolver import Links, ServedAd
+from syndicate.formats.assembly import FragmentCache
 from syndicate.reload import Reloader
 from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
@@ -39,6 +40,7 @@ class SnapshotHolder:
 
 SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)
 VARIANTS = web.AppKey("variants", VariantCache)
+FRAGMENTS = web.AppKey("fragments", FragmentCache)
 LIMITER = web.AppKey("limiter", RateLimiter)
 #: Every reload (file watcher, SIGHUP, admin API) goes through this one object.
 RELOADER = web.AppKey("reloader", Reloader)

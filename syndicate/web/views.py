@@ -11,6 +11,7 @@ from aiohttp import web
 
 from syndicate.ads.resolver import Links
 from syndicate.formats import FORMATS
+from syndicate.formats.assembly import FragmentCache, assemble, marker
 from syndicate.partners import Audience
 from syndicate.publish import (
     PageRequest,
@@ -19,6 +20,7 @@ from syndicate.publish import (
     feed_updated,
     feed_url,
     feed_view,
+    page_articles,
     page_count,
     page_url,
 )
@@ -26,7 +28,7 @@ from syndicate.snapshot import Snapshot
 from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.errors import text_error
 from syndicate.web.ratelimit import Verdict
-from syndicate.web.state import LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
+from syndicate.web.state import FRAGMENTS, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
 from syndicate.web.variants import Rendered
 
 
@@ -67,11 +69,13 @@ def _page_number(request: web.Request) -> int:
     return int(text)
 
 
-def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None) -> Rendered:
-    """Runs in a worker thread: the FeedView, the bytes, and what they carry."""
+def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None,
+            fragments: FragmentCache) -> Rendered:
+    """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry."""
     window_start = dt.datetime.fromtimestamp(window * snapshot.config.ads.rotation_seconds, dt.UTC)
     resolver = ad_resolver(snapshot, audience, page.format, window_start, links)
-    body = FORMATS[page.format].render(feed_view(snapshot, page, resolver))
+    template = feed_view(snapshot, page, lambda call, article: marker(call.index))
+    body = assemble(page.format, snapshot.generation, template, page_articles(snapshot, page), resolver, fragments)
     last_modified = feed_updated(feed_of(snapshot, page))
     if resolver.served:  # ads change with config edits and with each rotation window
         last_modified = max(last_modified, snapshot.ads_changed, window_start)
@@ -123,7 +127,9 @@ async def feed(request: web.Request) -> web.StreamResponse:
     window = int(time.time()) // snapshot.config.ads.rotation_seconds
     key = (snapshot.generation, page, audience.id, window)
     links = request.app.get(LINKS)
-    variant = await request.app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, window, links))
+    fragments = request.app[FRAGMENTS]
+    variant = await request.app[VARIANTS].get(
+        key, lambda: _render(snapshot, page, audience, window, links, fragments))
 
     headers = dict(variant.headers)
     use_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
