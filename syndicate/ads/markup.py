@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 from html import escape, unescape
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -47,17 +46,23 @@ def _size(unit: AdUnit, max_width: int | None) -> str:
     return out + (f' height="{height}"' if height else "")
 
 
-def unit_html(unit: AdUnit, href: str, content: str, max_width: int | None) -> str:
-    """One unit's markup. ``content`` (the shortcode's enclosed text) becomes a text ad's link text."""
-    link = f'<a href="{escape(href)}" rel="sponsored noopener">'
+def unit_tail(unit: AdUnit, content: str, max_width: int | None) -> str:
+    """A unit's markup after its link target: the same for every slot it fills, so callers may keep it.
+
+    ``content`` (the shortcode's enclosed text) becomes a text ad's link text."""
     if unit.type is UnitType.IMAGE:
         alt = escape(unit.alt or unit.title)
-        return f'{link}<img src="{escape(unit.src)}"{_size(unit, max_width)} alt="{alt}"></a>'
-    if unit.type is UnitType.TEXT:
-        text = escape(plain(content) or unit.title)
-        body = f" {escape(unit.body)}" if unit.body else ""
-        return f"{link}{text}</a>{body}"
-    return unit.html
+        return f'" rel="sponsored noopener"><img src="{escape(unit.src)}"{_size(unit, max_width)} alt="{alt}"></a>'
+    text = escape(plain(content) or unit.title)
+    body = f" {escape(unit.body)}" if unit.body else ""
+    return f'" rel="sponsored noopener">{text}</a>{body}'
+
+
+def unit_html(unit: AdUnit, href: str, content: str, max_width: int | None, tail: str | None = None) -> str:
+    """One unit's markup: a link around an image or text, or a sanitised html unit as it is."""
+    if unit.type is UnitType.HTML:
+        return unit.html
+    return f'<a href="{escape(href)}{tail if tail is not None else unit_tail(unit, content, max_width)}'
 
 
 def pixel_html(url: str | None) -> str:
@@ -65,10 +70,8 @@ def pixel_html(url: str | None) -> str:
     return f'<img src="{escape(url)}" width="1" height="1" alt="">' if url else ""
 
 
-def ads_html(label: str, units: tuple[AdUnit, ...], block: bool, content: str, max_width: int | None,
-             href_for: Callable[[AdUnit], str], pixel_for: Callable[[AdUnit], str | None]) -> str:
-    """The whole slot: the label, then each unit. Block slots get their own paragraph."""
-    pieces = [unit_html(unit, href_for(unit), content, max_width) + pixel_html(pixel_for(unit)) for unit in units]
+def ads_html(label: str, units: tuple[AdUnit, ...], block: bool, pieces: list[str]) -> str:
+    """The whole slot: the label, then each unit's piece. Block slots get their own paragraph."""
     label_html = f"<small>{escape(label)}</small>"
     if not block:
         return f"{label_html} " + " ".join(pieces)

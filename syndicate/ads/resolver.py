@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from syndicate.ads.markup import ads_html, with_query
-from syndicate.ads.model import AdSpace, AdUnit
+from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_tail, with_query
+from syndicate.ads.model import AdSpace, AdUnit, UnitType
 from syndicate.ads.selection import Choice, Slot, choose, pick_one
 from syndicate.config import Config, ShortcodeAlias
 from syndicate.content.model import Article, Call
@@ -103,6 +103,7 @@ class AdResolver:
         # Per-render memos: calls with the same text, and articles, recur across the slots of a feed.
         self.targets: dict[str, Target | None] = {}
         self.article_tags: dict[str, frozenset[str]] = {}
+        self.tails: dict[tuple[int, str, int | None], str] = {}  # unit markup after the href, by id(unit)
         self.served: list[ServedAd] = []  # every ad this resolver placed, in order
 
     def slot(self, call: Call, article: Article) -> Slot:
@@ -137,7 +138,14 @@ class AdResolver:
             return ""
         choice, slot, target = chosen
         space = choice.space
-        self.served.extend(ServedAd(space.id, unit.id, self.audience.id, article.id) for unit in choice.units)
-        return ads_html(choice.label, choice.units, call.block, call.shortcode.content, target.max_width,
-                        lambda unit: self.links.click_url(unit, space, slot, article.id),
-                        lambda unit: self.links.pixel_url(unit, space, slot, article.id))
+        content, max_width = call.shortcode.content, target.max_width
+        pieces = []
+        for unit in choice.units:
+            self.served.append(ServedAd(space.id, unit.id, self.audience.id, article.id))
+            key = (id(unit), content, max_width)  # units live as long as the Snapshot this resolver reads
+            tail = self.tails.get(key)
+            if tail is None and unit.type is not UnitType.HTML:
+                tail = self.tails[key] = unit_tail(unit, content, max_width)
+            piece = unit_html(unit, self.links.click_url(unit, space, slot, article.id), content, max_width, tail)
+            pieces.append(piece + pixel_html(self.links.pixel_url(unit, space, slot, article.id)))
+        return ads_html(choice.label, choice.units, call.block, pieces)
