@@ -22,9 +22,11 @@ from aiohttp import web
 
 from syndicate.snapshot import Snapshot
 from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
+from syndicate.web.state import SNAPSHOTS
 
 log = logging.getLogger("syndicate")
 access = logging.getLogger("syndicate.access")
+
 
 def tune_for_serving(app: web.Application) -> None:
     """Keep the event loop responsive while renders and reloads run in threads.
@@ -35,7 +37,6 @@ def tune_for_serving(app: web.Application) -> None:
     when a newer Snapshot replaces them. A shorter thread switch interval lets the loop run
     between a render thread's steps.
     """
-    from syndicate.web.state import SNAPSHOTS
 
     def freeze(*_: object) -> None:
         gc.collect()  # garbage first, so only live objects are frozen

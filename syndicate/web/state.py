@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -18,8 +17,6 @@ from syndicate.tracking.tokens import SigningKeys
 from syndicate.tracking.tracker import Tracker
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.variants import VariantCache
-
-log = logging.getLogger("syndicate")
 
 
 class SnapshotHolder:
