@@ -190,6 +190,18 @@ def _rejected(outcome: ReloadOutcome, snapshot: Snapshot) -> web.Response:
                       problem_dicts(outcome.errors, snapshot.config.root))
 
 
+async def _go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot, store: SpaceStore, action: str,
+                   change: Change) -> tuple[ReloadOutcome, web.Response | None]:
+    """Reload after a written change; undo the change when the reload is rejected. Audited either way."""
+    outcome = await reloader.reload_locked(f"admin {action.upper()} adspaces/{change.space_id}")
+    if not outcome.accepted:
+        await asyncio.to_thread(store.undo, change)
+        _audit(request, snapshot, action, change, "undone", outcome.generation)
+        return outcome, _rejected(outcome, snapshot)
+    _audit(request, snapshot, action, change, "applied", outcome.generation)
+    return outcome, None
+
+
 async def put_space(request: web.Request) -> web.Response:
     space_id = _space_id(request)
     if space_id is None:
@@ -215,12 +227,9 @@ async def put_space(request: web.Request) -> web.Response:
         if problems.errors:
             return json_error(422, "invalid ad space", problem_dicts(problems, snapshot.config.root))
         change = await asyncio.to_thread(store.write, space_id, data)
-        outcome = await reloader.reload_locked(f"admin PUT adspaces/{space_id}")
-        if not outcome.accepted:
-            await asyncio.to_thread(store.undo, change)
-            _audit(request, snapshot, "put", change, "undone", outcome.generation)
-            return _rejected(outcome, snapshot)
-        _audit(request, snapshot, "put", change, "applied", outcome.generation)
+        outcome, refused = await _go_live(request, reloader, snapshot, store, "put", change)
+        if refused is not None:
+            return refused
     return web.json_response({"id": space_id, "path": _shown(path, snapshot.config.root),
                               "generation": outcome.generation, "etag": etag_of(data),
                               "backup": str(change.backup) if change.backup else None},
@@ -238,12 +247,9 @@ async def delete_space(request: web.Request) -> web.Response:
         change = await asyncio.to_thread(store.delete, space_id)
         if change is None:
             return json_error(404, f"no ad space file for {space_id!r}")
-        outcome = await reloader.reload_locked(f"admin DELETE adspaces/{space_id}")
-        if not outcome.accepted:
-            await asyncio.to_thread(store.undo, change)
-            _audit(request, snapshot, "delete", change, "undone", outcome.generation)
-            return _rejected(outcome, snapshot)
-        _audit(request, snapshot, "delete", change, "applied", outcome.generation)
+        outcome, refused = await _go_live(request, reloader, snapshot, store, "delete", change)
+        if refused is not None:
+            return refused
     return web.json_response({"id": space_id, "generation": outcome.generation,
                               "backup": str(change.backup) if change.backup else None})
 
