@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -96,8 +97,19 @@ async def test_a_missing_or_wrong_token_is_refused(admin: TestClient, header: st
     headers = {"Authorization": header} if header else {}
     response = await admin.post("/admin/reload", headers=headers)
     assert response.status == 401
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="admin"'
+    # One challenge per header line: a browser reads only the first scheme of a combined header.
+    assert response.headers.getall("WWW-Authenticate") == ['Bearer realm="admin"',
+                                                           'Basic realm="admin", charset="UTF-8"']
     assert (await response.json()) == {"error": "admin token required"}
+
+
+@pytest.mark.parametrize("path", ["/admin/status", "/admin/openapi.json", "/admin/adspaces", "/admin/stats.json"])
+async def test_every_admin_url_takes_the_token_as_a_basic_password(admin: TestClient, path: str) -> None:
+    """One admin auth path: what a browser sends after the challenge works on every admin URL."""
+    basic = base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
+    assert (await admin.get(path, headers={"Authorization": f"Basic {basic}"})).status == 200
+    wrong = base64.b64encode(f"{TOKEN}:not-the-token".encode()).decode()
+    assert (await admin.get(path, headers={"Authorization": f"Basic {wrong}"})).status == 401
 
 
 async def test_token_from_a_file_named_in_config(aiohttp_client: Client, make_site: SiteFactory,
@@ -379,6 +391,17 @@ async def test_every_admin_route_is_documented(admin: TestClient) -> None:
               if route.method != "HEAD" and route.resource is not None}
     documented = {(method, path) for path, item in DOC["paths"].items() for method in item if method != "parameters"}
     assert routes == documented
+
+
+@pytest.mark.parametrize(("query", "status"), [
+    ("/admin/stats.json", 200), ("/admin/stats.json?by=unit&since=2020-01-01", 200), ("/admin/stats", 200),
+    ("/admin/stats.json?by=nope", 400), ("/admin/stats?since=2024-13-01", 400)])
+async def test_stats_are_in_the_document(admin: TestClient, query: str, status: int) -> None:
+    assert (await admin.get("/feeds/all.rss")).status == 200  # some ads served, so there are rows
+    response = await call(admin, "GET", query)
+    assert response.status == status
+    if query.startswith("/admin/stats.json?by=unit"):
+        assert (await response.json())["rows"], "the feed carried ads: rows expected"
 
 
 def test_document_schemas_are_valid() -> None:

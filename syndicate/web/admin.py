@@ -1,6 +1,6 @@
-"""The admin API under /admin/: status, reload and ad space files (see docs/ops.md).
+"""The admin API under /admin/: status, reload, ad space files, previews and stats (see docs/ops.md).
 
-A sub-application with its own bearer-token middleware, added only when an
+A sub-application with its own token middleware (``admin_auth``), added only when an
 admin token is configured; without one every /admin/ URL is a plain 404.
 Handlers take the reload lock around "write, reload, undo if rejected", so a
 change made here either goes live or leaves the files as they were.
@@ -29,10 +29,11 @@ from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
 from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
+from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
-from syndicate.web.errors import Handler
 from syndicate.web.state import ADMIN_TOKEN, RELOADER
+from syndicate.web.tracking_views import stats_html, stats_json
 
 log = logging.getLogger("syndicate.admin")
 
@@ -49,20 +50,6 @@ def json_error(status: int, message: str, problems: list[dict[str, object]] | No
     return web.json_response(body, status=status, headers=headers)
 
 
-@web.middleware
-async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bearer token, compared in constant time; admin answers are never cached."""
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not request.app[ADMIN_TOKEN].matches(presented.strip()):
-        log.warning("admin: refused %s %s from %s", request.method, request.path, request.remote)
-        response: web.StreamResponse = json_error(401, "admin token required",
-                                                  headers={"WWW-Authenticate": 'Bearer realm="admin"'})
-    else:
-        response = await handler(request)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def admin_app(token: AdminToken) -> web.Application:
     """The /admin/ sub-application; the parent app holds ``RELOADER`` and ``SNAPSHOTS``."""
     app = web.Application(middlewares=[require_token])
@@ -75,6 +62,8 @@ def admin_app(token: AdminToken) -> web.Application:
     app.router.add_delete("/adspaces/{id}", delete_space, name="admin_adspace_delete")
     app.router.add_get("/preview/{feed}/{article_id:.+}", preview, name="admin_preview")
     app.router.add_get("/openapi.json", openapi, name="admin_openapi")
+    app.router.add_get("/stats", stats_html, name="admin_stats")
+    app.router.add_get("/stats.json", stats_json, name="admin_stats_json")
     return app
 
 

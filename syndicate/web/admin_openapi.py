@@ -82,6 +82,27 @@ _DELETED = {
     "type": "object", "required": ["id", "generation", "backup"], "additionalProperties": False,
     "properties": {"id": {"type": "string"}, "generation": {"type": "integer"}, "backup": {"type": ["string", "null"]}},
 }
+_NUMBER = {"type": ["integer", "number", "null"]}
+#: Counting columns (docs/tracking.md): integers, and ``ctr`` a fraction or null when nothing was served.
+_COUNT_COLUMNS = {"served": _COUNT, "rendered": _COUNT, "clicks": _COUNT,
+                  "ctr": {"type": ["number", "null"], "minimum": 0}}
+_COUNTS = {"type": "object", "required": list(_COUNT_COLUMNS), "additionalProperties": _NUMBER,
+           "properties": _COUNT_COLUMNS}
+#: A row: its group's key (``day``; ``space``; ``space`` and ``unit``; ``partner``) and its counts.
+_ROW = {"type": "object", "required": list(_COUNT_COLUMNS), "additionalProperties": _NUMBER,
+        "properties": {**_COUNT_COLUMNS, **{k: {"type": "string"} for k in ("day", "space", "unit", "partner")}}}
+_STATS = {
+    "type": "object", "required": ["since", "until", "by", "totals", "dropped", "rows"],
+    "additionalProperties": False,
+    "properties": {
+        "since": {"type": ["string", "null"], "format": "date"},
+        "until": {"type": ["string", "null"], "format": "date"},
+        "by": {"enum": ["day", "space", "unit", "partner"]},
+        "totals": {"$ref": "#/components/schemas/Counts"},
+        "dropped": {**_COUNT, "description": "events lost to a full buffer"},
+        "rows": {"type": "array", "items": {"$ref": "#/components/schemas/StatsRow"}},
+    },
+}
 _ERROR = {
     "type": "object", "required": ["error"], "additionalProperties": False,
     "properties": {"error": {"type": "string"}, "problems": _PROBLEMS},
@@ -98,6 +119,15 @@ def _error(description: str) -> dict[str, Any]:
 
 
 _UNAUTHORIZED = {"401": _error("missing or wrong admin token")}
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
+_STATS_QUERY = [
+    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date"},
+     "description": "first day counted (YYYY-MM-DD, UTC), inclusive"},
+    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"},
+     "description": "last day counted, inclusive"},
+]
+_STATS_ERRORS = {"400": {"description": "bad since, until or by", "content": _TEXT}, **_UNAUTHORIZED,
+                 "503": {"description": "the tracking store cannot be read (logged)", "content": _TEXT}}
 _SPACE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string",
                                                                        "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}
 
@@ -107,9 +137,9 @@ def openapi_document() -> dict[str, Any]:
     return copy.deepcopy({
         "openapi": "3.1.0",
         "info": {"title": "Syndicate admin API", "version": "1",
-                 "description": "Status, reload, ad space files and previews. See docs/ops.md."},
+                 "description": "Status, reload, ad space files, previews and stats. See docs/ops.md."},
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"basic": []}],
         "paths": {
             "/admin/status": {"get": {
                 "summary": "Snapshot generation, counts, current errors and warnings, last reload, uptime",
@@ -184,6 +214,19 @@ def openapi_document() -> dict[str, Any]:
                     "400": _error("bad format, via or at"), **_UNAUTHORIZED,
                     "403": _error("this partner may not read this feed in this format"),
                     "404": _error("unknown partner, feed or article")}}},
+            "/admin/stats": {"get": {
+                "summary": "The stats page for people: a chart by day, tables by space, unit and partner",
+                "description": "Open it in a browser: it answers the 401 with a login prompt; give any user name "
+                               "and the admin token as password (Basic).",
+                "parameters": _STATS_QUERY,
+                "responses": {"200": {"description": "an HTML page", "content": {
+                    "text/html": {"schema": {"type": "string"}}}}, **_STATS_ERRORS}}},
+            "/admin/stats.json": {"get": {
+                "summary": "Served, rendered and clicked ads with CTR, grouped one way (see docs/tracking.md)",
+                "parameters": [*_STATS_QUERY, {"name": "by", "in": "query",
+                                               "schema": {"enum": ["day", "space", "unit", "partner"],
+                                                          "default": "space"}}],
+                "responses": {"200": _json("Stats", "totals and one row per group"), **_STATS_ERRORS}}},
             "/admin/openapi.json": {"get": {
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1",
@@ -191,10 +234,12 @@ def openapi_document() -> dict[str, Any]:
                               **_UNAUTHORIZED}}},
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "the token from $SYNDICATE_ADMIN_TOKEN"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "the token from $SYNDICATE_ADMIN_TOKEN"},
+                "basic": {"type": "http", "scheme": "basic",
+                          "description": "any user name, the admin token as password (what browsers send)"}},
             "schemas": {"Problem": _PROBLEM, "ReloadOutcome": _OUTCOME, "Status": _STATUS, "SpaceList": _SPACES,
                         "SpaceSource": _SOURCE, "SpaceWritten": _WRITTEN, "SpaceDeleted": _DELETED,
-                        "Error": _ERROR},
+                        "Counts": _COUNTS, "StatsRow": _ROW, "Stats": _STATS, "Error": _ERROR},
         },
     })

@@ -14,4 +14,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/feeds/{feed}.{fmt}", views.feed, name="feed")
     app.router.add_get("/feeds/{feed}/{kind:tags|authors}/{slug}.{fmt}", views.feed, name="filtered_feed")
     app.router.add_get("/feeds.opml", views.opml, name="opml")
-    add_tracking_routes(app)  # /c/, /i/, /admin/stats, /admin/stats.json
+    add_tracking_routes(app)  # /c/, /i/ (/admin/stats is in the /admin/ sub-application)

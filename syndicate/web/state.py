@@ -56,7 +56,6 @@ class ServedHook(Protocol):
 #: Set by the tracking layer to count ``served`` events.
 ON_SERVED = web.AppKey("on_served", ServedHook)
 #: The tracking layer (syndicate/web/tracking_views.py): the event tracker and its store, the keys that
-#: sign and verify /c/ and /i/ tokens, and the admin token for /admin/stats (absent when none is set).
+#: sign and verify /c/ and /i/ tokens. /admin/stats reads them from the /admin/ sub-application.
 TRACKER = web.AppKey("tracker", Tracker)
 SIGNING_KEYS = web.AppKey("signing_keys", SigningKeys)
-STATS_ADMIN_TOKEN = web.AppKey("stats_admin_token", AdminToken)

@@ -2,15 +2,14 @@
 
 A click answers 302 to exactly the signed target, and anything that does not
 verify is a 400 with no Location: never an open redirect. Counting uses neither
-cookies nor the Referer. The stats endpoints take the admin token (Bearer, or
-Basic with the token as password so a browser can ask for it) and are a 404
-when none is configured, like the rest of /admin/.
+cookies nor the Referer. The stats handlers are routed in the /admin/ sub-application
+(``web.admin``), behind its one admin-token check, and so are a 404 when no admin
+token is configured, like the rest of /admin/.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -18,7 +17,6 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 
 from syndicate.ads.resolver import ServedAd
-from syndicate.secrets import admin_token
 from syndicate.tracking import stats
 from syndicate.tracking.events import Kind
 from syndicate.tracking.keys import load_keys
@@ -28,7 +26,7 @@ from syndicate.tracking.store import FILE_NAME, Grouping, SqliteStore
 from syndicate.tracking.tokens import BadToken, Claim
 from syndicate.tracking.tracker import Tracker
 from syndicate.web.errors import text_error
-from syndicate.web.state import LINKS, ON_SERVED, SIGNING_KEYS, SNAPSHOTS, STATS_ADMIN_TOKEN, TRACKER
+from syndicate.web.state import LINKS, ON_SERVED, SIGNING_KEYS, SNAPSHOTS, TRACKER
 from syndicate.web.views import client_address
 
 log = logging.getLogger("syndicate.tracking")
@@ -54,9 +52,6 @@ def setup_tracking(app: web.Application) -> None:
     if settings.enabled:
         app[LINKS] = SignedLinks(keys, lambda: holder.current.config.server.public_url, settings.pixel)
         app[ON_SERVED] = tracker.record_served
-    token = admin_token(config.admin_token_file)  # the admin API's own loader: one token for all of /admin/
-    if token is not None:
-        app[STATS_ADMIN_TOKEN] = token
     app.cleanup_ctx.append(_tracker_context)
 
 
@@ -115,25 +110,6 @@ async def pixel(request: web.Request) -> web.Response:
 # -- stats --------------------------------------------------------------------------------------
 
 
-def _authorized(request: web.Request) -> web.Response | None:
-    """None when the admin token came with the request; else the answer to give."""
-    token = request.app.get(STATS_ADMIN_TOKEN)
-    if token is None:
-        return text_error(404, "404 Not Found")
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    presented = credentials.strip() if scheme.lower() == "bearer" else ""
-    if scheme.lower() == "basic":
-        try:
-            presented = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
-            presented = ""
-    if presented and token.matches(presented):
-        return None
-    log.warning("admin: refused %s %s from %s", request.method, request.path, request.remote)
-    return text_error(401, "admin token required", headers={
-        "WWW-Authenticate": 'Bearer realm="admin", Basic realm="admin", charset="UTF-8"', **NO_STORE})
-
-
 def _filters(request: web.Request) -> tuple[dt.date | None, dt.date | None, Grouping]:
     """``since``, ``until`` (YYYY-MM-DD, inclusive) and ``by``; raises ValueError with a message."""
     query = request.query
@@ -151,17 +127,16 @@ def _filters(request: web.Request) -> tuple[dt.date | None, dt.date | None, Grou
 async def _reports(request: web.Request, groupings: Sequence[Grouping], since: dt.date | None,
                    until: dt.date | None) -> list[stats.Report]:
     """Flush first, so the numbers include the last second; then query on the store's thread."""
-    tracker = request.app[TRACKER]
+    tracker = request.config_dict[TRACKER]  # served from the /admin/ sub-application
     await tracker.flush()
     return await tracker.in_store(lambda: [stats.report(tracker.store, by, since, until) for by in groupings])
 
 
 async def _stats_or_error(request: web.Request, groupings: Sequence[Grouping] | None
                           ) -> web.Response | tuple[list[stats.Report], Grouping]:
-    """The reports a stats request asks for (``None``: its own ``by``), or the response that refuses it."""
-    refused = _authorized(request)
-    if refused is not None:
-        return refused
+    """The reports a stats request asks for (``None``: its own ``by``), or the response that refuses it.
+
+    Authentication is the /admin/ sub-application's (``web.admin_auth``), as for every admin URL."""
     try:
         since, until, by = _filters(request)
     except ValueError as exc:
@@ -194,6 +169,4 @@ async def stats_html(request: web.Request) -> web.Response:
 def add_tracking_routes(app: web.Application) -> None:
     app.router.add_get("/c/{token}", click, name="click")
     app.router.add_get("/i/{token}.gif", pixel, name="pixel")
-    app.router.add_get("/admin/stats", stats_html, name="admin_stats")
-    app.router.add_get("/admin/stats.json", stats_json, name="admin_stats_json")
 
