@@ -165,3 +165,24 @@ def test_workers_share_one_dev_key(monkeypatch: pytest.MonkeyPatch) -> None:
     share_dev_key(None)
     first, second = load_keys(None), load_keys(None)  # as two spawned workers would
     assert second.verify(first.sign(CLAIM)) == CLAIM
+
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@given(st.text(max_size=60).filter(lambda s: "\x1f" not in s), st.integers(0, 2**40))
+def test_only_the_canonical_spelling_of_a_token_verifies(article: str, window: int) -> None:
+    """The last base64url character may carry unused bits: every other spelling of the same bytes is refused."""
+    keys = SigningKeys([K1])
+    token = keys.sign(dataclasses.replace(CLAIM, article=article, window=window))
+    head, last = token[:-1], token[-1]
+    for char in ALPHABET:
+        spelling = head + char
+        if char == last:
+            assert keys.verify(spelling).article == article
+        else:
+            with pytest.raises(BadToken):
+                keys.verify(spelling)
+    for extra in ("\n", "=", "==", " ", "A"):
+        with pytest.raises(BadToken):
+            keys.verify(token + extra)

@@ -24,9 +24,9 @@ MAC_BYTES = 16
 SEPARATOR = "\x1f"
 #: Longer tokens are refused before any decoding (a feed URL this long is a mistake or an attack).
 MAX_TOKEN_CHARS = 4096
-KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")  # always fullmatch: "$" would let a final newline through
 MIN_SECRET_BYTES = 16
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _UNSAFE_TARGET = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -51,12 +51,17 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    if not _BASE64URL.match(text) or len(text) % 4 == 1:
+    """Strict: only the one spelling ``_b64encode`` gives. The last character can carry unused bits, and
+    a lenient decoder reads four spellings as the same token (four dedupe keys for one click)."""
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
         raise BadToken("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise BadToken("not base64url") from None
+    if _b64encode(raw) != text:
+        raise BadToken("not the canonical spelling")
+    return raw
 
 
 def safe_target(url: str) -> bool:
@@ -74,7 +79,7 @@ class SigningKeys:
         if not keys:
             raise ValueError("at least one signing key is needed")
         for key_id, secret in keys:
-            if not KEY_ID.match(key_id):
+            if not KEY_ID.fullmatch(key_id):
                 raise ValueError(f"signing key id {key_id!r}: use 1 to 16 letters, digits, '-' or '_'")
             if len(secret) < MIN_SECRET_BYTES:
                 raise ValueError(f"signing key {key_id!r}: the secret needs at least {MIN_SECRET_BYTES} bytes")
