@@ -15,8 +15,8 @@ from enum import StrEnum
 from syndicate.fields import Fields
 
 PUBLIC_ID = "public"
-PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_HEX_DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+PARTNER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch only
+_HEX_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 FORMAT_NAMES = ("rss", "atom", "json")
 
 
@@ -107,11 +107,11 @@ def read_audience(f: Fields, audience_id: str, name: str) -> Audience:
 
 def read_partner(f: Fields) -> Audience | None:
     partner_id = f.text("id", required=True)
-    if partner_id and (not PARTNER_ID.match(partner_id) or partner_id == PUBLIC_ID):
+    if partner_id and (not PARTNER_ID.fullmatch(partner_id) or partner_id == PUBLIC_ID):
         f.error("id", f"partner ids are lower-case letters, digits, '-' and '_', and not {PUBLIC_ID!r}")
     digests: list[bytes] = []
     for key in f.str_list("keys"):
-        match = _HEX_DIGEST.match(key)
+        match = _HEX_DIGEST.fullmatch(key)
         if match:
             digests.append(bytes.fromhex(match.group(1)))
         elif key.startswith("sha256:"):

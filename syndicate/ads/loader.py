@@ -17,7 +17,8 @@ from syndicate.problems import LoadError, ProblemList
 from syndicate.textclean import clean_line
 from syndicate.yamlfile import load_yaml
 
-SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: Use ``fullmatch``: with ``match``, a final ``$`` lets "nl\n" through.
+SPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_SPACE_BYTES = 1024 * 1024
 
 
@@ -130,7 +131,7 @@ def load_spaces(folder: Path, problems: ProblemList, absolute: Callable[[str], s
     for path in sorted(folder.glob("*.y*ml")):
         if path.name.startswith(("_", ".")):
             continue
-        if not SPACE_ID.match(path.stem):
+        if not SPACE_ID.fullmatch(path.stem):
             problems.error(path, 0, "ad space file names are letters, digits, '-' and '_'; skipped")
             continue
         space = read_space(path, folder, problems, absolute, sanitize)

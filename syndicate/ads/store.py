@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,11 @@ from syndicate.problems import ProblemList
 from syndicate.snapshot import Snapshot
 
 KEEP_BACKUPS = 20  # per ad space; older ones are removed
+
+
+class NotAFile(OSError):
+    """The space's path is a symbolic link or something else than a regular file: never read or written
+    through (the loader refuses such a file too, so the admin API must not show or change what it points at)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +55,31 @@ class SpaceStore:
         """The file of ``space_id``: the existing one (``.yaml`` or ``.yml``), else a new ``.yaml``."""
         for suffix in (".yaml", ".yml"):
             candidate = self.folder / f"{space_id}{suffix}"
-            if candidate.is_file():
+            if os.path.lexists(candidate):  # a link counts as there: it is refused, not written around
                 return candidate
         return self.folder / f"{space_id}.yaml"
 
     def read(self, space_id: str) -> bytes | None:
+        """The file's bytes, None when there is none; raises ``NotAFile`` for a link or a non-file."""
+        path = self.path_for(space_id)
         try:
-            return self.path_for(space_id).read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or os.path.islink(path):
+                raise NotAFile(errno.ELOOP, "is a symbolic link", str(path)) from None
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise NotAFile(errno.EINVAL, "is not a regular file", str(path))
+            return handle.read(MAX_SPACE_BYTES + 1)
 
     def validate(self, space_id: str, data: bytes, snapshot: Snapshot) -> ProblemList:
         """Every error the loader would report for ``data`` as ``space_id``'s file, plus its if_empty target."""
         problems = ProblemList()
         path = self.path_for(space_id)
-        if not SPACE_ID.match(space_id):
+        if not SPACE_ID.fullmatch(space_id):
             problems.error(path, 0, "ad space ids are letters, digits, '-' and '_' (at most 64)")
             return problems
         if len(data) > MAX_SPACE_BYTES:
@@ -82,10 +99,10 @@ class SpaceStore:
     def write(self, space_id: str, data: bytes) -> Change:
         """Back up the current file, then replace it atomically with ``data``."""
         path = self.path_for(space_id)
-        before = self.read(space_id)
+        before = self.read(space_id)  # raises NotAFile before anything is written
         backup = self._backup(path, before)
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if before is not None else 0o644
+        mode = path.lstat().st_mode & 0o777 if before is not None else 0o644
         atomic_write(path, data, mode)
         return Change(space_id, path, before, data, backup)
 

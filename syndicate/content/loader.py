@@ -23,7 +23,7 @@ from syndicate.yamlfile import load_yaml
 ARTICLE_SUFFIXES = {".md": True, ".markdown": True, ".html": False, ".htm": False}  # suffix -> is Markdown
 FEED_FILE = "_feed.yaml"
 ALL_FEED = "all"
-FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch only
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _TAG_URI_SAFE = "/:@!$&'()*+,;=-._~"
@@ -146,7 +146,7 @@ class ContentLoader:
 
     def load_feed(self, folder: Path, seen_uids: dict[str, Path]) -> Feed | None:
         meta_path = folder / FEED_FILE
-        if not FEED_NAME.match(folder.name) or folder.name == ALL_FEED:
+        if not FEED_NAME.fullmatch(folder.name) or folder.name == ALL_FEED:
             self.problems.error(folder, 0, "feed folder names are lower-case letters, digits, '-' and '_', "
                                            f"and not {ALL_FEED!r}; skipped")
             return None

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from syndicate import audit
 from syndicate.ads.loader import SPACE_ID
-from syndicate.ads.store import Change, SpaceStore
+from syndicate.ads.store import Change, NotAFile, SpaceStore
 from syndicate.checks import advice
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
@@ -127,11 +127,18 @@ def etag_of(data: bytes | None) -> str | None:
 
 def _space_id(request: web.Request) -> str | None:
     space_id = request.match_info["id"]
-    return space_id if SPACE_ID.match(space_id) else None
+    return space_id if SPACE_ID.fullmatch(space_id) else None
 
 
 def _bad_id() -> web.Response:
     return json_error(400, "ad space ids are letters, digits, '-' and '_' (at most 64)")
+
+
+def _not_a_file(exc: NotAFile, snapshot: Snapshot) -> web.Response:
+    """A link (or a folder, a pipe) where the space's file should be: the API never reads or writes through it."""
+    shown = _shown(Path(exc.filename), snapshot.config.root) if exc.filename else "the file"
+    return json_error(409, f"{shown} {exc.strerror}; the admin API never reads or writes through it "
+                           "(the loader skips it too): replace it with a regular file by hand")
 
 
 async def get_space(request: web.Request) -> web.Response:
@@ -140,7 +147,10 @@ async def get_space(request: web.Request) -> web.Response:
         return _bad_id()
     snapshot = _reloader(request).holder.current
     store = SpaceStore(snapshot.config)
-    data = store.read(space_id)
+    try:
+        data = store.read(space_id)
+    except NotAFile as exc:
+        return _not_a_file(exc, snapshot)
     if data is None:
         return json_error(404, f"no ad space file for {space_id!r}")
     etag = etag_of(data) or ""
@@ -208,7 +218,10 @@ async def put_space(request: web.Request) -> web.Response:
         except ValueError as exc:
             problem = Problem(path, 0, Level.ERROR, f"body is not a JSON object: {exc}")
             return json_error(422, "invalid ad space", problem_dicts([problem], snapshot.config.root))
-        current = store.read(space_id)
+        try:
+            current = store.read(space_id)
+        except NotAFile as exc:
+            return _not_a_file(exc, snapshot)
         if_match = request.headers.get("If-Match")
         if if_match is not None and (current is None or if_match not in ("*", etag_of(current))):
             return json_error(412, "the file changed since you read it (ETag does not match)")
@@ -233,7 +246,10 @@ async def delete_space(request: web.Request) -> web.Response:
     async with reloader.lock:
         snapshot = reloader.holder.current
         store = SpaceStore(snapshot.config)
-        change = await asyncio.to_thread(store.delete, space_id)
+        try:
+            change = await asyncio.to_thread(store.delete, space_id)
+        except NotAFile as exc:
+            return _not_a_file(exc, snapshot)
         if change is None:
             return json_error(404, f"no ad space file for {space_id!r}")
         outcome, refused = await _go_live(request, reloader, snapshot, store, "delete", change)

@@ -128,6 +128,7 @@ _STATS_QUERY = [
 ]
 _STATS_ERRORS = {"400": {"description": "bad since, until or by", "content": _TEXT}, **_UNAUTHORIZED,
                  "503": {"description": "the tracking store cannot be read (logged)", "content": _TEXT}}
+_LINK = "the file is a symbolic link or not a regular file: never read or written through"
 _SPACE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string",
                                                                        "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}
 
@@ -162,7 +163,8 @@ def openapi_document() -> dict[str, Any]:
                                             "application/json": {"schema": {"$ref": "#/components/schemas/"
                                                                                     "SpaceSource"}}}},
                         "400": _error("not a valid ad space id"), **_UNAUTHORIZED,
-                        "404": _error("no such file")}},
+                        "404": _error("no such file"),
+                        "409": _error(_LINK)}},
                 "put": {
                     "summary": "Create or replace an ad space file, checked first, then reload",
                     "parameters": [{"name": "If-Match", "in": "header", "required": False,
@@ -176,7 +178,8 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json("SpaceWritten", "replaced and live"),
                         "201": _json("SpaceWritten", "created and live"),
                         "400": _error("not a valid ad space id"), **_UNAUTHORIZED,
-                        "409": _error("written, but the reload was rejected, so the file was put back"),
+                        "409": _error("written, but the reload was rejected, so the file was put back; or "
+                                      + _LINK + " (nothing written)"),
                         "412": _error("If-Match does not match the file"),
                         "413": {"description": "body over 1 MiB", "content": {"text/plain": {
                             "schema": {"type": "string"}}}},
@@ -190,7 +193,8 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json("SpaceDeleted", "deleted and live"),
                         "400": _error("not a valid ad space id"), **_UNAUTHORIZED,
                         "404": _error("no such file"),
-                        "409": _error("the reload was rejected (something still needs this space); file put back")}},
+                        "409": _error("the reload was rejected (something still needs this space); file put "
+                                      "back; or " + _LINK + " (nothing deleted)")}},
             },
             "/admin/preview/{feed}/{article_id}": {"get": {
                 "summary": "One article as a partner would receive it, with the ads resolved",
