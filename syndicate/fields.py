@@ -12,6 +12,10 @@ from syndicate.problems import ProblemList
 from syndicate.yamlfile import YList, YMap
 
 T = TypeVar("T")
+#: A bad value is shown in an error up to this many characters.
+MAX_SHOWN = 200
+_KINDS = {"YList": "a list", "list": "a list", "YMap": "a mapping", "dict": "a mapping", "bool": "true or false",
+          "int": "a number", "float": "a number", "str": "a text", "date": "a date", "datetime": "a timestamp"}
 
 
 class Fields:
@@ -52,7 +56,15 @@ class Fields:
         self.seen.add(key)
         return self.mapping.get(key)
 
-    def _typed(self, key: str, default: T, required: bool, check: Callable[[Any], T | None], what: str) -> T:
+    def got(self, value: Any, secret: bool = False) -> str:
+        """How an error shows a bad value: ``repr`` cut short, or, for a field holding secrets, only its kind."""
+        if secret:
+            return f"{_KINDS.get(type(value).__name__, 'a value')} (not shown: this field holds secrets)"
+        shown = repr(value)
+        return shown if len(shown) <= MAX_SHOWN else shown[:MAX_SHOWN] + "…"
+
+    def _typed(self, key: str, default: T, required: bool, check: Callable[[Any], T | None], what: str,
+               secret: bool = False) -> T:
         value = self.raw(key)
         if value is None:
             if required:
@@ -60,11 +72,11 @@ class Fields:
             return default
         converted = check(value)
         if converted is None:
-            self.error(key, f"expected {what}, got {value!r}")
+            self.error(key, f"expected {what}, got {self.got(value, secret)}")
             return default
         return converted
 
-    def text(self, key: str, default: str = "", required: bool = False) -> str:
+    def text(self, key: str, default: str = "", required: bool = False, secret: bool = False) -> str:
         def check(v: Any) -> str | None:
             if isinstance(v, (bool, dict, list)):
                 return None
@@ -73,7 +85,7 @@ class Fields:
             text = str(v)
             return text if (text.strip() or not required) else None
 
-        return self._typed(key, default, required, check, "text")
+        return self._typed(key, default, required, check, "text", secret)
 
     def integer(self, key: str, default: int = 0, required: bool = False, minimum: int | None = None,
             maximum: int | None = None) -> int:
@@ -111,8 +123,8 @@ class Fields:
 
         return self._typed(key, default, False, check, "one of " + ", ".join(choices))
 
-    def str_list(self, key: str) -> tuple[str, ...]:
-        """A list of texts; a single text is accepted as a list of one."""
+    def str_list(self, key: str, secret: bool = False) -> tuple[str, ...]:
+        """A list of texts; a single text is accepted as a list of one. ``secret``: errors never show the value."""
         value = self.raw(key)
         if value is None:
             return ()
@@ -120,7 +132,7 @@ class Fields:
             return (str(value),)
         if isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
             return tuple(str(v) for v in value)
-        self.error(key, f"expected a list of texts, got {value!r}")
+        self.error(key, f"expected a list of texts, got {self.got(value, secret)}")
         return ()
 
     def datetime(self, key: str, required: bool = False) -> dt.datetime | None:

@@ -110,7 +110,7 @@ def read_partner(f: Fields) -> Audience | None:
     if partner_id and (not PARTNER_ID.fullmatch(partner_id) or partner_id == PUBLIC_ID):
         f.error("id", f"partner ids are lower-case letters, digits, '-' and '_', and not {PUBLIC_ID!r}")
     digests: list[bytes] = []
-    for key in f.str_list("keys"):
+    for key in f.str_list("keys", secret=True):
         match = _HEX_DIGEST.fullmatch(key)
         if match:
             digests.append(bytes.fromhex(match.group(1)))

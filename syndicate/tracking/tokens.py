@@ -78,11 +78,14 @@ class SigningKeys:
     def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
         if not keys:
             raise ValueError("at least one signing key is needed")
-        for key_id, secret in keys:
+        # Errors name a key by its position, never by its id: written "secret:id", the id is the secret.
+        for number, (key_id, secret) in enumerate(keys, 1):
             if not KEY_ID.fullmatch(key_id):
-                raise ValueError(f"signing key id {key_id!r}: use 1 to 16 letters, digits, '-' or '_'")
+                raise ValueError(f"signing key {number} of {len(keys)}: its id (before ':') must be 1 to 16 "
+                                 "letters, digits, '-' or '_'; entries are id:secret")
             if len(secret) < MIN_SECRET_BYTES:
-                raise ValueError(f"signing key {key_id!r}: the secret needs at least {MIN_SECRET_BYTES} bytes")
+                raise ValueError(f"signing key {number} of {len(keys)}: the secret (after ':') needs at least "
+                                 f"{MIN_SECRET_BYTES} bytes; entries are id:secret")
         ids = [key_id for key_id, _ in keys]
         if len(set(ids)) != len(ids):
             raise ValueError("two signing keys share an id")
