@@ -19,6 +19,8 @@ from syndicate.formats import FORMATS
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
 from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.storage.command import add_arguments as add_db_arguments
+from syndicate.storage.command import cmd_db
 from syndicate.tracking.command import add_arguments as add_stats_arguments
 from syndicate.tracking.command import cmd_stats
 from syndicate.tracking.keys import share_dev_key
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = with_config(sub.add_parser("stats", help="ad counts: served, rendered, clicks, CTR"))
     add_stats_arguments(stats)
+    add_db_arguments(with_config(sub.add_parser("db", help="the shared PostgreSQL store's schema")))
     return parser
 
 
@@ -129,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "stats": cmd_stats}
+COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "stats": cmd_stats, "db": cmd_db}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -100,6 +100,15 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Where shared state lives (docs/deploy.md). The URL with a password never sits in config."""
+
+    url: str = ""  # postgresql://user@host/db without a password; empty: SQLite in data_dir
+    url_file: Path | None = None  # a file holding the full URL, when $SYNDICATE_DATABASE_URL(_FILE) is unset
+    timeout_seconds: float = 5.0  # connect and statement timeout: a slow database fails a flush, never hangs it
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     root: Path  # the folder holding config.yaml; other paths are relative to it
@@ -115,6 +124,7 @@ class Config:
     http: HttpConfig
     admin_token_file: Path | None = None  # the admin token's file; the token itself never sits in config
     tracking: TrackingConfig = TrackingConfig()
+    store: StoreConfig = StoreConfig()
 
 
 def _is_http_url(value: str) -> bool:
@@ -258,6 +268,27 @@ def _read_tracking(f: Fields | None, root: Path) -> TrackingConfig:
     return tracking
 
 
+def _read_store(f: Fields | None, root: Path) -> StoreConfig:
+    if f is None:
+        return StoreConfig()
+    url = f.text("url", "")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            f.error("url", "expected a postgresql:// URL")
+            url = ""
+        elif parts.password is not None:
+            # config.yaml is committed: a password here would be in every clone
+            f.error("url", "must not hold a password: put the whole URL in $SYNDICATE_DATABASE_URL or "
+                           "store.url_file, or the password in ~/.pgpass or $PGPASSWORD")
+            url = ""
+    url_file = f.text("url_file", "")
+    timeout = f.number("timeout_seconds", 5.0, minimum=0.1)
+    store = StoreConfig(url, root / url_file if url_file else None, timeout)
+    f.finish()
+    return store
+
+
 def _read_partners(top: Fields) -> tuple[Audience, ...]:
     partners: list[Audience] = []
     seen: set[str] = set()
@@ -325,6 +356,7 @@ def load_config(path: Path) -> Config:
     if admin_f:
         admin_f.finish()
     tracking = _read_tracking(top.section("tracking"), root)
+    store = _read_store(top.section("store"), root)
 
     top.finish()
     if problems.errors:
@@ -344,6 +376,7 @@ def load_config(path: Path) -> Config:
         http=http,
         admin_token_file=root / token_file if token_file else None,
         tracking=tracking,
+        store=store,
     )
 
 

@@ -101,3 +101,6 @@ async def client(aiohttp_client: Callable[..., object], sample: Snapshot) -> Tes
     result = await aiohttp_client(create_app(sample))  # type: ignore[operator]
     assert isinstance(result, TestClient)
     return result
+
+
+from tests.pg import postgres_url  # noqa: E402, F401  (a fixture: a fresh PostgreSQL database per test)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 
 from syndicate.config import config_path, load_config
 from syndicate.problems import LoadError
+from syndicate.storage.backend import is_shared, store_for
 from syndicate.tracking import stats
-from syndicate.tracking.store import FILE_NAME, SqliteStore
+from syndicate.tracking.store import FILE_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,12 +35,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print("--since is after --until", file=sys.stderr)
         return 2
     path = config.data_dir / FILE_NAME
-    store = SqliteStore(path, repair=False)
     try:
-        report = (stats.report(store, args.by, args.since, args.until) if path.exists()
+        store = store_for(config, server=False)
+    except LoadError as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        return 1
+    try:
+        report = (stats.report(store, args.by, args.since, args.until) if is_shared(store) or path.exists()
                   else stats.Report(args.by, args.since, args.until))
-    except (sqlite3.Error, OSError) as exc:
-        print(f"{path}: cannot read the tracking store: {exc}", file=sys.stderr)
+    except Exception as exc:  # sqlite3, OSError, psycopg: one line either way
+        where = store if is_shared(store) else path
+        print(f"{where}: cannot read the tracking store: {str(exc).strip()}", file=sys.stderr)
         return 1
     finally:
         store.close()

@@ -17,12 +17,13 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 
 from syndicate.ads.resolver import ServedAd
+from syndicate.storage.backend import store_for
 from syndicate.tracking import stats
 from syndicate.tracking.events import Kind
 from syndicate.tracking.keys import load_keys
 from syndicate.tracking.links import SignedLinks
 from syndicate.tracking.page import stats_page
-from syndicate.tracking.store import FILE_NAME, Grouping, SqliteStore
+from syndicate.tracking.store import Grouping
 from syndicate.tracking.tokens import BadToken, Claim
 from syndicate.tracking.tracker import Tracker
 from syndicate.web.errors import text_error
@@ -45,7 +46,7 @@ def setup_tracking(app: web.Application) -> None:
     settings = config.tracking
     keys = load_keys(settings.keys_file)
     app[SIGNING_KEYS] = keys
-    tracker = Tracker(SqliteStore(config.data_dir / FILE_NAME), enabled=settings.enabled,
+    tracker = Tracker(store_for(config), enabled=settings.enabled,
                       flush_seconds=settings.flush_seconds, buffer_limit=settings.buffer_limit,
                       dedupe_seconds=settings.dedupe_seconds)
     app[TRACKER] = tracker
