@@ -5,6 +5,10 @@ Run: python bench/bench_shortcodes.py [--runs N]
 Prints median MB/s per input. The regex baseline (get_shortcode_regex and get_shortcode_atts_regex through
 Python's `re`, driven like do_shortcode) is quadratic on hostile input, so it only runs on the smaller sizes.
 The hostile scaling line compares 1 MB with 100 KB: about 10 means linear time, about 100 quadratic.
+
+Then the whole body pipeline (shortcodes, Markdown, sanitiser, segments) on one body holding 10k, 20k and
+40k shortcodes, and on nested lists up to the nesting bound: each doubling should about double the time
+(ratio 2 = linear, 4 = quadratic).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from syndicate.content.bodies import BodyRenderer
+from syndicate.content.nesting import MAX_DEPTH
 from syndicate.shortcodes import render
 
 Handler = Callable[[dict[str, str], str, str], str]
@@ -132,7 +138,12 @@ def timed(fn: Callable[[str, Mapping[str, Handler]], str], text: str, runs: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--pipeline-only", action="store_true", help="only the body pipeline scaling")
+    args = parser.parse_args()
+    runs = args.runs
+    if args.pipeline_only:
+        pipeline(max(1, runs // 2))
+        return
 
     cases = [
         ("article 5 KB, 3 ads", article(), True),
@@ -158,6 +169,34 @@ def main() -> None:
         print(line, flush=True)
     ratio = ours["hostile 1 MB"] / ours["hostile 100 KB"]
     print(f"hostile scaling time(1 MB)/time(100 KB) = {ratio:.1f} (10 = linear, 100 = quadratic)")
+    pipeline(max(1, runs // 2))
+
+
+def timed_body(source: str, is_markdown: bool, runs: int) -> float:
+    renderer = BodyRenderer("https://news.example.com", ("bsa_pro_ad_space",), ("bsa_pro_ad_space",))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        renderer.render(source, is_markdown)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def pipeline(runs: int) -> None:
+    """BodyRenderer.render on growing bodies: the Snapshot build runs it once per article."""
+    half = MAX_DEPTH // 2 - 1  # <ul><li> pairs: just inside the nesting bound
+    bodies: list[tuple[str, Callable[[int], str], bool]] = [
+        ("shortcodes, Markdown", lambda n: "".join(f"Word {i} [bsa_pro_ad_space id=4]\n" for i in range(n)), True),
+        ("shortcodes, HTML", lambda n: "".join(f"Word {i} [bsa_pro_ad_space id=4]\n" for i in range(n)), False),
+        ("shortcodes, one line", lambda n: "".join(f"w{i} [bsa_pro_ad_space id=4] " for i in range(n)), False),
+        ("nested lists, HTML", lambda n: ("<ul><li>" * half + "x" + "</li></ul>" * half) * (n // 100), False),
+    ]
+    print(f"\n{'body pipeline':24} {'10k':>8} {'20k':>8} {'40k':>8} {'40k/20k':>8}")
+    for name, make, is_markdown in bodies:
+        seconds = [timed_body(make(n), is_markdown, runs) for n in (10_000, 20_000, 40_000)]
+        cells = " ".join(f"{s:>7.3f}s" for s in seconds)
+        print(f"{name:24} {cells} {seconds[2] / seconds[1]:>8.2f}", flush=True)
+    print("(10k/20k/40k = shortcodes in one body, or nested-list blocks x100; ratio 2 = linear, 4 = quadratic)")
 
 
 if __name__ == "__main__":

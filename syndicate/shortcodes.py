@@ -178,14 +178,17 @@ def parse(text: str, tags: Iterable[str]) -> list[Shortcode]:
 def split(text: str, tags: Iterable[str]) -> list[str | Shortcode]:
     """Text and shortcode calls in order, text merged and never empty; escapes appear as render shows them."""
     pieces: list[str | Shortcode] = []
+    run: list[str] = []  # adjacent text, joined once: adding to a string in a loop copies it each time
     for piece in _walk(text, tags):
         if isinstance(piece, Shortcode):
+            if run:
+                pieces.append("".join(run))
+                run = []
             pieces.append(piece)
         elif piece:
-            if pieces and isinstance(pieces[-1], str):
-                pieces[-1] += piece
-            else:
-                pieces.append(piece)
+            run.append(piece)
+    if run:
+        pieces.append("".join(run))
     return pieces
 
 

@@ -21,6 +21,8 @@ from markdown_it import MarkdownIt
 
 from syndicate import shortcodes
 from syndicate.content.model import Call, Segment
+from syndicate.content.nesting import MAX_DEPTH, too_deep
+from syndicate.content.srcset import rewrite_srcset
 from syndicate.shortcodes import Shortcode
 from syndicate.textclean import clean_text
 
@@ -38,6 +40,14 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 _markdown = MarkdownIt("commonmark", {"typographer": False, "html": True}).enable("table").enable("strikethrough")
+
+
+class BodyError(ValueError):
+    """A body that cannot be published; ``line`` is in the article's file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,17 +85,15 @@ class BodyRenderer:
     def _filter_attribute(self, tag: str, attribute: str, value: str) -> str | None:
         value = self.marker.sub("", value)
         if attribute == "srcset":  # not a URL attribute to the sanitiser: each candidate is checked here
-            candidates = [c for c in (self._absolute_candidate(c) for c in value.split(",")) if c]
-            return ", ".join(candidates) or None
+            return rewrite_srcset(value, self._safe_absolute)
         if attribute in URL_ATTRIBUTES:
             url = self.absolute(value)
             return url if _safe_url(url) else None
         return value
 
-    def _absolute_candidate(self, candidate: str) -> str:
-        url, _, descriptor = candidate.strip().partition(" ")
+    def _safe_absolute(self, url: str) -> str | None:
         url = self.absolute(url)
-        return f"{url} {descriptor.strip()}".strip() if url and _safe_url(url) else ""
+        return url if url and _safe_url(url) else None
 
     def absolute(self, url: str) -> str:
         """Resolve ``url`` against the site; fragments and mailto links stay as they are."""
@@ -95,13 +103,21 @@ class BodyRenderer:
         return urljoin(self.base, url)
 
     def render(self, source: str, is_markdown: bool, first_line: int = 1) -> RenderedBody:
-        """``source`` as segments; ``first_line`` is the body's line in its file, for call lines."""
+        """``source`` as segments; ``first_line`` is the body's line in its file, for call lines.
+
+        Raises ``BodyError`` when the markup nests too deeply to sanitise in reasonable time."""
         source = clean_text(source)
         parts = shortcodes.split(source, self.tags)
         found = [p for p in parts if isinstance(p, Shortcode)]
+        lines = _lines_at(source, [shortcode.start for shortcode in found], first_line)
         numbered = iter(range(len(found)))
         marked = "".join(p if isinstance(p, str) else self.marker_format.format(next(numbered)) for p in parts)
         html = _markdown.render(marked) if is_markdown else marked
+        deep = too_deep(html)
+        if deep is not None:
+            line = first_line if is_markdown else first_line + html.count("\n", 0, deep.offset)
+            raise BodyError(line, f"markup nests deeper than {MAX_DEPTH} elements; the article is skipped "
+                                  "(deep nesting makes sanitising it take quadratic time)")
         html = self.clean(html)
         alone: set[int] = set()
 
@@ -113,12 +129,12 @@ class BodyRenderer:
         segments: list[Segment] = []
         calls: list[Call] = []
         position = 0
+        layout = _Layout(html)
         for match in self.marker.finditer(html):
             segments.append(self.scrub(html[position:match.start()]))
             number = int(match.group(1))
-            shortcode = found[number]
-            block = number in alone or _alone_outside_paragraph(html, match.start(), match.end())
-            call = Call(shortcode, len(calls), block, first_line + source.count("\n", 0, shortcode.start))
+            block = layout.alone_outside_paragraph(match.start(), match.end()) or number in alone
+            call = Call(found[number], len(calls), block, lines[number])
             calls.append(call)
             segments.append(call)
             position = match.end()
@@ -151,14 +167,48 @@ def _safe_url(url: str) -> bool:
     return not scheme or scheme in URL_SCHEMES
 
 
-def _alone_outside_paragraph(html: str, start: int, end: int) -> bool:
-    """A call on a line of its own between blocks (HTML bodies have no Markdown paragraphs)."""
-    line_start = html.rfind("\n", 0, start) + 1
-    line_end = html.find("\n", end)
-    line_end = len(html) if line_end < 0 else line_end
-    if html[line_start:start].strip() or html[end:line_end].strip():
-        return False
-    return html.rfind("<p", 0, start) <= html.rfind("</p>", 0, start)
+def _lines_at(text: str, offsets: list[int], first_line: int) -> list[int]:
+    """The line of each offset (ascending), counting newlines once over the whole text."""
+    lines: list[int] = []
+    line, counted = first_line, 0
+    for offset in offsets:
+        line += text.count("\n", counted, offset)
+        counted = offset
+        lines.append(line)
+    return lines
+
+
+_BLANK_TO_LINE_END = re.compile(r"[^\S\n]*+(?:\n|$)")
+
+
+class _Layout:
+    """Answers, for calls visited in order, whether one stands on a line of its own outside any paragraph.
+
+    Each question only reads the text since the previous one, so a body with many calls stays linear."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+        self.done = 0  # everything before this offset has been read
+        self.line_start = 0
+        self.content_on_line = False  # non-blank text (or a previous call) between line_start and done
+        self.last_open = self.last_close = -1  # the latest "<p" and "</p>" before done
+
+    def alone_outside_paragraph(self, start: int, end: int) -> bool:
+        html, gap = self.html, self.html[self.done:start]
+        newline = gap.rfind("\n")
+        if newline >= 0:
+            self.line_start = self.done + newline + 1
+            self.content_on_line = bool(html[self.line_start:start].strip())
+        else:
+            self.content_on_line = self.content_on_line or bool(gap.strip())
+        if (opened := gap.rfind("<p")) >= 0:
+            self.last_open = self.done + opened
+        if (closed := gap.rfind("</p>")) >= 0:
+            self.last_close = self.done + closed
+        alone = (not self.content_on_line and _BLANK_TO_LINE_END.match(html, end) is not None
+                 and self.last_open <= self.last_close)
+        self.done, self.content_on_line = end, True
+        return alone
 
 
 def _guard_pattern(tags: Iterable[str]) -> re.Pattern[str] | None:

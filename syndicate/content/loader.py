@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from syndicate.config import Config
-from syndicate.content.bodies import BodyRenderer, summarize
+from syndicate.content.bodies import BodyError, BodyRenderer, summarize
 from syndicate.content.model import Article, Author, Feed, Image
 from syndicate.fields import Fields
 from syndicate.problems import LoadError, ProblemList
@@ -237,7 +237,11 @@ class ContentLoader:
         if updated is not None and updated < published:
             f.warning("updated", "is earlier than date; using date")
             updated = published
-        body = self.renderer.render(source.body, ARTICLE_SUFFIXES[path.suffix.lower()], source.body_line)
+        try:
+            body = self.renderer.render(source.body, ARTICLE_SUFFIXES[path.suffix.lower()], source.body_line)
+        except BodyError as exc:
+            self.problems.error(path, exc.line, str(exc))
+            return None
         summary_text = " ".join(self.renderer.scrub(summary_given).split()) if summary_given else ""
         summary = summary_text or summarize(self.renderer.plain_text(body.segments))
         url = self.renderer.absolute(canonical) if canonical else site.article_url.format(
