@@ -58,7 +58,8 @@ class Audience:
 
 
 def key_digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode("utf-8")).digest()
+    # surrogatepass: a header that is not UTF-8 arrives with lone surrogates; it is simply a key nobody holds.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 def _read_overrides(f: Fields) -> dict[str, SpaceOverride]:

@@ -55,7 +55,8 @@ class AdminToken:
 
     def matches(self, presented: str) -> bool:
         # Comparing digests keeps the time independent of where the texts differ and of their lengths.
-        candidate = hashlib.sha256(presented.encode("utf-8")).digest()
+        # surrogatepass: a header that is not UTF-8 arrives with lone surrogates; it never matches, never raises.
+        candidate = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).digest()
         return hmac.compare_digest(self._digest, candidate)
 
 

@@ -44,7 +44,7 @@ async def test_healthz(client: TestClient) -> None:
         ("/feeds/nope.rss", 404, "unknown feed 'nope'"),
         ("/feeds/world.xml", 404, "unknown format 'xml'"),
         ("/feeds/world.rss?page=abc", 400, "page must be a positive whole number"),
-        ("/feeds/world.rss?page=0", 404, "page 0 does not exist"),
+        ("/feeds/world.rss?page=0", 400, "page must be a positive whole number"),
         ("/feeds/world.rss?page=99", 404, "page 99 does not exist"),
         ("/nothing", 404, "404 Not Found"),
     ],

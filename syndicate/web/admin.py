@@ -34,6 +34,7 @@ from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
 from syndicate.web.state import ADMIN_TOKEN, RELOADER
 from syndicate.web.tracking_views import stats_html, stats_json
+from syndicate.yamlfile import MAX_DEPTH
 
 log = logging.getLogger("syndicate.admin")
 
@@ -162,13 +163,34 @@ async def get_space(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type="application/yaml", charset="utf-8", headers={"ETag": etag})
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+def _depth(data: Any) -> int:
+    """How deeply ``data`` nests, counted without recursion (the YAML writer would recurse and overflow)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _body_as_yaml(body: bytes, content_type: str) -> bytes:
-    """The file to write: YAML bodies as sent, JSON bodies as the equivalent YAML. Raises ``ValueError``."""
+    """The file to write: YAML bodies as sent, JSON bodies as the equivalent YAML. Raises ``ValueError``
+    for anything the JSON parser refuses or the YAML loader would (nesting beyond its cap)."""
     if content_type != "application/json":
         return body
-    data: Any = json.loads(body)
+    try:
+        data: Any = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8")
 
 

@@ -9,7 +9,6 @@ first scheme of a combined header, and Chromium asks for nothing when that is Be
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 
 from aiohttp import web
@@ -33,7 +32,7 @@ def presented_token(authorization: str) -> str:
     if scheme == "basic":
         try:
             return base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and credentials that are not ASCII
             return ""
     return ""
 

@@ -39,7 +39,11 @@ def _moment(text: str | None) -> dt.datetime | None:
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("needs a timezone")
-    return moment
+    try:  # 0001-01-01T00:00:00+14:00 is a valid text whose instant is before year 1
+        moment.timestamp()
+        return moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("outside the years 1 to 9999 in UTC") from None
 
 
 async def preview(request: web.Request) -> web.StreamResponse:

@@ -17,7 +17,7 @@ def parse_http_date(value: str) -> dt.datetime | None:
     """An HTTP-date, or None when it is malformed (a malformed date is ignored, per RFC 9110)."""
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a 20-digit year
         return None
     if parsed is None:
         return None

@@ -45,10 +45,13 @@ class RateLimiter:
         self.max_clients = max_clients
         self.buckets: OrderedDict[str, Bucket] = OrderedDict()
 
-    def take(self, who: str, limit: RateLimit, cost: float, charge: bool = True) -> Verdict:
+    def take(self, who: str, limit: RateLimit, cost: float, charge: bool = True, wait_for: float | None = None
+             ) -> Verdict:
         """Charge ``cost`` tokens to ``who``; refuse (and charge nothing) when there are too few.
 
-        ``charge=False`` only asks, so a client already out of tokens is refused before any work."""
+        ``charge=False`` only asks, so a client already out of tokens is refused before any work.
+        ``wait_for`` (default ``cost``) sizes ``Retry-After``: a refusal made before the answer is known
+        must say when the dearest answer would go through, or obeying it earns another 429."""
         now = self.clock()
         bucket = self.buckets.get(who)
         if bucket is None:
@@ -63,7 +66,7 @@ class RateLimiter:
         allowed = bucket.tokens >= cost
         if allowed and charge:
             bucket.tokens -= cost
-        missing = 0.0 if allowed else cost - bucket.tokens
+        missing = 0.0 if allowed else max(cost, wait_for or cost) - bucket.tokens
         return Verdict(
             allowed=allowed,
             limit=int(limit.burst),

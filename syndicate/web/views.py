@@ -10,6 +10,7 @@ import time
 from aiohttp import web
 
 from syndicate.ads.resolver import Links
+from syndicate.config import RateLimit
 from syndicate.formats import FORMATS
 from syndicate.formats.assembly import FragmentCache, assemble, marker
 from syndicate.partners import Audience
@@ -62,10 +63,15 @@ def client_address(request: web.Request, trust_forwarded: bool) -> str:
     return request.remote or "unknown"
 
 
+class BadParameter(ValueError):
+    """A query parameter the feed cannot use: a 400 naming it."""
+
+
 def _page_number(request: web.Request) -> int:
+    """``?page=``: ASCII digits only (``int`` also reads "²" and "１"), 1 to 999999."""
     text = request.query.get("page", "1")
-    if not text.isdigit() or len(text) > 6:
-        raise web.HTTPBadRequest(text="page must be a positive whole number\n")
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) < 1:
+        raise BadParameter("page must be a positive whole number (1 to 999999)")
     return int(text)
 
 
@@ -97,32 +103,58 @@ def _too_many(verdict: Verdict) -> web.Response:
     return text_error(429, f"too many requests: retry in {verdict.retry_after} s", headers=verdict.headers())
 
 
-async def feed(request: web.Request) -> web.StreamResponse:
-    snapshot = request.app[SNAPSHOTS].current
+def _bucket(request: web.Request, snapshot: Snapshot, audience: Audience | None) -> tuple[RateLimit | None, str]:
+    """Whose tokens a request spends: a partner's own bucket, else its client address's (unknown keys too)."""
+    http = snapshot.config.http
+    if audience is None or audience.is_public:
+        return http.public_limit, f"ip:{client_address(request, http.trust_forwarded)}"
+    return http.partner_limits.get(audience.id, http.partner_limit), f"p:{audience.id}"
+
+
+def _refusal(request: web.Request, snapshot: Snapshot, audience: Audience | None) -> web.Response | PageRequest:
+    """The feed page asked for, or the error answer to give instead."""
     info = request.match_info
     fmt = info["fmt"]
     if fmt not in FORMATS:
         return text_error(404, f"unknown format {fmt!r}: use " + ", ".join(FORMATS))
-    page = PageRequest(info["feed"], fmt, _page_number(request), info.get("kind"), info.get("slug"))
+    try:
+        page = PageRequest(info["feed"], fmt, _page_number(request), info.get("kind"), info.get("slug"))
+    except BadParameter as exc:
+        return text_error(400, str(exc))
     feed_obj = snapshot.feed(page.feed, page.kind, page.slug)
     if feed_obj is None:
         return text_error(404, f"unknown feed {page.path.removeprefix('/feeds/')!r}")
-    try:
-        audience = audience_of(request, snapshot)
-    except Unauthorized:
+    if audience is None:
         return text_error(401, "unknown key", headers={"WWW-Authenticate": 'Bearer realm="feeds"'})
     if not audience.may_read(page.feed, fmt):
         return text_error(403, f"this key may not read {page.feed}.{fmt}")
     if not 1 <= page.page <= page_count(feed_obj):
         return text_error(404, f"page {page.page} does not exist; this feed has {page_count(feed_obj)}")
+    return page
 
+
+async def feed(request: web.Request) -> web.StreamResponse:
+    snapshot = request.app[SNAPSHOTS].current
     http = snapshot.config.http
-    limit = http.public_limit if audience.is_public else http.partner_limits.get(audience.id, http.partner_limit)
-    who = f"ip:{client_address(request, http.trust_forwarded)}" if audience.is_public else f"p:{audience.id}"
-    if limit is not None:  # refuse a client with no tokens left before rendering anything for it
-        verdict = request.app[LIMITER].take(who, limit, http.not_modified_cost, charge=False)
+    try:
+        audience: Audience | None = audience_of(request, snapshot)
+    except Unauthorized:
+        audience = None
+    limit, who = _bucket(request, snapshot, audience)
+    limiter = request.app[LIMITER]
+    if limit is not None:  # refuse a client with no tokens left before doing anything for it
+        verdict = limiter.take(who, limit, http.not_modified_cost, charge=False, wait_for=1.0)
         if not verdict.allowed:
             return _too_many(verdict)
+    page = _refusal(request, snapshot, audience)
+    if isinstance(page, web.Response):  # an error answer costs what a full one does: guessing keys is throttled
+        if limit is not None:
+            verdict = limiter.take(who, limit, 1.0)
+            if not verdict.allowed:
+                return _too_many(verdict)
+            page.headers.update(verdict.headers())
+        return page
+    assert audience is not None
 
     window = int(time.time()) // snapshot.config.ads.rotation_seconds
     key = (snapshot.generation, page, audience.id, window)
@@ -138,7 +170,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
                          variant.etags, variant.last_modified)
 
     if limit is not None:
-        verdict = request.app[LIMITER].take(who, limit, http.not_modified_cost if fresh else 1.0)
+        verdict = limiter.take(who, limit, http.not_modified_cost if fresh else 1.0)
         if not verdict.allowed:
             return _too_many(verdict)
         headers.update(verdict.headers())
