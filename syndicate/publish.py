@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from syndicate.ads.resolver import AdResolver, Links, window_of
@@ -111,11 +111,12 @@ def page_articles(snapshot: Snapshot, request: PageRequest) -> tuple[Article, ..
     return feed.articles[start:start + feed.items_per_page]
 
 
-def feed_view(snapshot: Snapshot, request: PageRequest, resolve: Resolve = resolve_nothing) -> FeedView:
-    """Raises ``LookupError`` for an unknown feed and ``PageNotFound`` for a page out of range."""
+def feed_header(snapshot: Snapshot, request: PageRequest) -> FeedView:
+    """The page's ``FeedView`` without its items. Raises like ``feed_view``."""
     feed = feed_of(snapshot, request)
     pages = page_count(feed)
-    articles = page_articles(snapshot, request)
+    if not 1 <= request.page <= pages:
+        raise PageNotFound(f"page {request.page} does not exist; this feed has {pages}")
     site = snapshot.config.site
     return FeedView(
         id=f"tag:{site.host},{site.tag_date}:{request.path.lstrip('/')}",
@@ -126,11 +127,17 @@ def feed_view(snapshot: Snapshot, request: PageRequest, resolve: Resolve = resol
         self_url=page_url(snapshot, request),
         updated=feed_updated(feed),
         image=feed.image,
-        items=tuple(item_view(a, resolve) for a in articles),
+        items=(),
         hubs=snapshot.config.http.hubs,
         pages=paging_links(snapshot, request, pages),
         author_name=site.title,
     )
+
+
+def feed_view(snapshot: Snapshot, request: PageRequest, resolve: Resolve = resolve_nothing) -> FeedView:
+    """Raises ``LookupError`` for an unknown feed and ``PageNotFound`` for a page out of range."""
+    header = feed_header(snapshot, request)
+    return replace(header, items=tuple(item_view(a, resolve) for a in page_articles(snapshot, request)))
 
 
 def feed_updated(feed: Feed) -> dt.datetime:

@@ -99,6 +99,90 @@ async def test_no_change_no_ping(aiohttp_client: Client, make_site: SiteFactory)
         client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
         assert isinstance(client, TestClient)
         client.app[SNAPSHOTS].replace(build_snapshot(config))
-        assert not client.app[PUBLISHER].tasks and stub.pings == []
+        await settled(client)
+        assert stub.pings == []
     finally:
         await hub.close()
+
+
+async def settled(client: TestClient) -> None:
+    """Wait (bounded) until every announcement after the swaps so far is done."""
+    await asyncio.wait_for(asyncio.gather(*client.app[PUBLISHER].tasks), timeout=10)
+
+
+BASE = "http://127.0.0.1:8080/feeds/"
+
+
+def every_format(*paths: str) -> list[str]:
+    return sorted(f"{BASE}{path}.{fmt}" for path in paths for fmt in ("rss", "atom", "json"))
+
+
+def tagged_site(make_site: SiteFactory, hub_url: str) -> Path:
+    """Two sections; articles with tags and authors; one ad slot in ``a``."""
+    return make_site({
+        "feeds/news/_feed.yaml": FEED_YAML,
+        "feeds/news/a.md": article(title="First", extra="tags: [Belarus, Energy]\nauthor: Ann Lee\n",
+                                   body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore."),
+        "feeds/news/c.md": article(title="Other", date="2024-05-02T10:00:00+00:00",
+                                   extra="tags: [Sport]\nauthor: Bob Roe\n"),
+        "feeds/sport/_feed.yaml": "title: Sport\n",
+        "feeds/sport/b.md": article(title="Match", extra="tags: [Sport]\n"),
+        "adspaces/top.yaml": "name: Top\nunits:\n  - {id: u1, type: text, url: 'https://ad.test/', title: Ad A}\n",
+    }, config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub_url}']\n")
+
+
+async def pings_after(aiohttp_client: Client, make_site: SiteFactory, edit: Callable[[Path], None]) -> list[str]:
+    """The feed URLs a real hub is told about after ``edit`` to a fresh tagged site and a swap."""
+    stub = HubStub()
+    hub = await start_hub(stub)
+    try:
+        config = tagged_site(make_site, str(hub.make_url("/hub")))
+        client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
+        assert isinstance(client, TestClient)
+        edit(config.parent)
+        client.app[SNAPSHOTS].replace(build_snapshot(config))
+        await settled(client)
+        assert all(p["hub.mode"] == "publish" for p in stub.pings)
+        return sorted(p["hub.url"] for p in stub.pings)
+    finally:
+        await hub.close()
+
+
+async def test_tag_and_author_feeds_of_a_changed_article_are_pinged(aiohttp_client: Client,
+                                                                    make_site: SiteFactory) -> None:
+    def edit(root: Path) -> None:
+        path = root / "feeds/news/a.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("More.", "More, corrected."), encoding="utf-8")
+
+    assert await pings_after(aiohttp_client, make_site, edit) == every_format(
+        "all", "news", *(f"{feed}/{kind}/{slug}" for feed in ("all", "news")
+                         for kind, slug in (("tags", "belarus"), ("tags", "energy"), ("authors", "ann-lee"))))
+
+
+async def test_a_feed_title_change_pings_that_feed_and_its_tag_and_author_feeds(aiohttp_client: Client,
+                                                                              make_site: SiteFactory) -> None:
+    def edit(root: Path) -> None:
+        (root / "feeds/sport/_feed.yaml").write_text("title: Sport and games\n", encoding="utf-8")
+
+    assert await pings_after(aiohttp_client, make_site, edit) == every_format("sport", "sport/tags/sport")
+
+
+async def test_an_ad_change_pings_the_public_feeds_carrying_the_ad(aiohttp_client: Client,
+                                                                   make_site: SiteFactory) -> None:
+    def edit(root: Path) -> None:
+        (root / "adspaces/top.yaml").write_text(
+            "name: Top\nunits:\n  - {id: u1, type: text, url: 'https://ad.test/', title: Ad B}\n", encoding="utf-8")
+
+    assert await pings_after(aiohttp_client, make_site, edit) == every_format(
+        "all", "news", *(f"{feed}/{kind}/{slug}" for feed in ("all", "news")
+                         for kind, slug in (("tags", "belarus"), ("tags", "energy"), ("authors", "ann-lee"))))
+
+
+async def test_a_new_tag_feed_is_pinged_and_a_vanished_one_is_not(aiohttp_client: Client,
+                                                                  make_site: SiteFactory) -> None:
+    def edit(root: Path) -> None:
+        path = root / "feeds/sport/b.md"
+        path.write_text(article(title="Match", extra="tags: [Football]\n"), encoding="utf-8")
+
+    assert await pings_after(aiohttp_client, make_site, edit) == every_format(
+        "all", "sport", "all/tags/football", "sport/tags/football", "all/tags/sport")
