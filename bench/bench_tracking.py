@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from syndicate.ads.resolver import ServedAd  # noqa: E402
+from syndicate.ads.resolver import Placed  # noqa: E402
 from syndicate.tracking import stats  # noqa: E402
 from syndicate.tracking.events import CountKey, Kind  # noqa: E402
 from syndicate.tracking.store import FILE_NAME, SqliteStore  # noqa: E402
@@ -203,7 +203,7 @@ async def store_rates(events: int) -> None:
         begun = time.perf_counter()
         await tracker.flush()
         flushed = time.perf_counter() - begun
-        served = [ServedAd(c.space, c.unit, c.partner, "a") for c in claims[:4]]
+        served = [Placed(c.space, c.unit, c.partner, 1) for c in claims[:4]]
         begun = time.perf_counter()
         for _ in range(events // 4):
             tracker.record_served(served, CHROME)

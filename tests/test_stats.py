@@ -51,9 +51,9 @@ async def stats_json(client: TestClient, query: str = "") -> dict[str, object]: 
 async def test_totals_ctr_and_bot_columns(aiohttp_client: Client, seeded: Path) -> None:
     data = await stats_json(await client_for(aiohttp_client, seeded))
     assert data["totals"] == {
-        "served": 180, "rendered": 30, "clicks": 5, "ctr": round(5 / 180, 6),
-        "bot_served": 40, "bot_rendered": 0, "bot_clicks": 3,
-        "proxy_served": 0, "proxy_rendered": 9, "proxy_clicks": 0,
+        "served": 180, "fetches": 0, "rendered": 30, "clicks": 5, "ctr": round(5 / 180, 6),
+        "bot_served": 40, "bot_fetches": 0, "bot_rendered": 0, "bot_clicks": 3,
+        "proxy_served": 0, "proxy_fetches": 0, "proxy_rendered": 9, "proxy_clicks": 0,
     }
     assert data["dropped"] == 2 and data["by"] == "space"
     assert [(r["space"], r["served"], r["clicks"]) for r in data["rows"]] == [  # type: ignore[attr-defined]
@@ -110,7 +110,8 @@ async def test_stats_include_events_not_yet_flushed(aiohttp_client: Client, make
     client = await client_for(aiohttp_client, tracked_site(make_site))
     await client.get("/feeds/news.json", headers={"User-Agent": "Mozilla/5.0 (X11) Firefox/125.0"})
     data = await stats_json(client)  # flush_seconds is 60: the endpoint flushes first
-    assert data["totals"]["served"] == 2  # type: ignore[index]
+    assert data["totals"]["served"] == 3  # type: ignore[index]  # three ads in the one response
+    assert data["totals"]["fetches"] == 1  # type: ignore[index]
 
 
 async def test_page_numbers_match_the_json(aiohttp_client: Client, seeded: Path) -> None:
@@ -158,7 +159,7 @@ def test_cli_formats_match_the_report(seeded: Path, capsys: pytest.CaptureFixtur
                                                                     ("2024-05-04", "10", "0")]
     assert main(args) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:4] == ["day", "served", "rendered", "clicks"]
+    assert table[0].split()[:5] == ["day", "served", "fetches", "rendered", "clicks"]
     assert table[-2].split()[:2] == ["total", "80"] and table[-1] == "dropped events (buffer full): 2"
 
 

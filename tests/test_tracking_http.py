@@ -127,11 +127,12 @@ async def test_counts_after_a_burst_equal_n_after_a_graceful_stop(make_site: Sit
             assert (await client.head("/feeds/news.json")).status == 200
     by_partner = {row.key["partner"]: row.counts for row in stored_report(config.parent / "data", "partner").rows}
     public, partner = by_partner["public"], by_partner["partner-a"]
-    assert (public.served, partner.served) == (2 * n, 2)  # two ads (space 4 and 5) per response
+    assert (public.served, partner.served) == (3 * n, 3)  # three ads (space 4 twice, 5 once) per response
+    assert (public.fetches, partner.fetches) == (n, 1)
     assert (partner.clicks, partner.rendered) == (n, n)
     by_unit = {(row.key["space"], row.key["unit"]): row.counts.served
                for row in stored_report(config.parent / "data", "unit").rows}
-    assert by_unit == {("4", "banner"): n + 1, ("5", "five"): n + 1}  # two articles show space 4: once each
+    assert by_unit == {("4", "banner"): 2 * (n + 1), ("5", "five"): n + 1}  # two articles show space 4
 
 
 async def test_replays_and_pixel_floods_count_once_per_client(make_site: SiteFactory) -> None:
@@ -158,8 +159,8 @@ async def test_bots_and_proxies_are_counted_in_their_own_columns(make_site: Site
         await client.get(clicks[0], allow_redirects=False, headers={"User-Agent": GOOGLEBOT})
         await client.get(clicks[0], allow_redirects=False, headers={"User-Agent": CHROME})
     totals = stored_report(config.parent / "data").totals
-    assert (totals.served, totals.rendered, totals.clicks) == (2, 1, 1)
-    assert (totals.bot_served, totals.bot_clicks, totals.proxy_rendered) == (2, 1, 1)
+    assert (totals.served, totals.rendered, totals.clicks) == (3, 1, 1)
+    assert (totals.bot_served, totals.bot_clicks, totals.proxy_rendered) == (3, 1, 1)
 
 
 async def test_no_ip_address_is_stored(make_site: SiteFactory) -> None:
@@ -173,15 +174,16 @@ async def test_no_ip_address_is_stored(make_site: SiteFactory) -> None:
     assert stored_report(config.parent / "data").totals.clicks == 1
 
 
-async def test_record_served_counts_each_ad_once_per_response(make_site: SiteFactory) -> None:
-    from syndicate.ads.resolver import ServedAd
+async def test_record_served_counts_every_placement_and_each_response(make_site: SiteFactory) -> None:
+    from syndicate.ads.resolver import ServedAd, tally
 
     config = tracked_site(make_site)
     async with serving(config) as client:
-        ads = [ServedAd("4", "banner", "public", "news/a"), ServedAd("4", "banner", "public", "news/b")]
+        ads = tally([ServedAd("4", "banner", "public", "news/a"), ServedAd("4", "banner", "public", "news/b")])
         record_served(client.app, ads, CHROME)  # what the cached path calls: one response, two slots
         record_served(client.app, ads, CHROME)
-    assert stored_report(config.parent / "data").totals.served == 2
+    totals = stored_report(config.parent / "data").totals
+    assert (totals.served, totals.fetches) == (4, 2)
 
 
 async def test_unwritable_data_dir_keeps_serving_and_logs(make_site: SiteFactory,
@@ -226,7 +228,7 @@ async def test_a_full_disk_holds_events_and_loses_none_once_space_returns(
             assert not await tracker.flush()
         await client.get("/feeds/news.json")
     assert caplog.text.count("disk is full") == 1  # logged once while it keeps failing the same way
-    assert stored_report(config.parent / "data").totals.served == 3 * 2
+    assert stored_report(config.parent / "data").totals.served == 3 * 3
 
 
 async def test_a_corrupt_store_is_set_aside_and_a_fresh_one_started(
@@ -241,7 +243,7 @@ async def test_a_corrupt_store_is_set_aside_and_a_fresh_one_started(
     assert "not a usable SQLite database" in caplog.text
     [aside] = data.glob(f"{FILE_NAME}.corrupt-*")
     assert aside.read_bytes().startswith(b"this is not a database")
-    assert stored_report(data).totals.served == 2
+    assert stored_report(data).totals.served == 3
 
 
 async def test_tracking_off_means_direct_links_and_no_counts(make_site: SiteFactory) -> None:

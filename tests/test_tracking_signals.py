@@ -87,7 +87,7 @@ def test_graceful_stop_writes_every_event(make_site: SiteFactory, signum: signal
         process.send_signal(signum)
         assert process.wait(timeout=30) == 0
     totals = stored_report(config.parent / "data").totals
-    assert (totals.served, totals.clicks) == (2 * N, N)
+    assert (totals.served, totals.fetches, totals.clicks) == (3 * N, N, N)  # three ads per response
 
 
 def test_a_hard_kill_loses_at_most_one_flush_interval(make_site: SiteFactory) -> None:
@@ -99,4 +99,4 @@ def test_a_hard_kill_loses_at_most_one_flush_interval(make_site: SiteFactory) ->
         process.kill()  # SIGKILL: no cleanup runs
         process.wait(timeout=20)
     totals = stored_report(data).totals
-    assert (totals.served, totals.clicks) == (2 * N, N)
+    assert (totals.served, totals.fetches, totals.clicks) == (3 * N, N, N)

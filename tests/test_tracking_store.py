@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.ads.resolver import ServedAd
+from syndicate.ads.resolver import Placed
 from syndicate.tracking import stats
 from syndicate.tracking.events import CountKey, EventBuffer, Kind
 from syndicate.tracking.replays import RecentClients
@@ -105,25 +105,26 @@ def test_cli_reader_never_moves_a_corrupt_file(tmp_path: Path) -> None:
 
 async def test_tracker_stop_flushes_everything_and_records_drops(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / FILE_NAME)
-    tracker = Tracker(store, flush_seconds=3600, buffer_limit=3, dedupe_seconds=0)
+    tracker = Tracker(store, flush_seconds=3600, buffer_limit=4, dedupe_seconds=0)
     await tracker.start()
     claim = Claim("4", "a", "public", "news/a", 1, "https://ad.test/")
     for i in range(500):
-        tracker.record_served([ServedAd("4", "a", "public", "x"), ServedAd("5", "b", "public", "x")], "")
+        tracker.record_served([Placed("4", "a", "public", 1), Placed("5", "b", "public", 1)], "")
         tracker.record(Kind.CLICK, claim, "tok", "Mozilla/5.0 (X11) Firefox/125.0", str(i))
-    tracker.record_served([ServedAd("6", "c", "public", "x")], "")  # a fourth counter: over the bound
+    tracker.record_served([Placed("6", "c", "public", 1)], "")  # a fifth counter: over the bound
     await tracker.stop()
     report = stats.report(SqliteStore(tmp_path / FILE_NAME), "space")
     assert (report.totals.served, report.totals.clicks, report.dropped) == (1000, 500, 1)
+    assert report.totals.fetches == 501  # the public fetch counter was there already
     assert {row.key["space"]: row.counts.served for row in report.rows} == {"4": 500, "5": 500}
     other = sum(g.n for g in SqliteStore(tmp_path / FILE_NAME).grouped("total", None, None) if g.agent == "other")
-    assert other == 1000  # no User-Agent: class "other", stored as such, in the headline (not a known bot)
+    assert other == 1000 + 501  # no User-Agent: class "other", stored as such, in the headline (not a known bot)
 
 
 async def test_disabled_tracker_counts_nothing(tmp_path: Path) -> None:
     tracker = Tracker(SqliteStore(tmp_path / FILE_NAME), enabled=False)
     await tracker.start()
-    tracker.record_served([ServedAd("4", "a", "public", "x")], "")
+    tracker.record_served([Placed("4", "a", "public", 1)], "")
     assert not tracker.record(Kind.CLICK, Claim("4", "a", "public", "x", 1, "https://a.test/"), "t", "", "c")
     await tracker.stop()
     assert not (tmp_path / FILE_NAME).exists()

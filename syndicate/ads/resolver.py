@@ -8,8 +8,9 @@ enclosed text; browser-only attributes are accepted and ignored.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_tail, with_query
 from syndicate.ads.model import AdSpace, AdUnit, UnitType
@@ -50,6 +51,25 @@ class ServedAd:
     unit: str
     audience: str
     article: str
+
+
+class Placed(NamedTuple):
+    """How many times one unit was placed in one response, for one audience: ``served`` adds ``n``."""
+
+    space: str
+    unit: str
+    audience: str
+    n: int
+
+
+def tally(served: Iterable[ServedAd]) -> tuple[Placed, ...]:
+    """Placements per (space, unit, audience), in first-seen order: worked out once per rendered variant,
+    so counting a response is one counter bump per unit, however many slots it fills."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for ad in served:
+        key = (ad.space, ad.unit, ad.audience)
+        counts[key] = counts.get(key, 0) + 1
+    return tuple(Placed(*key, n) for key, n in counts.items())
 
 
 def split_ids(value: str) -> list[str]:

@@ -21,6 +21,7 @@ MAX_AGENT_CHARS = 512
 
 
 class Agent(StrEnum):
+    PARTNER = "partner"  # a feed response to a valid partner key: the partner's own server, whatever its agent
     BROWSER = "browser"  # a known browser engine and no bot marker: a person, as far as we can tell
     FEED = "feed"  # a feed reader or fetcher: how most feeds are served
     PROXY = "proxy"  # an image proxy loading pixels on behalf of its users (mail and reader proxies)

@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 
 class Kind(StrEnum):
-    SERVED = "served"  # a feed response carried the ad (counted once per response)
+    SERVED = "served"  # an ad placement delivered in a feed response (n placements in one response count n)
+    FETCH = "fetch"  # a feed response that carried at least one ad (space and unit are '')
     RENDERED = "rendered"  # its pixel was loaded
     CLICK = "click"  # its link was followed
     DROPPED = "dropped"  # events lost to a full buffer: kept so the loss shows in the stats

@@ -13,9 +13,10 @@ from html import escape
 from syndicate.tracking.chart import fill_days, svg_chart
 from syndicate.tracking.stats import COLUMNS, Counts, Report
 
-TITLES = {"served": "Served", "rendered": "Rendered", "clicks": "Clicks", "ctr": "CTR",
-          "bot_served": "Bots: served", "bot_rendered": "Bots: rendered", "bot_clicks": "Bots: clicks",
-          "proxy_served": "Proxies: served", "proxy_rendered": "Proxies: rendered", "proxy_clicks": "Proxies: clicks"}
+TITLES = {"served": "Served", "fetches": "Fetches with ads", "rendered": "Rendered", "clicks": "Clicks", "ctr": "CTR",
+          "bot_served": "Bots: served", "bot_fetches": "Bots: fetches", "bot_rendered": "Bots: rendered",
+          "bot_clicks": "Bots: clicks", "proxy_served": "Proxies: served", "proxy_fetches": "Proxies: fetches",
+          "proxy_rendered": "Proxies: rendered", "proxy_clicks": "Proxies: clicks"}
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:64rem;padding:0 1rem;color:#222}
 h1{margin:.2rem 0}h2{margin-top:2rem;font-size:1.15rem}
@@ -36,12 +37,13 @@ def _cell(name: str, counts: Counts, cell_id: str = "") -> str:
 
 def _table(table_id: str, report: Report) -> str:
     keys = list(report.rows[0].key) if report.rows else []
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "".join(f"<th>{TITLES[c]}</th>" for c in COLUMNS)
+    names = report.columns
+    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "".join(f"<th>{TITLES[c]}</th>" for c in names)
     rows = []
     for row in report.rows:
         key_cells = "".join(f'<td class="key">{escape(v)}</td>' for v in row.key.values())
         rows.append(f'<tr data-key="{escape("/".join(row.key.values()))}">{key_cells}'
-                    + "".join(_cell(c, row.counts) for c in COLUMNS) + "</tr>")
+                    + "".join(_cell(c, row.counts) for c in names) + "</tr>")
     if not rows:
         return f'<p id="{table_id}" class="note">Nothing recorded in this period.</p>'
     return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(rows)
@@ -73,9 +75,10 @@ def stats_page(days: Report, spaces: Report, units: Report, partners: Report) ->
 </head>
 <body>
 <h1>Ad stats</h1>
-<p class="note">From {escape(period)}. Served counts feed responses that carried an ad, rendered counts pixel
-loads, clicks count followed links. Headline columns count browsers, feed readers and unknown agents; known bots
-and image proxies are counted in their own columns. CTR is clicks per served ad.</p>
+<p class="note">From {escape(period)}. Served counts every ad placed in a feed response (a response with 61 ads
+counts 61); fetches count those responses once each; rendered counts pixel loads, clicks count followed links.
+Headline columns count partners' keyed pulls, browsers, feed readers and unknown agents; known bots and image
+proxies are counted in their own columns. CTR is clicks per served ad.</p>
 <form method="get" action="">{_date_input("since", days.since)} {_date_input("until", days.until)}
 <button type="submit">Show</button> <a href="stats.json">JSON</a></form>
 <h2>Totals</h2>

@@ -1,8 +1,9 @@
 """Stats from the store: totals, CTR and rows per day, space, unit or partner, as a table, CSV or JSON.
 
-The headline columns (served, rendered, clicks, CTR) count browsers, feed
-readers and unknown agents; known bots and image proxies have columns of their
-own, so nothing is hidden and nothing inflates the headline.
+The headline columns (served, fetches, rendered, clicks, CTR) count partners'
+keyed pulls, browsers, feed readers and unknown agents; known bots and image
+proxies have columns of their own, so nothing is hidden and nothing inflates the
+headline. The method is written down in docs/tracking.md.
 """
 
 from __future__ import annotations
@@ -19,21 +20,32 @@ from syndicate.tracking.events import Kind
 from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping, Store
 
 BY_CHOICES: tuple[Grouping, ...] = tuple(g for g in get_args(Grouping) if g != "total")
-COLUMNS = ("served", "rendered", "clicks", "ctr", "bot_served", "bot_rendered", "bot_clicks",
-           "proxy_served", "proxy_rendered", "proxy_clicks")
-_NAMES: dict[str, str] = {Kind.SERVED: "served", Kind.RENDERED: "rendered", Kind.CLICK: "clicks"}
+COLUMNS = ("served", "fetches", "rendered", "clicks", "ctr", "bot_served", "bot_fetches", "bot_rendered",
+           "bot_clicks", "proxy_served", "proxy_fetches", "proxy_rendered", "proxy_clicks")
+_NAMES: dict[str, str] = {Kind.SERVED: "served", Kind.FETCH: "fetches", Kind.RENDERED: "rendered",
+                          Kind.CLICK: "clicks"}
+#: Fetches are per response, not per ad: they have no space or unit, so those groupings show no fetch columns.
+_WITHOUT_FETCHES: frozenset[Grouping] = frozenset({"space", "unit"})
+
+
+def columns(by: Grouping) -> tuple[str, ...]:
+    """The count columns rows of ``by`` carry."""
+    return tuple(c for c in COLUMNS if not c.endswith("fetches")) if by in _WITHOUT_FETCHES else COLUMNS
 _PREFIX: dict[str, str] = {Agent.BOT: "bot_", Agent.PROXY: "proxy_"}
 
 
 @dataclass(slots=True)
 class Counts:
-    served: int = 0
+    served: int = 0  # ad placements delivered
+    fetches: int = 0  # feed responses that carried at least one ad
     rendered: int = 0
     clicks: int = 0
     bot_served: int = 0
+    bot_fetches: int = 0
     bot_rendered: int = 0
     bot_clicks: int = 0
     proxy_served: int = 0
+    proxy_fetches: int = 0
     proxy_rendered: int = 0
     proxy_clicks: int = 0
 
@@ -48,9 +60,9 @@ class Counts:
         """Clicks per served ad, or None when nothing was served."""
         return self.clicks / self.served if self.served else None
 
-    def as_dict(self) -> dict[str, int | float | None]:
+    def as_dict(self, names: tuple[str, ...] = COLUMNS) -> dict[str, int | float | None]:
         return {name: (round(self.ctr, 6) if self.ctr is not None else None) if name == "ctr"
-                else getattr(self, name) for name in COLUMNS}
+                else getattr(self, name) for name in names}
 
 
 @dataclass(slots=True)
@@ -68,6 +80,11 @@ class Report:
     dropped: int = 0
     rows: list[Row] = field(default_factory=list)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The count columns of its rows (its totals carry every column)."""
+        return columns(self.by)
+
     def as_json(self) -> dict[str, object]:
         return {
             "since": self.since.isoformat() if self.since else None,
@@ -75,7 +92,7 @@ class Report:
             "by": self.by,
             "totals": self.totals.as_dict(),
             "dropped": self.dropped,
-            "rows": [{**row.key, **row.counts.as_dict()} for row in self.rows],
+            "rows": [{**row.key, **row.counts.as_dict(self.columns)} for row in self.rows],
         }
 
 
@@ -99,7 +116,7 @@ def build_report(by: Grouping, since: dt.date | None, until: dt.date | None, tot
         report.totals.add(group.kind, group.agent, group.n)
     rows: dict[tuple[str, ...], Counts] = {}
     for group in groups:
-        if group.kind == Kind.DROPPED:
+        if group.kind == Kind.DROPPED or (group.kind == Kind.FETCH and by in _WITHOUT_FETCHES):
             continue
         rows.setdefault(group.key, Counts()).add(group.kind, group.agent, group.n)
     names = GROUP_COLUMNS[by]
@@ -117,10 +134,11 @@ def _text(value: int | float | None) -> str:
 
 
 def _cells(report: Report) -> tuple[list[str], list[list[str]]]:
-    header = [*GROUP_COLUMNS[report.by], *COLUMNS]
-    body = [[*row.key.values(), *map(_text, row.counts.as_dict().values())] for row in report.rows]
+    names = report.columns
+    header = [*GROUP_COLUMNS[report.by], *names]
+    body = [[*row.key.values(), *map(_text, row.counts.as_dict(names).values())] for row in report.rows]
     blanks = [""] * (len(GROUP_COLUMNS[report.by]) - 1)
-    body.append(["total", *blanks, *map(_text, report.totals.as_dict().values())])
+    body.append(["total", *blanks, *map(_text, report.totals.as_dict(names).values())])
     return header, body
 
 
@@ -145,8 +163,8 @@ def as_csv(report: Report) -> str:
     """One row per key with raw numbers (CTR as a fraction); no totals row, so sums stay right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*GROUP_COLUMNS[report.by], *COLUMNS])
+    writer.writerow([*GROUP_COLUMNS[report.by], *report.columns])
     for row in report.rows:
-        values = row.counts.as_dict().values()
+        values = row.counts.as_dict(report.columns).values()
         writer.writerow([*row.key.values(), *("" if v is None else v for v in values)])
     return buffer.getvalue()

@@ -29,11 +29,11 @@ SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counts (
     day     TEXT    NOT NULL,  -- UTC date, YYYY-MM-DD
-    space   TEXT    NOT NULL,  -- ad space id ('' for a dropped-events row)
-    unit    TEXT    NOT NULL,  -- ad unit id
+    space   TEXT    NOT NULL,  -- ad space id ('' for fetch and dropped rows)
+    unit    TEXT    NOT NULL,  -- ad unit id ('' for fetch and dropped rows)
     partner TEXT    NOT NULL,  -- audience id: a partner, or 'public'
-    kind    TEXT    NOT NULL,  -- served | rendered | click | dropped
-    class   TEXT    NOT NULL,  -- browser | feed | proxy | bot | other
+    kind    TEXT    NOT NULL,  -- served | fetch | rendered | click | dropped
+    class   TEXT    NOT NULL,  -- partner | browser | feed | proxy | bot | other
     n       INTEGER NOT NULL,
     PRIMARY KEY (day, space, unit, partner, kind, class)
 ) WITHOUT ROWID;

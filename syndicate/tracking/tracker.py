@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from syndicate.ads.resolver import ServedAd
-from syndicate.tracking.bots import classify
+from syndicate.ads.resolver import Placed
+from syndicate.partners import PUBLIC_ID
+from syndicate.tracking.bots import Agent, classify
 from syndicate.tracking.events import EventBuffer, Kind
 from syndicate.tracking.replays import RecentClients
 from syndicate.tracking.store import Store
@@ -46,13 +47,21 @@ class Tracker:
 
     # -- recording: on the event loop, never blocks ------------------------------------------
 
-    def record_served(self, served: Sequence[ServedAd], user_agent: str) -> None:
-        """One feed response carried these ads: each (space, unit, partner) counts once per response."""
+    def record_served(self, served: Sequence[Placed], user_agent: str) -> None:
+        """One feed response carried these placements: ``served`` adds each one, ``fetch`` the response once.
+
+        A response to a partner key is the partner's own pull, whatever its User-Agent says
+        (``WordPress/6.4``, ``Go-http-client``): class ``partner``, in the headline numbers.
+        Only anonymous responses are classified by their agent.
+        """
         if not self.enabled or not served:
             return
-        agent = classify(user_agent)
-        for ad in dict.fromkeys((ad.space, ad.unit, ad.audience) for ad in served):
-            self.buffer.add(Kind.SERVED, *ad, agent)
+        audience = served[0].audience
+        agent = Agent.PARTNER if audience != PUBLIC_ID else classify(user_agent)
+        add = self.buffer.add
+        for placed in served:
+            add(Kind.SERVED, placed.space, placed.unit, placed.audience, agent, placed.n)
+        add(Kind.FETCH, "", "", audience, agent)
 
     def record(self, kind: Kind, claim: Claim, token: str, user_agent: str, client: str) -> bool:
         """A pixel load or a click; False when it was a replay (or tracking is off) and was not counted."""

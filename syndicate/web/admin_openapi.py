@@ -86,8 +86,9 @@ _NUMBER = {"type": ["integer", "number", "null"]}
 #: Counting columns (docs/tracking.md): integers, and ``ctr`` a fraction or null when nothing was served.
 _COUNT_COLUMNS = {"served": _COUNT, "rendered": _COUNT, "clicks": _COUNT,
                   "ctr": {"type": ["number", "null"], "minimum": 0}}
-_COUNTS = {"type": "object", "required": list(_COUNT_COLUMNS), "additionalProperties": _NUMBER,
-           "properties": _COUNT_COLUMNS}
+#: Totals also carry ``fetches`` (responses with ads); rows per space or unit do not (a fetch has no space).
+_COUNTS = {"type": "object", "required": [*_COUNT_COLUMNS, "fetches"], "additionalProperties": _NUMBER,
+           "properties": {**_COUNT_COLUMNS, "fetches": _COUNT}}
 #: A row: its group's key (``day``; ``space``; ``space`` and ``unit``; ``partner``) and its counts.
 _ROW = {"type": "object", "required": list(_COUNT_COLUMNS), "additionalProperties": _NUMBER,
         "properties": {**_COUNT_COLUMNS, **{k: {"type": "string"} for k in ("day", "space", "unit", "partner")}}}

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from syndicate.ads.resolver import Links, ServedAd
+from syndicate.ads.resolver import Links, Placed
 from syndicate.formats.assembly import FragmentCache
 from syndicate.reload import Reloader
 from syndicate.secrets import AdminToken
@@ -48,9 +48,9 @@ LINKS = web.AppKey("links", Links)
 
 
 class ServedHook(Protocol):
-    """Called for every feed response (cached or not) with the ads it carried and the User-Agent."""
+    """Called for every feed response (cached or not) with the ad placements it carried and the User-Agent."""
 
-    def __call__(self, served: Sequence[ServedAd], user_agent: str) -> None: ...
+    def __call__(self, served: Sequence[Placed], user_agent: str) -> None: ...
 
 
 #: Set by the tracking layer to count ``served`` events.

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
-from syndicate.ads.resolver import ServedAd
+from syndicate.ads.resolver import Placed
 from syndicate.storage.backend import store_for
 from syndicate.tracking import stats
 from syndicate.tracking.events import Kind
@@ -64,7 +64,7 @@ async def _tracker_context(app: web.Application) -> AsyncIterator[None]:
     await tracker.stop()
 
 
-def record_served(app: web.Application, served_ads: Sequence[ServedAd], user_agent: str) -> None:
+def record_served(app: web.Application, served_ads: Sequence[Placed], user_agent: str) -> None:
     """Count one feed response carrying ``served_ads``: call it for every 200 GET, cached or not."""
     tracker = app.get(TRACKER)
     if tracker is not None:

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from syndicate.ads.resolver import ServedAd
+from syndicate.ads.resolver import Placed
 
 VariantKey = tuple[object, ...]
 
@@ -28,7 +28,7 @@ class Variant:
     etag: str  # strong, of the identity body
     gzip_etag: str  # strong, of the gzip body: a different representation needs a different tag
     last_modified: dt.datetime
-    served: tuple[ServedAd, ...]  # the ads this body carries, counted on every response
+    served: tuple[Placed, ...]  # the ad placements this body carries, counted on every response
     headers: dict[str, str]  # what every response of this variant says, made once with it
 
     @property
@@ -46,7 +46,7 @@ class Rendered:
 
     body: bytes
     last_modified: dt.datetime
-    served: tuple[ServedAd, ...]
+    served: tuple[Placed, ...]
     headers: dict[str, str] = field(default_factory=dict)
 
 

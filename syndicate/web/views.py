@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from syndicate.ads.resolver import Links
+from syndicate.ads.resolver import Links, tally
 from syndicate.config import RateLimit
 from syndicate.formats import FORMATS
 from syndicate.formats.assembly import FragmentCache, assemble, marker
@@ -94,9 +94,8 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
         "Vary": "Accept-Encoding, Authorization",
         "Link": ", ".join(links_header),
     }
-    # Served counts are per (space, unit, audience) per response: keep one of each.
-    served = tuple({(ad.space, ad.unit, ad.audience): ad for ad in resolver.served}.values())
-    return Rendered(body, last_modified, served, headers)
+    # ``served`` counts every placement (docs/tracking.md): tallied here once, added per response.
+    return Rendered(body, last_modified, tally(resolver.served), headers)
 
 
 def _too_many(verdict: Verdict) -> web.Response:
