@@ -124,7 +124,7 @@ async def test_counts_go_to_postgresql_and_the_cli_reads_them(make_site: SiteFac
     assert report.totals.served == 0
     assert main(["stats", "--config", str(config), "--by", "partner", "--format", "csv"]) == 0
     out = capsys.readouterr().out
-    assert "partner-a,2,0,3," in out
+    assert "partner-a,3,1,0,3," in out  # three ads placed in one fetch, no pixel, three clicks
 
 
 @pytest.fixture
