@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from syndicate.fields import Fields
 from syndicate.partners import PUBLIC_ID, Audience, read_audience, read_partner
 from syndicate.problems import LoadError, ProblemList
+from syndicate.web.forwarded import DEFAULT_TRUSTED, Network, parse_networks
 from syndicate.yamlfile import load_yaml
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -84,6 +85,7 @@ class HttpConfig:
     partner_limits: dict[str, RateLimit] = field(hash=False)
     not_modified_cost: float = 0.25
     trust_forwarded: bool = False  # take the client address from X-Forwarded-For (behind a proxy only)
+    trusted_proxies: tuple[Network, ...] = ()  # hops skipped from the right of X-Forwarded-For
     hubs: tuple[str, ...] = ()  # WebSub hubs to announce and ping
 
 
@@ -247,10 +249,21 @@ def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
         cache_bytes=f.integer("cache_mb", 64, minimum=1) * 1024 * 1024,
         fragment_bytes=f.integer("fragment_cache_mb", 128, minimum=1) * 1024 * 1024,
         public_limit=public, partner_limit=partner, partner_limits=per_partner, not_modified_cost=cost,
-        trust_forwarded=f.flag("trust_forwarded", False), hubs=hubs,
+        trust_forwarded=f.flag("trust_forwarded", False), trusted_proxies=_read_proxies(f), hubs=hubs,
     )
     f.finish()
     return config
+
+
+def _read_proxies(f: Fields) -> tuple[Network, ...]:
+    networks: list[Network] = []
+    entries = f.str_list("trusted_proxies") if f.has("trusted_proxies") else DEFAULT_TRUSTED
+    for entry in entries:
+        try:
+            networks.extend(parse_networks([entry]))
+        except ValueError as exc:
+            f.error("trusted_proxies", str(exc))
+    return tuple(networks)
 
 
 def _read_tracking(f: Fields | None, root: Path) -> TrackingConfig:

@@ -85,9 +85,9 @@ def _bad_token() -> web.Response:
 def _count(request: web.Request, kind: Kind, claim: Claim, token: str) -> None:
     if request.method != "GET":  # a HEAD (link checkers, prefetch) is answered but not counted
         return
-    trust = request.app[SNAPSHOTS].current.config.http.trust_forwarded
+    http = request.app[SNAPSHOTS].current.config.http
     request.app[TRACKER].record(kind, claim, token, request.headers.get("User-Agent", ""),
-                                client_address(request, trust))
+                                client_address(request, http))
 
 
 async def click(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ import time
 from aiohttp import web
 
 from syndicate.ads.resolver import Links, tally
-from syndicate.config import RateLimit
+from syndicate.config import HttpConfig, RateLimit
 from syndicate.formats import FORMATS
 from syndicate.formats.assembly import FragmentCache, assemble, marker
 from syndicate.partners import Audience
@@ -28,6 +28,7 @@ from syndicate.publish import (
 from syndicate.snapshot import Snapshot
 from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.errors import text_error
+from syndicate.web.forwarded import client_of
 from syndicate.web.ratelimit import Verdict
 from syndicate.web.state import FRAGMENTS, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
 from syndicate.web.variants import Rendered
@@ -55,12 +56,12 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "generation": snapshot.generation, "pid": os.getpid()})
 
 
-def client_address(request: web.Request, trust_forwarded: bool) -> str:
-    if trust_forwarded:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded.strip():
-            return forwarded.split(",")[0].strip()
-    return request.remote or "unknown"
+def client_address(request: web.Request, http: HttpConfig) -> str:
+    """The peer, or behind trusted proxies the address they saw (``web/forwarded.py``)."""
+    peer = request.remote or "unknown"
+    if not http.trust_forwarded:
+        return peer
+    return client_of(peer, request.headers.get("X-Forwarded-For"), http.trusted_proxies)
 
 
 class BadParameter(ValueError):
@@ -106,7 +107,7 @@ def _bucket(request: web.Request, snapshot: Snapshot, audience: Audience | None)
     """Whose tokens a request spends: a partner's own bucket, else its client address's (unknown keys too)."""
     http = snapshot.config.http
     if audience is None or audience.is_public:
-        return http.public_limit, f"ip:{client_address(request, http.trust_forwarded)}"
+        return http.public_limit, f"ip:{client_address(request, http)}"
     return http.partner_limits.get(audience.id, http.partner_limit), f"p:{audience.id}"
 
 
