@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from syndicate.ads.resolver import AdResolver, Links, window_of
@@ -36,11 +36,16 @@ def ad_resolver(snapshot: Snapshot, audience: Audience, fmt: str, moment: dt.dat
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
+    """One page of one feed as asked for. Part of the variant cache key, so everything that changes
+    the bytes is here: a partner that sent its key in the query gets it back in every feed link."""
+
     feed: str
     format: str
     page: int = 1
     kind: str | None = None  # TAGS or AUTHORS for a derived feed
     slug: str | None = None
+    key: str | None = field(default=None, repr=False)  # the partner key, when it came as ?key= (never logged)
+    spelled: tuple[str, ...] = ()  # "key" and "page" in the order the request gave them: self is what was asked
 
     @property
     def path(self) -> str:
@@ -76,10 +81,21 @@ def feed_url(snapshot: Snapshot, feed: str, fmt: str, page: int = 1) -> str:
 
 
 def page_url(snapshot: Snapshot, request: PageRequest, page: int | None = None) -> str:
-    """The absolute URL of ``request`` (or of another page of it). Never carries a key."""
-    page = request.page if page is None else page
+    """The absolute URL of ``request`` as it was asked for, or of another of its pages.
+
+    A key that came in the query stays in every link (a partner that follows ``next`` stays on its
+    variant); a Bearer key never appears. Other pages are spelled ``?key=…&page=N``, page 1 without.
+    """
     base = f"{snapshot.config.server.public_url}{request.path}.{request.format}"
-    return base if page == 1 else f"{base}?page={page}"
+    if page is None and request.spelled:
+        names = request.spelled
+        page = request.page
+    else:
+        page = request.page if page is None else page
+        names = ("key", "page") if page != 1 else ("key",)
+    values = {"key": request.key, "page": str(page)}
+    query = "&".join(f"{name}={quote(value, safe='')}" for name in names if (value := values[name]) is not None)
+    return f"{base}?{query}" if query else base
 
 
 def paging_links(snapshot: Snapshot, request: PageRequest, pages: int) -> dict[str, str]:

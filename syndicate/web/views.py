@@ -38,6 +38,12 @@ class Unauthorized(Exception):
     """A key was given and matches no partner."""
 
 
+def query_key(request: web.Request) -> str | None:
+    """The key a partner sent as ``?key=``, when that is how it authenticated (a Bearer header wins)."""
+    scheme, _, _ = request.headers.get("Authorization", "").partition(" ")
+    return None if scheme.lower() == "bearer" else request.query.get("key") or None
+
+
 def audience_of(request: web.Request, snapshot: Snapshot) -> Audience:
     """The partner whose key came with the request, else the public profile."""
     header = request.headers.get("Authorization", "")
@@ -49,6 +55,15 @@ def audience_of(request: web.Request, snapshot: Snapshot) -> Audience:
     if partner is None:
         raise Unauthorized
     return partner
+
+
+def _page_request(request: web.Request) -> PageRequest:
+    """The page asked for, with what its links must repeat: a query key, and how the query was spelled."""
+    info = request.match_info
+    key = query_key(request)
+    spelled = tuple(dict.fromkeys(name for name in request.query if name == "page" or (name == "key" and key)))
+    return PageRequest(info["feed"], info["fmt"], _page_number(request), info.get("kind"), info.get("slug"),
+                       key=key, spelled=spelled)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -118,7 +133,7 @@ def _refusal(request: web.Request, snapshot: Snapshot, audience: Audience | None
     if fmt not in FORMATS:
         return text_error(404, f"unknown format {fmt!r}: use " + ", ".join(FORMATS))
     try:
-        page = PageRequest(info["feed"], fmt, _page_number(request), info.get("kind"), info.get("slug"))
+        page = _page_request(request)
     except BadParameter as exc:
         return text_error(400, str(exc))
     feed_obj = snapshot.feed(page.feed, page.kind, page.slug)
