@@ -1,4 +1,4 @@
-"""The ``syndicate`` command: serve | check | render.
+"""The ``syndicate`` command: serve | check | render | stats | import.
 
 Errors reach the user as ``file:line: level: message`` lines and exit code 1,
 never as a traceback.
@@ -16,6 +16,8 @@ from pathlib import Path
 from syndicate.checks import advice
 from syndicate.config import config_path
 from syndicate.formats import FORMATS
+from syndicate.ingest.importer import add_arguments as add_import_arguments
+from syndicate.ingest.importer import cmd_import
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
 from syndicate.snapshot import Snapshot, build_snapshot
@@ -53,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     stats = with_config(sub.add_parser("stats", help="ad counts: served, rendered, clicks, CTR"))
     add_stats_arguments(stats)
     add_db_arguments(with_config(sub.add_parser("db", help="the shared PostgreSQL store's schema")))
+
+    add_import_arguments(sub.add_parser("import", help="write article files from another system's export"))
     return parser
 
 
@@ -132,7 +136,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "stats": cmd_stats, "db": cmd_db}
+COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "stats": cmd_stats, "db": cmd_db,
+            "import": cmd_import}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

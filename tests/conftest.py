@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from hypothesis import settings
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.accesslog import KeylessAccessLogger
 from syndicate.web.app import create_app
+from tests.wordpress_site import WordPressSite, built_site, require_wordpress
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CONFIG = ROOT / "config.yaml"
@@ -104,3 +105,11 @@ async def client(aiohttp_client: Callable[..., object], sample: Snapshot) -> Tes
 
 
 from tests.pg import postgres_url  # noqa: E402, F401  (a fixture: a fresh PostgreSQL database per test)
+
+
+@pytest.fixture(scope="session")
+def wordpress(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPressSite]:
+    """A real WordPress, built once per run (skipped with its reason where it cannot run, outside CI)."""
+    require_wordpress()
+    with built_site(tmp_path_factory.mktemp("wordpress")) as site:
+        yield site
