@@ -10,6 +10,7 @@ reported, never deleted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ def run_import(config: Config, export_path: Path, *, feed: str | None = None, by
     export = read_export(export_path)
     report = Report(handled=handled_tags(config))
     articles = plan(export, feed=feed, by_category=by_category, pages=pages, report=report)
-    files = ArticleFiles(config.feeds_dir, FILE_PATTERN)
+    files = ArticleFiles(config.feeds_dir, FILE_PATTERN, durable=False)
     titles = {t.slug: t.name for item in export.items for t in item.terms if t.domain == "category"}
     for folder in sorted({a.feed for a in articles}):
         title = export.title if not by_category else next(
@@ -103,6 +104,8 @@ def run_import(config: Config, export_path: Path, *, feed: str | None = None, by
         name = f"wp-{article.post_id}-{article.slug}.html" if article.slug else f"wp-{article.post_id}.html"
         written = files.write(str(article.post_id), article.feed, name, article_text(article.meta, article.body))
         report.outcomes[written.outcome] += 1
+    if report.outcomes["imported"] or report.outcomes["updated"]:
+        os.sync()  # one flush for the whole import instead of one per file
     report.missing = files.missing(str(a.post_id) for a in articles)
     return report
 

@@ -9,7 +9,10 @@ whole (a temporary file renamed over it), so the watcher never loads half of one
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +56,9 @@ class ArticleFiles:
     file name from a key and a slug.
     """
 
-    def __init__(self, feeds_dir: Path, pattern: str) -> None:
+    def __init__(self, feeds_dir: Path, pattern: str, *, durable: bool = True) -> None:
         self.feeds_dir = feeds_dir
+        self.durable = durable  # False: rename without fsync per file; the caller syncs once at the end
         self.pattern = re.compile(pattern)
         self.existing: dict[str, Path] = {}
         if feeds_dir.is_dir():
@@ -72,7 +76,10 @@ class ArticleFiles:
         if previous == target and _same(target, data):
             return Written(target, "unchanged")
         target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, data, 0o644)
+        if self.durable:
+            atomic_write(target, data, 0o644)
+        else:
+            replace_file(target, data)
         self.existing[key] = target
         if previous is not None and previous != target:
             previous.unlink(missing_ok=True)
@@ -93,6 +100,23 @@ def ensure_feed(feeds_dir: Path, folder: str, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, text.encode("utf-8"), 0o644)
     return True
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """``atomic_write`` without its fsyncs: still never half a file for a reader, durable after ``os.sync``.
+
+    For bulk imports, where one fsync per file made 10,000 posts take minutes instead of seconds.
+    """
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def _same(path: Path, data: bytes) -> bool:
