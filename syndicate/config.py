@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,11 +61,19 @@ class ShortcodeAlias:
     line: int = 0
 
 
+class Rotation(StrEnum):
+    """How an item's ads change over time (docs/ads.md, "Rotation")."""
+
+    PER_ITEM = "per_item"  # drawn once, for the window the item was published in: its bytes never change
+    WINDOW = "window"  # drawn again every rotation window: every ad-bearing item changes each window
+
+
 @dataclass(frozen=True, slots=True)
 class AdsConfig:
     rotation_seconds: int
     strip_tags: tuple[str, ...]  # other shortcodes to remove from content
     aliases: tuple[ShortcodeAlias, ...]
+    rotation: Rotation = Rotation.PER_ITEM
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +193,8 @@ def _read_server(f: Fields | None) -> ServerConfig:
 def _read_ads(f: Fields | None) -> AdsConfig:
     if f is None:
         return AdsConfig(3600, (), ())
-    rotation = f.integer("rotation_seconds", 3600, minimum=60)
+    rotation_seconds = f.integer("rotation_seconds", 3600, minimum=60)
+    rotation = Rotation(f.choice("rotation", tuple(Rotation), Rotation.PER_ITEM))
     strip_tags = f.str_list("strip_tags")
     aliases: list[ShortcodeAlias] = []
     section = f.section("aliases")
@@ -203,7 +213,7 @@ def _read_ads(f: Fields | None) -> AdsConfig:
     if section:
         section.finish()
     f.finish()
-    return AdsConfig(rotation, strip_tags, tuple(aliases))
+    return AdsConfig(rotation_seconds, strip_tags, tuple(aliases), rotation)
 
 
 def _read_limit(f: Fields | None, default: RateLimit | None) -> RateLimit | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -10,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
+from syndicate.config import Rotation
 from syndicate.formats import FORMATS
 from syndicate.publish import PageRequest, ad_resolver, feed_view
 from syndicate.snapshot import Snapshot, build_snapshot
@@ -74,7 +76,22 @@ def test_audiences_get_their_own_ads(sample: Snapshot) -> None:
     assert "sponsored" not in partner_b and "<small>" not in partner_b
 
 
+def rotating(snapshot: Snapshot, rotation: Rotation) -> Snapshot:
+    config = snapshot.config
+    return dataclasses.replace(snapshot, config=dataclasses.replace(
+        config, ads=dataclasses.replace(config.ads, rotation=rotation)))
+
+
+def test_per_item_ads_never_change_across_windows(sample: Snapshot) -> None:
+    assert sample.config.ads.rotation is Rotation.PER_ITEM  # the default
+    windows = {rendered(sample, "all", "json", moment=MOMENT + dt.timedelta(hours=h)) for h in range(24)}
+    assert len(windows) == 1
+    items = orjson.loads(windows.pop())["items"]
+    assert any(AD_LINK.findall(item["content_html"]) for item in items), "the sample feed carries ads"
+
+
 def test_same_window_same_bytes_and_dates_never_move(sample: Snapshot) -> None:
+    sample = rotating(sample, Rotation.WINDOW)
     first = rendered(sample, "all", "atom")
     assert first == rendered(sample, "all", "atom", moment=MOMENT + dt.timedelta(minutes=59))
     windows = {rendered(sample, "all", "json", moment=MOMENT + dt.timedelta(hours=h)) for h in range(24)}
@@ -126,7 +143,7 @@ def test_attributes(make_site: SiteFactory, body: str, expect: str | None) -> No
 
 
 def test_comma_list_picks_one_space_deterministically(make_site: SiteFactory) -> None:
-    snapshot = ad_site(make_site, '[bsa_pro_ad_space id="4,5"]')
+    snapshot = ad_site(make_site, '[bsa_pro_ad_space id="4,5"]', "ads:\n  rotation: window\n")
     seen = set()
     for hour in range(30):
         text = rendered(snapshot, "news", "json", moment=MOMENT + dt.timedelta(hours=hour))

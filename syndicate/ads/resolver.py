@@ -1,5 +1,9 @@
 """Turns shortcode calls into ad markup for one audience, format and rotation window.
 
+With ``ads.rotation: per_item`` (the default) each slot is drawn in the window its
+article was published in, whatever the request's window, so the item's bytes stay
+the same for as long as the article and the ad config do (docs/ads.md, "Rotation").
+
 This is the one place that knows the ad shortcodes' attributes (docs/ads.md):
 ``id`` (a comma list picks one space), ``if_empty``, ``show_ids``, ``max_width``,
 enclosed text; browser-only attributes are accepted and ignored.
@@ -15,7 +19,7 @@ from typing import NamedTuple, Protocol
 from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_tail, with_query
 from syndicate.ads.model import AdSpace, AdUnit, UnitType
 from syndicate.ads.selection import Choice, Slot, choose, pick_one
-from syndicate.config import Config, ShortcodeAlias
+from syndicate.config import Config, Rotation, ShortcodeAlias
 from syndicate.content.model import Article, Call
 from syndicate.partners import Audience
 
@@ -118,6 +122,8 @@ class AdResolver:
         self.audience = audience
         self.format = fmt
         self.window = window
+        self.rotation_seconds = config.ads.rotation_seconds
+        self.per_item = config.ads.rotation is Rotation.PER_ITEM
         self.moment = dt.datetime.fromtimestamp(window * config.ads.rotation_seconds, dt.UTC)
         self.links: Links = links or DirectLinks()
         # Per-render memos: calls with the same text, and articles, recur across the slots of a feed.
@@ -127,10 +133,15 @@ class AdResolver:
         self.served: list[ServedAd] = []  # every ad this resolver placed, in order
 
     def slot(self, call: Call, article: Article) -> Slot:
+        """The slot as drawn: in this resolver's window, or (``per_item``) in the article's publication window."""
         tags = self.article_tags.get(article.uid)
         if tags is None:
             tags = self.article_tags[article.uid] = frozenset(t.lower() for t in article.tags)
-        return Slot(self.audience, article.feed, article.uid, tags, self.format, call.index, self.window, self.moment)
+        window, moment = self.window, self.moment
+        if self.per_item:
+            window = window_of(article.published, self.rotation_seconds)
+            moment = dt.datetime.fromtimestamp(window * self.rotation_seconds, dt.UTC)
+        return Slot(self.audience, article.feed, article.uid, tags, self.format, call.index, window, moment)
 
     def choose(self, call: Call, article: Article) -> tuple[Choice, Slot, Target] | None:
         """The space and units for ``call``; also used by previews and stats."""
@@ -146,7 +157,7 @@ class AdResolver:
         known = [space_id for space_id in target.space_ids if space_id in self.spaces]
         space_id = ""
         if known:
-            space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, self.window)
+            space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, slot.window)
         found = choose(self.spaces, space_id, slot, target.show_ids) if space_id else None
         if found is None and target.if_empty and target.if_empty != space_id:
             found = choose(self.spaces, target.if_empty, slot)

@@ -10,7 +10,7 @@ import time
 from aiohttp import web
 
 from syndicate.ads.resolver import Links, tally
-from syndicate.config import HttpConfig, RateLimit
+from syndicate.config import HttpConfig, RateLimit, Rotation
 from syndicate.formats import FORMATS
 from syndicate.formats.assembly import FragmentCache, assemble, marker
 from syndicate.partners import Audience
@@ -91,6 +91,18 @@ def _page_number(request: web.Request) -> int:
     return int(text)
 
 
+def wall_clock() -> float:
+    """Seconds since the epoch; the one clock feed responses read (tests replace it)."""
+    return time.time()
+
+
+def rotation_window(snapshot: Snapshot) -> int:
+    """The rotation window a response is drawn in; always 0 under ``per_item``, whose items
+    keep the ads of their publication window, so one variant serves every window."""
+    ads = snapshot.config.ads
+    return int(wall_clock()) // ads.rotation_seconds if ads.rotation is Rotation.WINDOW else 0
+
+
 def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None,
             fragments: FragmentCache) -> Rendered:
     """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry."""
@@ -99,8 +111,10 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
     template = feed_view(snapshot, page, lambda call, article: marker(call.index))
     body = assemble(page.format, snapshot.generation, template, page_articles(snapshot, page), resolver, fragments)
     last_modified = feed_updated(feed_of(snapshot, page))
-    if resolver.served:  # ads change with config edits and with each rotation window
-        last_modified = max(last_modified, snapshot.ads_changed, window_start)
+    if resolver.served:  # ads change with config edits, and (rotation: window) with each rotation window
+        last_modified = max(last_modified, snapshot.ads_changed)
+        if snapshot.config.ads.rotation is Rotation.WINDOW:
+            last_modified = max(last_modified, window_start)
     http = snapshot.config.http
     links_header = [f'<{hub}>; rel="hub"' for hub in http.hubs] + [f'<{page_url(snapshot, page)}>; rel="self"']
     headers = {
@@ -171,7 +185,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
         return page
     assert audience is not None
 
-    window = int(time.time()) // snapshot.config.ads.rotation_seconds
+    window = rotation_window(snapshot)
     key = (snapshot.generation, page, audience.id, window)
     links = request.app.get(LINKS)
     fragments = request.app[FRAGMENTS]
