@@ -1,4 +1,4 @@
-"""The ``syndicate`` command: serve | check | render | stats | import.
+"""The ``syndicate`` command: serve | check | render | config | stats | db | import.
 
 Errors reach the user as ``file:line: level: message`` lines and exit code 1,
 never as a traceback.
@@ -11,21 +11,26 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from syndicate.ads.resolver import Links
 from syndicate.checks import advice
-from syndicate.config import config_path
+from syndicate.config import config_path, load_config
 from syndicate.formats import FORMATS
 from syndicate.ingest.importer import add_arguments as add_import_arguments
 from syndicate.ingest.importer import cmd_import
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
+from syndicate.secrets import secret_from_env_or_file
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.storage.command import add_arguments as add_db_arguments
 from syndicate.storage.command import cmd_db
 from syndicate.tracking.command import add_arguments as add_stats_arguments
 from syndicate.tracking.command import cmd_stats
-from syndicate.tracking.keys import share_dev_key
+from syndicate.tracking.keys import KEYS_ENV, load_keys, share_dev_key
+from syndicate.tracking.links import SignedLinks
+from syndicate.web.app import listening
 
 log = logging.getLogger("syndicate")
 
@@ -38,15 +43,22 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="config file (default: $SYNDICATE_CONFIG or ./config.yaml)")
         return p
 
-    serve = with_config(sub.add_parser("serve", help="serve the feeds over HTTP"))
-    serve.add_argument("--host", help="address to listen on (default: server.host)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    def with_address(p: argparse.ArgumentParser, verb: str) -> argparse.ArgumentParser:
+        p.add_argument("--host", help=f"address {verb} (default: server.host)")
+        p.add_argument("--port", type=int, help=f"port {verb} (default: server.port)")
+        return p
+
+    serve = with_address(with_config(sub.add_parser("serve", help="serve the feeds over HTTP")), "to listen on")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default: 1)")
+
+    with_address(with_config(sub.add_parser("config", help="print the effective settings as YAML, secrets masked")),
+                 "serve would listen on")
 
     check = with_config(sub.add_parser("check", help="validate config, ad spaces and every article"))
     check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
 
-    render = with_config(sub.add_parser("render", help="print one feed to stdout"))
+    render = with_address(with_config(sub.add_parser("render", help="print one feed to stdout, as served")),
+                          "the server listens on")
     render.add_argument("feed", help="feed name, e.g. world or all")
     render.add_argument("--format", choices=tuple(FORMATS), default="rss", dest="fmt")
     render.add_argument("--page", type=int, default=1)
@@ -92,10 +104,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _ad_links(snapshot: Snapshot) -> Links | None:
+    """The ad links the server writes: signed with the keys it signs with, read from the same place;
+    direct when tracking is off (as the server's) or when no key is configured (the server then signs
+    with a random key of its own that nothing else can know)."""
+    tracking = snapshot.config.tracking
+    if not tracking.enabled:
+        return None
+    if secret_from_env_or_file(KEYS_ENV, tracking.keys_file) is None:
+        print(f"no signing keys (${KEYS_ENV} or tracking.keys_file): ad links are direct and untracked here; "
+              "the server signs with a random key of its own", file=sys.stderr)
+        return None
+    return SignedLinks(load_keys(tracking.keys_file), lambda: snapshot.config.server.public_url, tracking.pixel)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
+    """The feed exactly as the server sends it to that partner: same policy, same links, same bytes."""
     snapshot = _load(config_path(args.config))
     if snapshot is None:
         return 1
+    snapshot = listening(snapshot, args.host, args.port)
     if args.feed not in snapshot.feeds:
         print(f"unknown feed {args.feed!r}; feeds: {', '.join(sorted(snapshot.feeds))}", file=sys.stderr)
         return 1
@@ -104,14 +132,26 @@ def cmd_render(args: argparse.Namespace) -> int:
         known = ", ".join(["public", *(p.id for p in snapshot.config.partners)])
         print(f"unknown partner {args.partner!r}; partners: {known}", file=sys.stderr)
         return 1
+    if not audience.may_read(args.feed, args.fmt):
+        print(f"partner {audience.id!r} may not read {args.feed}.{args.fmt}: the server answers 403",
+              file=sys.stderr)
+        return 1
     try:
         view = feed_view(snapshot, PageRequest(args.feed, args.fmt, args.page),
-                         ad_resolver(snapshot, audience, args.fmt))
+                         ad_resolver(snapshot, audience, args.fmt, links=_ad_links(snapshot)))
     except PageNotFound as exc:
         print(str(exc), file=sys.stderr)
         return 1
     sys.stdout.buffer.write(FORMATS[args.fmt].render(view))
-    sys.stdout.buffer.write(b"\n")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """The settings ``serve`` would run with (``--host``/``--port`` applied), as YAML; no secret printed."""
+    from syndicate.configdump import dump
+
+    config = load_config(config_path(args.config))
+    print(dump(replace(config, server=config.server.listening_on(args.host, args.port))), end="")
     return 0
 
 
@@ -125,10 +165,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for problem in snapshot.problems:
         level = logging.ERROR if problem.level is Level.ERROR else logging.WARNING
         log.log(level, "%s", problem.format(snapshot.config.root))
+    snapshot = listening(snapshot, args.host, args.port)
     server = snapshot.config.server
-    host, port = args.host or server.host, args.port if args.port is not None else server.port
-    log.info("serving %d articles in %d feeds on http://%s:%d/", snapshot.article_count,
-             len(snapshot.feeds) - 1, host, port)
+    host, port = server.host, server.port
+    log.info("serving %d articles in %d feeds on %s:%d; public URL %s (self links, OPML, ad links)",
+             snapshot.article_count, len(snapshot.feeds) - 1, host, port, server.public_url)
+    if not server.public_url_given and host in ("0.0.0.0", "::", ""):
+        log.warning("listening on every interface with no server.public_url: feeds name %s, which other "
+                    "machines cannot reach; set server.public_url", server.public_url)
     if args.workers > 1:
         share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
         return Supervisor(path.resolve(), host, port, args.workers).run()
@@ -136,8 +180,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "stats": cmd_stats, "db": cmd_db,
-            "import": cmd_import}
+COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "config": cmd_config, "stats": cmd_stats,
+            "db": cmd_db, "import": cmd_import}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

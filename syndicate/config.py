@@ -42,6 +42,21 @@ class ServerConfig:
     host: str
     port: int
     public_url: str  # where this server is reached: self links and tracking URLs use it
+    public_url_given: bool = False  # written in config; else derived from host and port, so it follows them
+
+    def listening_on(self, host: str | None, port: int | None) -> ServerConfig:
+        """This config as ``serve --host/--port`` runs it: a derived public URL follows the address."""
+        host = host or self.host
+        port = self.port if port is None else port
+        public_url = self.public_url if self.public_url_given else default_public_url(host, port)
+        return ServerConfig(host, port, public_url, self.public_url_given)
+
+
+def default_public_url(host: str, port: int) -> str:
+    """``http://host:port``; an IPv6 address in brackets, and a wildcard address as the loopback one
+    (``0.0.0.0`` is where to listen, not where to send a reader: set ``public_url`` for that)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +194,7 @@ def _valid_tag_date(text: str) -> bool:
 
 def _read_server(f: Fields | None) -> ServerConfig:
     if f is None:
-        return ServerConfig("127.0.0.1", 8080, "http://127.0.0.1:8080")
+        return ServerConfig("127.0.0.1", 8080, default_public_url("127.0.0.1", 8080))
     host = f.text("host", "127.0.0.1")
     port = f.integer("port", 8080, minimum=0, maximum=65535)
     public_url = f.text("public_url", "").rstrip("/")
@@ -187,7 +202,7 @@ def _read_server(f: Fields | None) -> ServerConfig:
         f.error("public_url", f"expected an absolute http(s) URL, got {public_url!r}")
         public_url = ""
     f.finish()
-    return ServerConfig(host, port, public_url or f"http://{host}:{port}")
+    return ServerConfig(host, port, public_url or default_public_url(host, port), bool(public_url))
 
 
 def _read_ads(f: Fields | None) -> AdsConfig:

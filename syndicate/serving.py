@@ -51,7 +51,7 @@ def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = 
     """Build the app and serve until SIGTERM/SIGINT. Raises ``LoadError`` on a broken config."""
     from syndicate.web.app import create_app
 
-    app = create_app(config, watch=True)
+    app = create_app(config, watch=True, host=host, port=port)
     tune_for_serving(app)
     KeylessAccessLogger.sink = sink = AccessLog(sys.stderr)
 

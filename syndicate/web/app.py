@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
@@ -18,13 +19,28 @@ from syndicate.web.variants import VariantCache
 from syndicate.web.websub import websub_context
 
 
-def create_app(config: Path | Snapshot, *, watch: bool = False) -> web.Application:
+def listening(snapshot: Snapshot, host: str | None, port: int | None) -> Snapshot:
+    """``snapshot`` as served on ``host:port`` (``serve --host/--port``): the derived public URL follows."""
+    if host is None and port is None:
+        return snapshot
+    config = replace(snapshot.config, server=snapshot.config.server.listening_on(host, port))
+    return replace(snapshot, config=config)
+
+
+def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None = None,
+               port: int | None = None) -> web.Application:
     """An app serving ``config`` (a config.yaml path, or a Snapshot built from one).
 
     ``watch``: reload on file changes and SIGHUP (``syndicate serve``); off for tests.
+    ``host``/``port``: where it listens, when not where config says; every reload keeps them, so
+    self links, the index, OPML and signed ad links name the address that answers.
     Raises ``LoadError`` when a path is given and the config is unusable, or the admin token is.
     """
-    snapshot = config if isinstance(config, Snapshot) else build_snapshot(config)
+
+    def build(path: Path) -> Snapshot:
+        return listening(build_snapshot(path), host, port)
+
+    snapshot = listening(config, host, port) if isinstance(config, Snapshot) else build(config)
     app = web.Application(middlewares=[error_middleware])
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
     app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
@@ -39,5 +55,5 @@ def create_app(config: Path | Snapshot, *, watch: bool = False) -> web.Applicati
     app.cleanup_ctx.append(websub_context)
     add_routes(app)
     setup_tracking(app)
-    setup_ops(app, watch=watch)
+    setup_ops(app, watch=watch, build=build)
     return app

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
 from syndicate.reload import Reloader
 from syndicate.secrets import admin_token
+from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.watch import Watcher
 from syndicate.web.admin import admin_app
 from syndicate.web.state import RELOADER, SNAPSHOTS
@@ -16,12 +18,13 @@ from syndicate.web.state import RELOADER, SNAPSHOTS
 log = logging.getLogger("syndicate.admin")
 
 
-def setup_ops(app: web.Application, *, watch: bool) -> None:
+def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snapshot] = build_snapshot) -> None:
     """A Reloader always (the admin API uses it); the file watcher and SIGHUP only when ``watch``.
+    ``build`` makes each new Snapshot (``create_app`` keeps the listening address in it).
 
     Raises ``LoadError`` when an admin token is configured but unusable.
     """
-    reloader = Reloader(app[SNAPSHOTS])
+    reloader = Reloader(app[SNAPSHOTS], build)
     app[RELOADER] = reloader
     token = admin_token(reloader.holder.current.config.admin_token_file)
     if token is not None:

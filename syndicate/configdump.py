@@ -1,0 +1,107 @@
+"""``syndicate config``: the effective settings as YAML, every default filled in, no secret shown.
+
+The dump walks the ``Config`` dataclasses themselves, so a setting added to config.py
+appears here without anyone remembering to list it. Partner keys, the admin token,
+signing keys and database passwords never appear: keys are counted, secrets are named
+by where they come from (an environment variable or a file), URLs lose their password.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from syndicate.config import Config
+from syndicate.secrets import ADMIN_TOKEN_ENV
+from syndicate.storage.url import DATABASE_URL_ENV
+from syndicate.tracking.keys import KEYS_ENV
+
+MASK = "********"
+#: Fields that say where a thing sits in the file, not what it is.
+_SKIPPED = frozenset({"line"})
+#: Dataclass field -> the name config.yaml uses for it, where they differ.
+_RENAMED = {"cache_bytes": "cache_mb", "fragment_bytes": "fragment_cache_mb", "partner_limits": "per_partner",
+            "hubs": "websub_hubs", "feed_defaults": "feeds"}
+
+
+def _masked_url(text: str) -> str:
+    """A URL without the password in its user part (``postgresql://u:secret@h/db`` -> ``u:********@h``)."""
+    try:
+        parts = urlsplit(text)
+        if parts.password is None:
+            return text
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+    except ValueError:
+        return text
+
+
+def plain(value: Any, name: str = "") -> Any:
+    """``value`` as YAML-ready data: dataclasses as mappings, paths and addresses as text, keys masked."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            if f.name in _SKIPPED:
+                continue
+            item = getattr(value, f.name)
+            if f.name == "key_digests":
+                out["keys"] = [MASK] * len(item)
+            elif f.name == "query":  # (name, value) pairs, written as a mapping in config.yaml
+                out["query"] = {str(k): str(v) for k, v in item}
+            elif f.name.endswith("_bytes") and isinstance(item, int):
+                out[_RENAMED.get(f.name, f.name)] = item // (1024 * 1024)
+            else:
+                out[_RENAMED.get(f.name, f.name)] = plain(item, f.name)
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path | ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list | frozenset | set):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes):
+        return MASK
+    if isinstance(value, str) and "://" in value:
+        return _masked_url(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _source(env: str, file_setting: Path | None, missing: str) -> str:
+    """Where a secret comes from, in the order the server reads them; never the secret."""
+    if os.environ.get(env, "").strip():
+        return f"${env} (set, {MASK})"
+    file_env = os.environ.get(f"{env}_FILE", "").strip()
+    if file_env:
+        return f"file {file_env} (from ${env}_FILE, {MASK})"
+    if file_setting is not None:
+        return f"file {file_setting} ({MASK})"
+    return missing
+
+
+def secret_sources(config: Config) -> dict[str, str]:
+    return {
+        "admin_token": _source(ADMIN_TOKEN_ENV, config.admin_token_file, "not set: /admin/ is off (404)"),
+        "signing_keys": _source(KEYS_ENV, config.tracking.keys_file,
+                                "not set: a random key at each start (ad links break on restart)"),
+        "database_url": _source(DATABASE_URL_ENV, config.store.url_file,
+                                "not set: " + ("store.url" if config.store.url else "SQLite in the data folder")),
+    }
+
+
+def dump(config: Config) -> str:
+    """The YAML ``syndicate config`` prints."""
+    data = plain(config)
+    data["secrets"] = secret_sources(config)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
