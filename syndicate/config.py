@@ -16,10 +16,15 @@ from urllib.parse import urlsplit
 from syndicate.fields import Fields
 from syndicate.partners import PUBLIC_ID, Audience, read_audience, read_partner
 from syndicate.problems import LoadError, ProblemList
+from syndicate.urls import is_http_url
 from syndicate.web.forwarded import DEFAULT_TRUSTED, Network, parse_networks
 from syndicate.yamlfile import load_yaml
 
 DEFAULT_CONFIG = Path("config.yaml")
+YEAR_SECONDS = 366 * 24 * 3600
+MAX_ROTATION_SECONDS = YEAR_SECONDS  # longer windows would only mean ads never rotate
+MAX_CACHE_MB = 1024 * 1024
+MAX_PAGE_SIZE = 100_000
 CONFIG_ENV = "SYNDICATE_CONFIG"
 
 
@@ -153,15 +158,8 @@ class Config:
     store: StoreConfig = StoreConfig()
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _read_site(f: Fields) -> SiteConfig:
-    base_url = f.text("base_url", required=True).rstrip("/")
-    if base_url and not _is_http_url(base_url):
-        f.error("base_url", f"expected an absolute http(s) URL, got {base_url!r}")
+    base_url = f.url("base_url", required=True).rstrip("/")
     tag_date = f.raw("tag_date")
     if isinstance(tag_date, dt.date):
         tag_date = tag_date.isoformat()
@@ -173,13 +171,29 @@ def _read_site(f: Fields) -> SiteConfig:
     site = SiteConfig(
         title=f.text("title", required=True),
         base_url=base_url,
-        language=f.text("language", "en"),
+        language=f.language("language", "en"),
         description=f.text("description", ""),
         tag_date=tag_date,
-        article_url=f.text("article_url", "{base_url}/{feed}/{slug}/"),
+        article_url=_article_url(f, base_url or "https://example.com"),
     )
     f.finish()
     return site
+
+
+def _article_url(f: Fields, base_url: str) -> str:
+    """The link template, tried once here so that a typo in it is an error now, not in every article."""
+    default = "{base_url}/{feed}/{slug}/"
+    template = f.text("article_url", default)
+    try:
+        sample = template.format(base_url=base_url, feed="news", slug="an-article")
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        f.error("article_url", f"not a usable template ({type(exc).__name__}: {exc}); "
+                               "it may name {base_url}, {feed} and {slug}")
+        return default
+    if not is_http_url(sample):
+        f.error("article_url", f"must give an absolute http(s) URL, gives {sample!r}")
+        return default
+    return template
 
 
 def _valid_tag_date(text: str) -> bool:
@@ -197,10 +211,7 @@ def _read_server(f: Fields | None) -> ServerConfig:
         return ServerConfig("127.0.0.1", 8080, default_public_url("127.0.0.1", 8080))
     host = f.text("host", "127.0.0.1")
     port = f.integer("port", 8080, minimum=0, maximum=65535)
-    public_url = f.text("public_url", "").rstrip("/")
-    if public_url and not _is_http_url(public_url):
-        f.error("public_url", f"expected an absolute http(s) URL, got {public_url!r}")
-        public_url = ""
+    public_url = f.url("public_url").rstrip("/")
     f.finish()
     return ServerConfig(host, port, public_url or default_public_url(host, port), bool(public_url))
 
@@ -208,7 +219,7 @@ def _read_server(f: Fields | None) -> ServerConfig:
 def _read_ads(f: Fields | None) -> AdsConfig:
     if f is None:
         return AdsConfig(3600, (), ())
-    rotation_seconds = f.integer("rotation_seconds", 3600, minimum=60)
+    rotation_seconds = f.integer("rotation_seconds", 3600, minimum=60, maximum=MAX_ROTATION_SECONDS)
     rotation = Rotation(f.choice("rotation", tuple(Rotation), Rotation.PER_ITEM))
     strip_tags = f.str_list("strip_tags")
     aliases: list[ShortcodeAlias] = []
@@ -238,8 +249,8 @@ def _read_limit(f: Fields | None, default: RateLimit | None) -> RateLimit | None
     if not f.flag("enabled", True) or f.flag("off", False):
         f.finish()
         return None
-    limit = RateLimit(f.number("rate", default.rate if default else 1.0, minimum=0.001),
-                      f.number("burst", default.burst if default else 10.0, minimum=1.0))
+    limit = RateLimit(f.number("rate", default.rate if default else 1.0, minimum=0.001, maximum=1e6),
+                      f.number("burst", default.burst if default else 10.0, minimum=1.0, maximum=1e9))
     f.finish()
     return limit
 
@@ -262,17 +273,17 @@ def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
             per_partner[partner_id] = limit
     if named:
         named.finish()
-    cost = limits.number("not_modified_cost", 0.25, minimum=0.0) if limits else 0.25
+    cost = limits.number("not_modified_cost", 0.25, minimum=0.0, maximum=1e6) if limits else 0.25
     if limits:
         limits.finish()
     hubs = f.str_list("websub_hubs")
     for hub in hubs:
-        if not _is_http_url(hub):
+        if not is_http_url(hub):
             f.error("websub_hubs", f"expected absolute http(s) URLs, got {hub!r}")
     config = HttpConfig(
-        max_age=f.integer("max_age", 300, minimum=0),
-        cache_bytes=f.integer("cache_mb", 64, minimum=1) * 1024 * 1024,
-        fragment_bytes=f.integer("fragment_cache_mb", 128, minimum=1) * 1024 * 1024,
+        max_age=f.integer("max_age", 300, minimum=0, maximum=YEAR_SECONDS),
+        cache_bytes=f.integer("cache_mb", 64, minimum=1, maximum=MAX_CACHE_MB) * 1024 * 1024,
+        fragment_bytes=f.integer("fragment_cache_mb", 128, minimum=1, maximum=MAX_CACHE_MB) * 1024 * 1024,
         public_limit=public, partner_limit=partner, partner_limits=per_partner, not_modified_cost=cost,
         trust_forwarded=f.flag("trust_forwarded", False), trusted_proxies=_read_proxies(f), hubs=hubs,
     )
@@ -297,9 +308,9 @@ def _read_tracking(f: Fields | None, root: Path) -> TrackingConfig:
     keys_file = f.text("keys_file", "")
     tracking = TrackingConfig(
         enabled=f.flag("enabled", True), pixel=f.flag("pixel", True),
-        flush_seconds=f.number("flush_seconds", 1.0, minimum=0.05),
-        buffer_limit=f.integer("buffer_limit", 100_000, minimum=100),
-        dedupe_seconds=f.number("dedupe_seconds", 30.0, minimum=0.0),
+        flush_seconds=f.number("flush_seconds", 1.0, minimum=0.05, maximum=3600.0),
+        buffer_limit=f.integer("buffer_limit", 100_000, minimum=100, maximum=100_000_000),
+        dedupe_seconds=f.number("dedupe_seconds", 30.0, minimum=0.0, maximum=86400.0),
         keys_file=root / keys_file if keys_file else None,
     )
     f.finish()
@@ -377,7 +388,7 @@ def load_config(path: Path) -> Config:
     feeds_f = top.section("feeds")
     defaults = FeedDefaults(
         items_per_page=feeds_f.integer("items_per_page", 20, minimum=1, maximum=1000) if feeds_f else 20,
-        max_page_size=feeds_f.integer("max_page_size", 1000, minimum=1) if feeds_f else 1000,
+        max_page_size=feeds_f.integer("max_page_size", 1000, minimum=1, maximum=MAX_PAGE_SIZE) if feeds_f else 1000,
     )
     if feeds_f:
         feeds_f.finish()

@@ -4,11 +4,16 @@ with its file, line and dotted name, and reading goes on so all faults show at o
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from syndicate.problems import ProblemList
+from syndicate.textclean import clean_text
+from syndicate.timestamps import checked, parse_timestamp
+from syndicate.urls import is_http_url
 from syndicate.yamlfile import YList, YMap
 
 T = TypeVar("T")
@@ -16,6 +21,11 @@ T = TypeVar("T")
 MAX_SHOWN = 200
 _KINDS = {"YList": "a list", "list": "a list", "YMap": "a mapping", "dict": "a mapping", "bool": "true or false",
           "int": "a number", "float": "a number", "str": "a text", "date": "a date", "datetime": "a timestamp"}
+#: Bounds for any whole number or number read from a file: what JSON and JavaScript hold exactly,
+#: and far from float overflow when numbers are summed (weights) or multiplied (sizes).
+MAX_INTEGER = 2**53 - 1
+MAX_NUMBER = 1e15
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 class Fields:
@@ -77,41 +87,79 @@ class Fields:
         return converted
 
     def text(self, key: str, default: str = "", required: bool = False, secret: bool = False) -> str:
+        """Text as written, less the characters XML forbids (a YAML escape can write any of them)."""
         def check(v: Any) -> str | None:
             if isinstance(v, (bool, dict, list)):
                 return None
             if isinstance(v, (dt.date, dt.datetime)):
                 return None
-            text = str(v)
+            text = clean_text(str(v))
             return text if (text.strip() or not required) else None
 
         return self._typed(key, default, required, check, "text", secret)
 
+    def url(self, key: str, absolute: Callable[[str], str] | None = None, required: bool = False,
+            default: str = "") -> str:
+        """An http(s) URL, relative ones resolved by ``absolute``; any other scheme, a space or a
+        control character in it is an error (and gives ``""``)."""
+        value = self.raw(key)
+        if value is None:
+            if required:
+                self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
+            return default
+        url = value.strip() if isinstance(value, str) else ""
+        if url and absolute is not None:
+            url = absolute(url)
+        if not is_http_url(url):
+            kind = "an http(s) URL" if absolute is not None else "an absolute http(s) URL"
+            self.error(key, f"expected {kind}, got {self.got(value)}")
+            return ""
+        return url
+
+    def language(self, key: str, default: str) -> str:
+        """A language tag such as ``en`` or ``pt-BR`` (RFC 5646's shape; feeds carry it as it is)."""
+        return self._typed(key, default, False, lambda v: v if isinstance(v, str) and _LANGUAGE.match(v) else None,
+                           "a language tag like en or pt-BR")
+
     def integer(self, key: str, default: int = 0, required: bool = False, minimum: int | None = None,
             maximum: int | None = None) -> int:
+        """A whole number within the bounds, and within ``MAX_INTEGER`` either way (no bool, no float)."""
+        low = -MAX_INTEGER if minimum is None else minimum
+        high = MAX_INTEGER if maximum is None else maximum
+
         def check(v: Any) -> int | None:
             if isinstance(v, bool) or not isinstance(v, int):
                 return None
-            if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
-                return None
-            return v
+            return v if low <= v <= high else None
 
         bounds = ""
         if minimum is not None and maximum is not None:
             bounds = f" from {minimum} to {maximum}"
         elif minimum is not None:
             bounds = f" of at least {minimum}"
+        elif maximum is not None:
+            bounds = f" of at most {maximum}"
         return self._typed(key, default, required, check, f"a whole number{bounds}")
 
-    def number(self, key: str, default: float = 0.0, minimum: float | None = None) -> float:
+    def number(self, key: str, default: float = 0.0, minimum: float | None = None,
+               maximum: float = MAX_NUMBER) -> float:
+        """A finite number within the bounds (no NaN, no infinity, no bool)."""
         def check(v: Any) -> float | None:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return None
-            if minimum is not None and v < minimum:
+            if not math.isfinite(v) or abs(v) > MAX_NUMBER:
+                return None
+            if (minimum is not None and v < minimum) or v > maximum:
                 return None
             return float(v)
 
-        what = "a number" + (f" of at least {minimum}" if minimum is not None else "")
+        what = "a finite number"
+        if minimum is not None and maximum != MAX_NUMBER:
+            what += f" from {minimum:g} to {maximum:g}"
+        elif minimum is not None:
+            what += f" of at least {minimum:g}"
+        elif maximum != MAX_NUMBER:
+            what += f" of at most {maximum:g}"
         return self._typed(key, default, False, check, what)
 
     def flag(self, key: str, default: bool = False) -> bool:
@@ -129,35 +177,30 @@ class Fields:
         if value is None:
             return ()
         if isinstance(value, (str, int)) and not isinstance(value, bool):
-            return (str(value),)
+            return (clean_text(str(value)),)
         if isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-            return tuple(str(v) for v in value)
+            return tuple(clean_text(str(v)) for v in value)
         self.error(key, f"expected a list of texts, got {self.got(value, secret)}")
         return ()
 
     def datetime(self, key: str, required: bool = False) -> dt.datetime | None:
-        """A timezone-aware timestamp; a naive one or a bare date is an error."""
+        """A timezone-aware timestamp in range; a naive one, a bare date or an impossible one is an error."""
         value = self.raw(key)
         if value is None:
             if required:
                 self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
             return None
-        if isinstance(value, str):
-            try:
-                value = dt.datetime.fromisoformat(value)
-            except ValueError:
-                self.error(key, f"expected a timestamp like 2020-09-14T10:00:00+03:00, got {value!r}")
-                return None
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is None or value.utcoffset() is None:
-                self.error(key, "timestamp has no timezone; add one, e.g. +00:00 or Z")
-                return None
-            return value
-        if isinstance(value, dt.date):
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             self.error(key, "a date alone has no time or timezone; write e.g. 2020-09-14T10:00:00+00:00")
             return None
-        self.error(key, f"expected a timestamp, got {value!r}")
-        return None
+        if not isinstance(value, (str, dt.datetime)):
+            self.error(key, f"expected a timestamp, got {self.got(value)}")
+            return None
+        try:
+            return parse_timestamp(value) if isinstance(value, str) else checked(value)
+        except ValueError as exc:
+            self.error(key, str(exc))
+            return None
 
     def section(self, key: str, required: bool = False) -> Fields | None:
         value = self.raw(key)

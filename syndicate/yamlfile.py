@@ -21,6 +21,7 @@ MAX_NODES = 100_000
 #: libyaml's parser when PyYAML was built with it (several times faster on front matter), else pure Python.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 100  # nesting levels; far beyond any real file, far below Python's recursion limit
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class YMap(dict[str, Any]):
@@ -71,6 +72,12 @@ class _Converter:
     def scalar(self, node: ScalarNode) -> Any:
         try:
             return self.scalars.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as exc:
+            if node.tag == _TIMESTAMP:
+                # "2020-09-31" looks like a date but is none: keep the text, so the field that reads it
+                # reports it with its name and line (and a text field may use it as it is).
+                return node.value
+            raise self.fail(node, f"bad value: {exc}") from None
         except yaml.YAMLError as exc:
             raise self.fail(node, f"bad value: {getattr(exc, 'problem', exc)}") from None
 

@@ -12,6 +12,7 @@ enclosed text; browser-only attributes are accepted and ignored.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -28,6 +29,8 @@ AD_TAGS = ("bsa_pro_ad_space", "bsa_pro_ajax_ad_space", "ads_pro_ad_space")
 USED_ATTRIBUTES = frozenset({"id", "if_empty", "show_ids", "max_width"})
 #: Display options that only mean something in a browser: accepted, ignored.
 BROWSER_ATTRIBUTES = frozenset({"link", "crop", "custom_image", "delay", "padding_top", "attachment", "hide_for_id"})
+_PIXELS = re.compile(r"[0-9]{1,5}")  # a max_width: ASCII digits (str.isdigit() takes "²", int() refuses it)
+
 
 class Links(Protocol):
     """Where an ad's click goes and which pixel counts its rendering; tracking signs both."""
@@ -107,7 +110,7 @@ def target_of(call: Call, aliases: dict[str, ShortcodeAlias]) -> Target | None:
         return None
     show = frozenset(split_ids(attrs["show_ids"])) if attrs.get("show_ids") else None
     width_text = attrs.get("max_width", "").strip().removesuffix("px")
-    max_width = int(width_text) if width_text.isdigit() and int(width_text) > 0 else None
+    max_width = int(width_text) if _PIXELS.fullmatch(width_text) and int(width_text) > 0 else None
     return Target(ids, attrs.get("if_empty") or None, show, max_width)
 
 

@@ -21,6 +21,7 @@ from syndicate.formats import FORMATS
 from syndicate.partners import Audience
 from syndicate.publish import PageRequest, ad_resolver, content_html, feed_view, item_view
 from syndicate.snapshot import Snapshot
+from syndicate.timestamps import parse_timestamp
 from syndicate.web.state import LINKS, SNAPSHOTS
 
 PREVIEW_FORMATS = ("html", *FORMATS)
@@ -34,16 +35,7 @@ def _error(status: int, message: str) -> web.Response:
 
 def _moment(text: str | None) -> dt.datetime | None:
     """``at=`` previews another rotation window or a scheduled campaign. Raises ``ValueError``."""
-    if not text:
-        return None
-    moment = dt.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError("needs a timezone")
-    try:  # 0001-01-01T00:00:00+14:00 is a valid text whose instant is before year 1
-        moment.timestamp()
-        return moment.astimezone(dt.UTC)
-    except (OverflowError, ValueError):
-        raise ValueError("outside the years 1 to 9999 in UTC") from None
+    return parse_timestamp(text) if text else None
 
 
 async def preview(request: web.Request) -> web.StreamResponse:
@@ -56,7 +48,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     try:
         moment = _moment(request.query.get("at"))
     except ValueError as exc:
-        return _error(400, f"at: expected an ISO 8601 time with a timezone ({exc})")
+        return _error(400, f"at: {exc}")
     partner = request.query.get("partner", snapshot.config.public.id)
     audience = snapshot.audience(partner)
     if audience is None:
