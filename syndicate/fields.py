@@ -109,7 +109,10 @@ class Fields:
             return default
         url = value.strip() if isinstance(value, str) else ""
         if url and absolute is not None:
-            url = absolute(url)
+            try:
+                url = absolute(url)
+            except ValueError:  # urljoin refuses e.g. "http://[::1"
+                url = ""
         if not is_http_url(url):
             kind = "an http(s) URL" if absolute is not None else "an absolute http(s) URL"
             self.error(key, f"expected {kind}, got {self.got(value)}")

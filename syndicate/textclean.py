@@ -16,7 +16,3 @@ def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _ILLEGAL.sub("", text)
 
-
-def clean_line(text: str) -> str:
-    """A single-line plain-text field (a title, a name): illegal characters gone, whitespace collapsed."""
-    return " ".join(clean_text(text).split())

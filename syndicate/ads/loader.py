@@ -8,26 +8,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
 from syndicate.content.loader import read_text
 from syndicate.fields import Fields
 from syndicate.problems import LoadError, ProblemList
-from syndicate.textclean import clean_line
 from syndicate.yamlfile import load_yaml
 
 #: Use ``fullmatch``: with ``match``, a final ``$`` lets "nl\n" through.
 SPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_SPACE_BYTES = 1024 * 1024
-
-
-def _absolute_http(f: Fields, key: str, value: str, absolute: Callable[[str], str]) -> str:
-    url = absolute(value) if value else ""
-    if url and urlsplit(url).scheme not in ("http", "https"):
-        f.error(key, f"expected an http(s) URL, got {value!r}")
-        return ""
-    return url
+MAX_PIXELS = 100_000  # a creative's width or height
+MAX_WEIGHT = 1e9  # weights are summed per draw: far from float overflow, far beyond any real share
 
 
 def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str], str]) -> AdUnit | None:
@@ -35,17 +27,17 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
     errors_before = len(f.problems.errors)
     unit_id = f.text("id", required=True)
     kind = UnitType(f.choice("type", tuple(UnitType), UnitType.IMAGE))
-    url = _absolute_http(f, "url", f.text("url", required=kind is not UnitType.HTML), absolute)
-    src = _absolute_http(f, "src", f.text("src", required=kind is UnitType.IMAGE), absolute)
+    url = f.url("url", absolute, required=kind is not UnitType.HTML)
+    src = f.url("src", absolute, required=kind is UnitType.IMAGE)
     unit = AdUnit(
         id=unit_id, type=kind, url=url, line=f.anchor, src=src,
-        width=f.integer("width", 0, minimum=1) or None,
-        height=f.integer("height", 0, minimum=1) or None,
-        alt=clean_line(f.text("alt")),
-        title=clean_line(f.text("title", required=kind is UnitType.TEXT)),
-        body=clean_line(f.text("body")),
+        width=f.integer("width", 0, minimum=1, maximum=MAX_PIXELS) or None,
+        height=f.integer("height", 0, minimum=1, maximum=MAX_PIXELS) or None,
+        alt=f.text("alt"),
+        title=f.text("title", required=kind is UnitType.TEXT),
+        body=f.text("body"),
         html=sanitize(f.text("html", required=kind is UnitType.HTML)),
-        weight=f.number("weight", 1.0, minimum=0.0),
+        weight=f.number("weight", 1.0, minimum=0.0, maximum=MAX_WEIGHT),
         priority=f.integer("priority", 0),
         start=f.datetime("start"),
         end=f.datetime("end"),
@@ -104,10 +96,11 @@ def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable
         seen.add(unit.id)
         units.append(unit)
     if_empty = f.text("if_empty") or None
+    label = f.text("label", "Advertisement")
     space = AdSpace(
         id=space_id,
-        name=clean_line(f.text("name", space_id)),
-        label=clean_line(f.text("label", "Advertisement")) or "Advertisement",
+        name=f.text("name", space_id),
+        label=label if label.strip() else "Advertisement",
         max_ads=f.integer("max_ads", 1, minimum=1, maximum=10),
         selection=Selection(f.choice("selection", tuple(Selection), Selection.WEIGHTED)),
         if_empty=if_empty,

@@ -17,7 +17,6 @@ from syndicate.content.bodies import BodyError, BodyRenderer, summarize
 from syndicate.content.model import Article, Author, Feed, Image
 from syndicate.fields import Fields
 from syndicate.problems import LoadError, ProblemList
-from syndicate.textclean import clean_line, clean_text
 from syndicate.yamlfile import load_yaml
 
 ARTICLE_SUFFIXES = {".md": True, ".markdown": True, ".html": False, ".htm": False}  # suffix -> is Markdown
@@ -25,8 +24,10 @@ FEED_FILE = "_feed.yaml"
 ALL_FEED = "all"
 FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch only
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 100_000  # an image's width or height
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _TAG_URI_SAFE = "/:@!$&'()*+,;=-._~"
+_SPACES = re.compile(" {2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +87,19 @@ def _read_image(f: Fields, key: str, renderer: BodyRenderer) -> Image | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return Image(renderer.absolute(value))
+        url = f.url(key, renderer.absolute)
+        return Image(url) if url else None
     sub = f.section(key)
     if sub is None:
         return None
     image = Image(
-        url=renderer.absolute(sub.text("url", required=True)),
-        width=sub.integer("width", 0, minimum=1) or None,
-        height=sub.integer("height", 0, minimum=1) or None,
-        alt=clean_line(sub.text("alt")),
+        url=sub.url("url", renderer.absolute, required=True),
+        width=sub.integer("width", 0, minimum=1, maximum=MAX_PIXELS) or None,
+        height=sub.integer("height", 0, minimum=1, maximum=MAX_PIXELS) or None,
+        alt=sub.text("alt"),
     )
     sub.finish()
-    return image
+    return image if image.url else None
 
 
 def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
@@ -105,13 +107,12 @@ def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return Author(clean_line(value)) if value.strip() else None
+        name = f.text("author")
+        return Author(name) if name.strip() else None
     sub = f.section("author")
     if sub is None:
         return None
-    url = sub.text("url")
-    author = Author(clean_line(sub.text("name", required=True)), renderer.absolute(url) if url else "",
-                    clean_line(sub.text("bio")))
+    author = Author(sub.text("name", required=True), sub.url("url", renderer.absolute), sub.text("bio"))
     sub.finish()
     return author
 
@@ -123,6 +124,12 @@ class ContentLoader:
         self.config = config
         self.renderer = renderer
         self.problems = problems
+
+    def _plain(self, text: str) -> str:
+        """A title or summary as written, without ad shortcodes. Only where one was removed are the
+        spaces it leaves behind closed up; every other text keeps its spaces byte for byte."""
+        scrubbed = self.renderer.scrub(text)
+        return text if scrubbed == text else _SPACES.sub(" ", scrubbed).strip(" ")
 
     def load(self) -> dict[str, Feed]:
         root = self.config.feeds_dir
@@ -166,10 +173,10 @@ class ContentLoader:
             return None
         errors_before = len(self.problems.errors)
         site = self.config.site
-        link = f.text("link", f"{site.base_url}/{folder.name}/")
-        title = clean_line(f.text("title", required=True))
-        description = clean_line(f.text("description", ""))
-        language = f.text("language", site.language)
+        link = f.url("link", self.renderer.absolute, default=f"{site.base_url}/{folder.name}/")
+        title = f.text("title", required=True)
+        description = f.text("description", "")
+        language = f.language("language", site.language)
         image = _read_image(f, "image", self.renderer)
         per_page = f.integer("items_per_page", self.config.feed_defaults.items_per_page,
                              minimum=1, maximum=self.config.feed_defaults.max_page_size)
@@ -196,7 +203,7 @@ class ContentLoader:
             seen_uids[article.uid] = path
             articles.append(article)
         articles.sort(key=_newest_first)
-        return Feed(folder.name, title, description or title, language, self.renderer.absolute(link), image,
+        return Feed(folder.name, title, description or title, language, link, image,
                     per_page, tuple(articles), meta_path)
 
     def load_article(self, path: Path, feed: str) -> Article | None:
@@ -218,16 +225,16 @@ class ContentLoader:
 
     def _build(self, f: Fields, source: Source, path: Path, feed: str) -> Article | None:
         site = self.config.site
-        title = clean_line(self.renderer.scrub(f.text("title", required=True)))
+        title = self._plain(f.text("title", required=True))
         published = f.datetime("date", required=True)
         updated = f.datetime("updated") or published
         slug = path.stem
         article_id = f.text("id", f"{feed}/{slug}").strip()
         if f.has("id") and not article_id:
             f.error("id", "must not be empty")
-        canonical = f.text("canonical_url")
-        tags = tuple(dict.fromkeys(clean_line(t) for t in f.str_list("tags") if clean_line(t)))
-        summary_given = clean_text(f.text("summary"))
+        canonical = f.url("canonical_url", self.renderer.absolute)
+        tags = tuple(dict.fromkeys(t for t in f.str_list("tags") if t.strip()))
+        summary_given = f.text("summary")
         author = _read_author(f, self.renderer)
         image = _read_image(f, "image", self.renderer)
         if f.flag("draft", False):
@@ -242,9 +249,9 @@ class ContentLoader:
         except BodyError as exc:
             self.problems.error(path, exc.line, str(exc))
             return None
-        summary_text = " ".join(self.renderer.scrub(summary_given).split()) if summary_given else ""
+        summary_text = self._plain(summary_given) if summary_given.strip() else ""
         summary = summary_text or summarize(self.renderer.plain_text(body.segments))
-        url = self.renderer.absolute(canonical) if canonical else site.article_url.format(
+        url = canonical or site.article_url.format(
             base_url=site.base_url, feed=feed, slug=slug)
         return Article(
             feed=feed, slug=slug, id=article_id,

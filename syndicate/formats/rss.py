@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import cast
 
 from syndicate.formats.feedgen_base import AtomLinksExtension, extra_links, new_generator
@@ -29,7 +30,9 @@ def render(view: FeedView) -> bytes:
         fe.title(item.title)
         fe.link(href=item.url)
         if item.summary:
-            fe.description(item.summary)
+            # Readers take <description> as HTML; the summary is plain text, so it is escaped as HTML
+            # (then as XML by the writer): "<img onerror=…>" in a summary shows as those characters.
+            fe.description(html.escape(item.summary, quote=False))
         if item.content_html:
             fe.content(item.content_html)
         fe.pubDate(item.published)

@@ -17,7 +17,8 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from syndicate.urls import is_http_url
 
 VERSION = 1
 MAC_BYTES = 16
@@ -27,7 +28,6 @@ MAX_TOKEN_CHARS = 4096
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")  # always fullmatch: "$" would let a final newline through
 MIN_SECRET_BYTES = 16
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-_UNSAFE_TARGET = re.compile(r"[\x00-\x20\x7f]")
 
 
 class BadToken(ValueError):
@@ -65,11 +65,8 @@ def _b64decode(text: str) -> bytes:
 
 
 def safe_target(url: str) -> bool:
-    """An absolute http(s) URL with no spaces or control characters: the only thing we redirect to."""
-    if _UNSAFE_TARGET.search(url):
-        return False
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """The only thing we redirect to: what every URL field of the product takes (``urls.is_http_url``)."""
+    return is_http_url(url)
 
 
 class SigningKeys:
