@@ -217,3 +217,13 @@ async def test_render_prints_the_servers_bytes(aiohttp_client: Client, sample: S
         assert tokens
         keys = parse_keys(SIGNING, "test")
         assert {keys.verify(t.decode()).partner for t in tokens} == {"partner-a"}
+
+
+def test_render_without_signing_keys_links_directly_and_says_why(capsysbinary: pytest.CaptureFixture[bytes],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SYNDICATE_SIGNING_KEYS", raising=False)
+    monkeypatch.delenv("SYNDICATE_SIGNING_KEYS_FILE", raising=False)
+    assert main(["render", "world", "--partner", "partner-a", "--config", str(SAMPLE_CONFIG)]) == 0
+    captured = capsysbinary.readouterr()
+    assert b"/c/" not in captured.out and b"https://partner-a.example.com" in captured.out
+    assert b"no signing keys" in captured.err

@@ -215,8 +215,14 @@ param_value = st.one_of(st.text(max_size=30), st.text(st.characters(categories=[
 query = st.lists(st.tuples(st.one_of(st.sampled_from(READ_PARAMS), st.text(max_size=8)), param_value), max_size=5)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(PATHS), params=query, raw_tail=st.binary(max_size=20),
+segment = st.text(max_size=20).map(lambda t: quote(t, safe="", errors="surrogatepass"))
+path = st.one_of(st.sampled_from(PATHS), st.builds(lambda template, s: template.format(s), st.sampled_from(
+    ["/feeds/{}.rss", "/feeds/world.{}", "/feeds/all/tags/{}.json", "/feeds/world/authors/{}.atom", "/c/{}",
+     "/i/{}.gif", "/admin/adspaces/{}", "/admin/preview/world/{}", "/admin/preview/{}/x"]), segment))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=path, params=query, raw_tail=st.binary(max_size=20),
        headers=st.lists(st.tuples(st.sampled_from(READ_HEADERS), header_value), max_size=4),
        auth=st.sampled_from([b"", b"Bearer " + TOKEN.encode(), b"Bearer partner-a-demo-key"]))
 @example(path="/feeds/world.rss", params=[("page", "²")], raw_tail=b"", headers=[], auth=b"")
