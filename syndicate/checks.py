@@ -33,6 +33,15 @@ def advice(snapshot: Snapshot, now: dt.datetime | None = None) -> list[Problem]:
     return problems
 
 
+def scheduled(snapshot: Snapshot) -> list[dict[str, str]]:
+    """What will be published later, soonest first: path (relative to the config folder), id and time.
+
+    Not a warning: a future ``date`` is how an article is scheduled (docs/ops.md)."""
+    root = snapshot.config.root
+    return [{"path": str(a.path.relative_to(root) if a.path.is_relative_to(root) else a.path), "id": a.id,
+             "at": a.published.isoformat(timespec="seconds")} for a in snapshot.scheduled]
+
+
 def _text_of(article: Article) -> str:
     return "".join(part for part in article.body if isinstance(part, str))
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from syndicate.ads.resolver import Links
-from syndicate.checks import advice
+from syndicate.checks import advice, scheduled
 from syndicate.config import config_path, load_config
 from syndicate.formats import FORMATS
 from syndicate.ingest.importer import add_arguments as add_import_arguments
@@ -91,15 +91,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         snapshot = build_snapshot(path)
         problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot)]
         root = snapshot.config.root
+        later = scheduled(snapshot)
     except LoadError as exc:
-        problems, root = exc.problems, path.resolve().parent
+        problems, root, later = exc.problems, path.resolve().parent, []
     errors = sum(1 for p in problems if p.level is Level.ERROR)
     if args.output == "json":
         print(json.dumps({"errors": errors, "warnings": len(problems) - errors,
-                          "problems": [p.as_dict(root) for p in problems]}, indent=2))
+                          "problems": [p.as_dict(root) for p in problems], "scheduled": later}, indent=2))
     else:
         for problem in problems:
             print(problem.format(root))
+        for entry in later:
+            print(f"{entry['path']}: scheduled: publishes at {entry['at']}")
         print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
     return 1 if errors else 0
 

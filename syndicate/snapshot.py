@@ -3,13 +3,18 @@
 Built off the event loop from the files on disk and swapped in whole, so a
 request sees either the old state or the new one, never a mix. Everything that
 does not depend on the request is computed here, once.
+
+A Snapshot is derived for an instant (``as_of``): articles dated later are
+``scheduled`` and kept out of every feed. ``published_at`` derives the Snapshot of
+a later instant from the same files, without reading them again; the server swaps
+it in at ``next_publication`` (web/schedule.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from syndicate.ads.checks import check_calls, check_partners
@@ -18,7 +23,7 @@ from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS
 from syndicate.config import Config, load_config
 from syndicate.content.bodies import BodyRenderer
-from syndicate.content.index import FilterKey, filtered_feeds
+from syndicate.content.index import FilterKey, filtered_feeds, published_feeds, scheduled_articles
 from syndicate.content.loader import ContentLoader
 from syndicate.content.model import Article, Feed
 from syndicate.partners import Audience, key_digest
@@ -39,6 +44,18 @@ class Snapshot:
     partners_by_digest: dict[bytes, Audience]
     filtered: dict[FilterKey, Feed]  # tag and author feeds
     ads_changed: dt.datetime  # newest change to config.yaml or an ad space file
+    loaded: dict[str, Feed]  # every feed as loaded, scheduled articles included
+    as_of: dt.datetime  # the instant ``feeds`` are published for
+    scheduled: tuple[Article, ...]  # dated after ``as_of``, soonest first: in no feed yet
+
+    @property
+    def next_publication(self) -> dt.datetime | None:
+        """When the next scheduled article is due, if any."""
+        return self.scheduled[0].published if self.scheduled else None
+
+    def published_at(self, moment: dt.datetime) -> Snapshot:
+        """This Snapshot as of ``moment``: a new generation whose feeds hold what is published then."""
+        return _derive(replace(self, generation=next(_generations)), moment)
 
     def feed(self, name: str, kind: str | None = None, slug: str | None = None) -> Feed | None:
         """A section, ``all``, or one of their tag/author feeds."""
@@ -56,7 +73,8 @@ class Snapshot:
         return next((p for p in self.config.partners if p.id == audience_id), None)
 
     def article(self, feed: str, article_id: str) -> Article | None:
-        for article in self.feeds[feed].articles if feed in self.feeds else ():
+        """An article by id or slug, scheduled ones included (so they can be previewed)."""
+        for article in self.loaded[feed].articles if feed in self.loaded else ():
             if article.id == article_id or article.slug == article_id:
                 return article
         return None
@@ -73,9 +91,17 @@ def _mtime(path: Path) -> dt.datetime:
         return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
-def build_snapshot(config_path: Path) -> Snapshot:
-    """Read everything from disk. Raises ``LoadError`` when the config itself is unusable;
-    problems in single articles are recorded on the Snapshot (those articles are left out)."""
+def _derive(snapshot: Snapshot, moment: dt.datetime) -> Snapshot:
+    feeds = published_feeds(snapshot.loaded, moment)
+    return replace(snapshot, feeds=feeds, filtered=filtered_feeds(feeds), as_of=moment,
+                   scheduled=scheduled_articles(snapshot.loaded["all"].articles, moment))
+
+
+def build_snapshot(config_path: Path, now: dt.datetime | None = None) -> Snapshot:
+    """Read everything from disk, published as of ``now`` (default: the current time).
+
+    Raises ``LoadError`` when the config itself is unusable; problems in single
+    articles are recorded on the Snapshot (those articles are left out)."""
     config = load_config(config_path)
     problems = ProblemList()
     ad_tags = frozenset(AD_TAGS) | {alias.tag for alias in config.ads.aliases}
@@ -87,15 +113,19 @@ def build_snapshot(config_path: Path) -> Snapshot:
     check_calls(feeds["all"].articles, spaces, config, problems)
     ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ())]
     ads_changed = max((_mtime(p) for p in ad_files), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-    return Snapshot(
+    built_at = dt.datetime.now(dt.UTC)
+    return _derive(Snapshot(
         generation=next(_generations),
-        built_at=dt.datetime.now(dt.UTC),
+        built_at=built_at,
         config=config,
         feeds=feeds,
         problems=tuple(problems),
         shortcode_tags=tags,
         spaces=spaces,
         partners_by_digest={digest: p for p in config.partners for digest in p.key_digests},
-        filtered=filtered_feeds(feeds),
+        filtered={},
         ads_changed=ads_changed.replace(microsecond=0),
-    )
+        loaded=feeds,
+        as_of=built_at,
+        scheduled=(),
+    ), now or built_at)

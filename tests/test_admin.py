@@ -170,7 +170,7 @@ async def test_status_reports_counts_and_problems(aiohttp_client: Client, site: 
     (site.parent / "adspaces/spare.yaml").write_text(space("Spare"), encoding="utf-8")
     client = await aiohttp_client(create_app(site))
     status = await (await call(client, "GET", "/admin/status")).json()
-    assert status["counts"] == {"feeds": 1, "articles": 2, "spaces": 3, "partners": 2}
+    assert status["counts"] == {"feeds": 1, "articles": 2, "spaces": 3, "partners": 2, "scheduled": 0}
     assert status["generation"] >= 1 and status["uptime_seconds"] >= 0
     [error] = status["errors"]
     assert (error["path"], error["line"], error["level"]) == ("feeds/news/bad.md", 3, "error")

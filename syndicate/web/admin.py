@@ -24,7 +24,7 @@ from aiohttp import web
 from syndicate import audit
 from syndicate.ads.loader import SPACE_ID
 from syndicate.ads.store import Change, NotAFile, SpaceStore
-from syndicate.checks import advice
+from syndicate.checks import advice, scheduled
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
 from syndicate.secrets import AdminToken
@@ -98,7 +98,9 @@ async def status(request: web.Request) -> web.Response:
         "uptime_seconds": round(reloader.uptime, 3),
         "pid": os.getpid(),
         "counts": {"feeds": sum(1 for name in snapshot.feeds if name != "all"), "articles": snapshot.article_count,
-                   "spaces": len(snapshot.spaces), "partners": len(snapshot.config.partners)},
+                   "spaces": len(snapshot.spaces), "partners": len(snapshot.config.partners),
+                   "scheduled": len(snapshot.scheduled)},
+        "scheduled": scheduled(snapshot)[:100],
         "errors": problem_dicts(errors, root),
         "warnings": problem_dicts(warnings, root),
         "reload": {"attempts": reloader.attempts, "last": _outcome(reloader.last, snapshot),

@@ -38,15 +38,21 @@ _OUTCOME = {
 _COUNT = {"type": "integer", "minimum": 0}
 _STATUS = {
     "type": "object",
-    "required": ["generation", "loaded_at", "uptime_seconds", "pid", "counts", "errors", "warnings", "reload"],
+    "required": ["generation", "loaded_at", "uptime_seconds", "pid", "counts", "scheduled", "errors", "warnings",
+                 "reload"],
     "properties": {
         "generation": {"type": "integer"},
         "loaded_at": {"type": "string", "format": "date-time"},
         "uptime_seconds": {"type": "number"},
         "pid": {"type": "integer", "description": "the worker that answered (see serve --workers)"},
-        "counts": {"type": "object", "required": ["feeds", "articles", "spaces", "partners"],
-                   "properties": {k: _COUNT for k in ("feeds", "articles", "spaces", "partners")},
-                   "additionalProperties": False},
+        "counts": {"type": "object", "required": ["feeds", "articles", "spaces", "partners", "scheduled"],
+                   "properties": {k: _COUNT for k in ("feeds", "articles", "spaces", "partners", "scheduled")},
+                   "additionalProperties": False,
+                   "description": "articles: published now; scheduled: dated later, in no feed yet"},
+        "scheduled": {"type": "array", "description": "the next 100 scheduled articles, soonest first",
+                      "items": {"type": "object", "required": ["path", "id", "at"], "additionalProperties": False,
+                                "properties": {"path": {"type": "string"}, "id": {"type": "string"},
+                                               "at": {"type": "string", "format": "date-time"}}}},
         "errors": _PROBLEMS,
         "warnings": _PROBLEMS,
         "reload": {"type": "object", "required": ["attempts", "last", "rejected"], "properties": {

@@ -13,6 +13,7 @@ from syndicate.web.errors import error_middleware
 from syndicate.web.ops import setup_ops
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.routes import add_routes
+from syndicate.web.schedule import setup_schedule
 from syndicate.web.state import FRAGMENTS, LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
@@ -56,4 +57,5 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     add_routes(app)
     setup_tracking(app)
     setup_ops(app, watch=watch, build=build)
+    setup_schedule(app)  # scheduled articles go live on time, through the Reloader's swap
     return app
