@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from html import escape
 from urllib.parse import quote
 
 from syndicate.ads.resolver import AdResolver, Links, window_of
@@ -24,7 +25,8 @@ Resolve = Callable[[Call, Article], str]
 
 
 def resolve_nothing(call: Call, article: Article) -> str:
-    return ""
+    """No ads; a call's enclosed text is article text and stays."""
+    return escape(call.text)
 
 
 def ad_resolver(snapshot: Snapshot, audience: Audience, fmt: str, moment: dt.datetime | None = None,

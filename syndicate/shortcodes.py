@@ -21,12 +21,14 @@ Where this module deliberately differs from WordPress:
 * `stripcslashes` escapes that spell bytes which are not valid UTF-8 become U+FFFD. Offsets count code points.
 * A lone extra bracket (`[[tag]` or `[tag]]`) stays text beside the shortcode, as in WordPress's output, and is
   not part of `Shortcode.start/end/raw`.
+* Optionally (`split(..., innermost=...)`), a closing tag pairs with the nearest opening tag of those names
+  instead of the first one, so that a plain opening tag never swallows the text after it.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -119,11 +121,26 @@ def _closer_after(spots: dict[str, list[int]], tag: str, pos: int) -> int:
     return offsets[i] if i < len(offsets) else -1
 
 
-def _scan(text: str, names: Iterable[str]) -> Iterator[tuple[int, int, str | None, str, str | None]]:
+def _openers(text: str, tags: _Tags, innermost: frozenset[str]) -> list[int]:
+    """Offsets of every `[` that opens one of the ``innermost`` tags, in order."""
+    if not innermost:
+        return []
+    return [m.start() for m in _TOKEN.finditer(text) if innermost.intersection(tags.at(text, m.start(1)))]
+
+
+def _after(offsets: list[int], pos: int) -> int:
+    """The first offset beyond pos, or a number past any text."""
+    i = bisect_right(offsets, pos)
+    return offsets[i] if i < len(offsets) else 2**63
+
+
+def _scan(text: str, names: Iterable[str], innermost: Iterable[str] = ()
+          ) -> Iterator[tuple[int, int, str | None, str, str | None]]:
     """Matches as do_shortcode's expression finds them: (start, end, tag, attribute text, content or None).
 
     text[start:end] is what gets replaced. tag is None for an escape (`[[tag]]`), whose replacement is the text
-    without its outer brackets. A lone extra bracket beside a call is left outside start:end.
+    without its outer brackets. A lone extra bracket beside a call is left outside start:end. A tag in
+    ``innermost`` only encloses text that opens none of those tags (see ``split``).
     """
     tags = _Tags(names) if "[" in text else _Tags(())
     if tags.rank:
@@ -132,6 +149,8 @@ def _scan(text: str, names: Iterable[str]) -> Iterator[tuple[int, int, str | Non
     if not tags.rank or last_bracket < 0:
         return
     spots = _closers(text, tags)
+    nested = frozenset(innermost) & tags.rank.keys()
+    openers = _openers(text, tags, nested)
     pos = 0
     # A call needs a `]` after its name, so nothing can start at or beyond the last one.
     while (pos := text.find("[", pos, last_bracket)) >= 0:
@@ -147,7 +166,9 @@ def _scan(text: str, names: Iterable[str]) -> Iterator[tuple[int, int, str | Non
         close = text.find("]", after)
         selfclosing = text[close - 1] == "/"
         end, content = close + 1, None
-        if not selfclosing and tag in spots and (closer := _closer_after(spots, tag, close + 1)) >= 0:
+        if not selfclosing and tag in spots and (closer := _closer_after(spots, tag, close + 1)) >= 0 and not (
+            tag in nested and _after(openers, close) < closer
+        ):
             end, content = closer + len(tag) + 3, text[close + 1 : closer]
         if lead and text.startswith("]", end):
             yield pos, end + 1, None, "", None
@@ -156,10 +177,10 @@ def _scan(text: str, names: Iterable[str]) -> Iterator[tuple[int, int, str | Non
         pos = end + text.startswith("]", end)
 
 
-def _walk(text: str, names: Iterable[str]) -> Iterator[str | Shortcode]:
+def _walk(text: str, names: Iterable[str], innermost: Iterable[str] = ()) -> Iterator[str | Shortcode]:
     """The text as literal pieces and Shortcode calls, in order."""
     done = 0
-    for start, end, tag, attr_text, content in _scan(text, names):
+    for start, end, tag, attr_text, content in _scan(text, names, innermost):
         yield text[done:start]
         if tag is None:
             yield text[start + 1 : end - 1]
@@ -175,11 +196,16 @@ def parse(text: str, tags: Iterable[str]) -> list[Shortcode]:
     return [piece for piece in _walk(text, tags) if isinstance(piece, Shortcode)]
 
 
-def split(text: str, tags: Iterable[str]) -> list[str | Shortcode]:
-    """Text and shortcode calls in order, text merged and never empty; escapes appear as render shows them."""
+def split(text: str, tags: Iterable[str], innermost: Iterable[str] = ()) -> list[str | Shortcode]:
+    """Text and shortcode calls in order, text merged and never empty; escapes appear as render shows them.
+
+    A tag named in ``innermost`` encloses content only when that content opens none of the ``innermost``
+    tags; otherwise it stands alone, so that `[ad id=4] text [ad id=3]x[/ad]` pairs the closing tag with
+    the nearest opening one. WordPress would read `[ad id=4]` as enclosing everything up to `[/ad]`.
+    """
     pieces: list[str | Shortcode] = []
     run: list[str] = []  # adjacent text, joined once: adding to a string in a loop copies it each time
-    for piece in _walk(text, tags):
+    for piece in _walk(text, tags, innermost):
         if isinstance(piece, Shortcode):
             if run:
                 pieces.append("".join(run))

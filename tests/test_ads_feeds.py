@@ -117,7 +117,7 @@ def test_markup_is_feed_safe(make_site: SiteFactory) -> None:
 def test_enclosed_text_becomes_link_text(make_site: SiteFactory) -> None:
     snapshot = ad_site(make_site, "[bsa_pro_ad_space id=4 show_ids=txt]Read *this*[/bsa_pro_ad_space]")
     content = orjson.loads(rendered(snapshot, "news", "json"))["items"][0]["content_html"]
-    assert '<a href="https://ad.test/txt" rel="sponsored noopener">Read *this*</a>' in content
+    assert '<a href="https://ad.test/txt" rel="sponsored noopener">Read this</a>' in content
 
 
 @pytest.mark.parametrize(
@@ -147,9 +147,9 @@ def test_comma_list_picks_one_space_deterministically(make_site: SiteFactory) ->
     seen = set()
     for hour in range(30):
         text = rendered(snapshot, "news", "json", moment=MOMENT + dt.timedelta(hours=hour))
-        links = AD_LINK.findall(orjson.loads(text)["items"][0]["content_html"])
-        assert len(links) == 1
-        seen.add(links[0])
+        links = set(AD_LINK.findall(orjson.loads(text)["items"][0]["content_html"]))
+        assert len(links) == 1  # one ad (an image ad links twice: the image and its text line)
+        seen.add(links.pop())
     assert "https://ad.test/5" in seen and len(seen) >= 2
 
 

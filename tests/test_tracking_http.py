@@ -57,11 +57,12 @@ async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[ty
 
 async def ad_links(client: TestClient, headers: dict[str, str] | None = None,  # type: ignore[type-arg]
                    ) -> tuple[list[str], list[str]]:
-    """Click and pixel paths in the JSON feed, as a reader would follow them."""
+    """Click and pixel paths in the JSON feed, as a reader would follow them (each ad's once: an image ad
+    links from its image and from its text line)."""
     response = await client.get("/feeds/news.json", headers=headers or {})
     assert response.status == 200
     content = "".join(item["content_html"] for item in (await response.json(content_type=None))["items"])
-    clicks = [html.unescape(url).removeprefix(PUBLIC_URL) for url in CLICK_LINK.findall(content)]
+    clicks = list(dict.fromkeys(html.unescape(url).removeprefix(PUBLIC_URL) for url in CLICK_LINK.findall(content)))
     pixels = [html.unescape(url).removeprefix(PUBLIC_URL) for url in PIXEL_LINK.findall(content)]
     return clicks, pixels
 

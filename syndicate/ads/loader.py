@@ -27,7 +27,7 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
     errors_before = len(f.problems.errors)
     unit_id = f.text("id", required=True)
     kind = UnitType(f.choice("type", tuple(UnitType), UnitType.IMAGE))
-    url = f.url("url", absolute, required=kind is not UnitType.HTML)
+    url = f.url("url", absolute, required=True)  # html units' links all go there too
     src = f.url("src", absolute, required=kind is UnitType.IMAGE)
     unit = AdUnit(
         id=unit_id, type=kind, url=url, line=f.anchor, src=src,

@@ -15,10 +15,11 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html import escape
 from typing import NamedTuple, Protocol
 
-from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_tail, with_query
-from syndicate.ads.model import AdSpace, AdUnit, UnitType
+from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_parts, with_query
+from syndicate.ads.model import AdSpace, AdUnit
 from syndicate.ads.selection import Choice, Slot, choose, pick_one
 from syndicate.config import Config, Rotation, ShortcodeAlias
 from syndicate.content.model import Article, Call
@@ -132,7 +133,7 @@ class AdResolver:
         # Per-render memos: calls with the same text, and articles, recur across the slots of a feed.
         self.targets: dict[str, Target | None] = {}
         self.article_tags: dict[str, frozenset[str]] = {}
-        self.tails: dict[tuple[int, str, int | None], str] = {}  # unit markup after the href, by id(unit)
+        self.parts: dict[tuple[int, str, int | None, bool], tuple[str, ...]] = {}  # unit markup cut at its hrefs
         self.served: list[ServedAd] = []  # every ad this resolver placed, in order
 
     def slot(self, call: Call, article: Article) -> Slot:
@@ -169,17 +170,18 @@ class AdResolver:
     def __call__(self, call: Call, article: Article) -> str:
         chosen = self.choose(call, article)
         if chosen is None:
-            return ""
+            return escape(call.text)  # no ad, but the enclosed article text stays
         choice, slot, target = chosen
         space = choice.space
-        content, max_width = call.shortcode.content, target.max_width
+        max_width = target.max_width
         pieces = []
         for unit in choice.units:
             self.served.append(ServedAd(space.id, unit.id, self.audience.id, article.id))
-            key = (id(unit), content, max_width)  # units live as long as the Snapshot this resolver reads
-            tail = self.tails.get(key)
-            if tail is None and unit.type is not UnitType.HTML:
-                tail = self.tails[key] = unit_tail(unit, content, max_width)
-            piece = unit_html(unit, self.links.click_url(unit, space, slot, article.id), content, max_width, tail)
+            key = (id(unit), call.text, max_width, call.block)  # units live as long as the Snapshot this resolver reads
+            parts = self.parts.get(key)
+            if parts is None:
+                parts = self.parts[key] = unit_parts(unit, call.text, max_width, call.block)
+            piece = unit_html(unit, self.links.click_url(unit, space, slot, article.id), call.text, max_width,
+                              call.block, parts)
             pieces.append(piece + pixel_html(self.links.pixel_url(unit, space, slot, article.id)))
-        return ads_html(choice.label, choice.units, call.block, pieces)
+        return ads_html(choice.label, call.block, pieces)

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from html import escape, unescape
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -20,6 +21,7 @@ import nh3
 from markdown_it import MarkdownIt
 
 from syndicate import shortcodes
+from syndicate.content.adtags import case_variants, guard_pattern, move_out_of_links, unpaired_openers
 from syndicate.content.model import Call, Segment
 from syndicate.content.nesting import MAX_DEPTH, too_deep
 from syndicate.content.srcset import rewrite_srcset
@@ -54,6 +56,7 @@ class BodyError(ValueError):
 class RenderedBody:
     segments: tuple[Segment, ...]
     calls: tuple[Call, ...]
+    notes: tuple[tuple[int, str], ...] = ()  # (line, warning) for check: shortcodes that are probably mistakes
 
 
 class BodyRenderer:
@@ -66,7 +69,8 @@ class BodyRenderer:
     def __init__(self, base_url: str, tags: Iterable[str], guarded: Iterable[str]) -> None:
         self.base = base_url.rstrip("/") + "/"
         self.tags = frozenset(tags)
-        self.guard = _guard_pattern(guarded)
+        self.guarded = frozenset(guarded)
+        self.guard = guard_pattern(self.guarded)
         nonce = secrets.token_hex(6)
         self.marker = re.compile(rf"SYNDSC{nonce}N(\d+)E")
         self.marker_format = f"SYNDSC{nonce}N{{}}E"
@@ -107,7 +111,7 @@ class BodyRenderer:
 
         Raises ``BodyError`` when the markup nests too deeply to sanitise in reasonable time."""
         source = clean_text(source)
-        parts = shortcodes.split(source, self.tags)
+        parts = shortcodes.split(source, self.tags, self.guarded)
         found = [p for p in parts if isinstance(p, Shortcode)]
         lines = _lines_at(source, [shortcode.start for shortcode in found], first_line)
         numbered = iter(range(len(found)))
@@ -118,7 +122,7 @@ class BodyRenderer:
             line = first_line if is_markdown else first_line + html.count("\n", 0, deep.offset)
             raise BodyError(line, f"markup nests deeper than {MAX_DEPTH} elements; the article is skipped "
                                   "(deep nesting makes sanitising it take quadratic time)")
-        html = self.clean(html)
+        html = move_out_of_links(self.clean(html), self.marker)
         alone: set[int] = set()
 
         def unwrap(match: re.Match[str]) -> str:
@@ -134,12 +138,27 @@ class BodyRenderer:
             segments.append(self.scrub(html[position:match.start()]))
             number = int(match.group(1))
             block = layout.alone_outside_paragraph(match.start(), match.end()) or number in alone
-            call = Call(found[number], len(calls), block, lines[number])
+            shortcode = found[number]
+            text = self.enclosed_text(shortcode.content, is_markdown) if shortcode.content else ""
+            call = Call(shortcode, len(calls), block, lines[number], text)
             calls.append(call)
             segments.append(call)
             position = match.end()
         segments.append(self.scrub(html[position:]))
-        return RenderedBody(tuple(s for s in segments if s != ""), tuple(calls))
+        notes = (*case_variants(source, self.guarded, first_line),
+                 *unpaired_openers(source, found, lines, self.guarded))
+        return RenderedBody(tuple(s for s in segments if s != ""), tuple(calls), tuple(sorted(notes)))
+
+    def enclosed_text(self, content: str, is_markdown: bool) -> str:
+        """A call's enclosed content as one line of plain text: it is article text, so it must survive.
+
+        Content too deeply nested to sanitise only loses its tags (the words are all that is kept anyway)."""
+        html = _markdown.renderInline(content) if is_markdown else content
+        tag = _RAW_TAG
+        if too_deep(html) is None:
+            html, tag = self.clean(html), _SANITISED_TAG
+        text = unescape(tag.sub(" ", html))
+        return _SPACES.sub(" ", self.scrub(text)).strip(" ")
 
     def sanitize(self, html: str) -> str:
         """Sanitised HTML (the body allow-list), for markup that is not an article body."""
@@ -154,8 +173,8 @@ class BodyRenderer:
         return self.guard.sub("", text) if self.guard else text
 
     def plain_text(self, segments: Iterable[Segment]) -> str:
-        """The body as plain text without any shortcode output: for derived summaries."""
-        html = "".join(s for s in segments if isinstance(s, str))
+        """The body as plain text without any shortcode output (enclosed text is kept): for derived summaries."""
+        html = " ".join(s if isinstance(s, str) else escape(s.text) for s in segments)
         if not html.strip():
             return ""
         text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
@@ -178,6 +197,9 @@ def _lines_at(text: str, offsets: list[int], first_line: int) -> list[int]:
     return lines
 
 
+_SANITISED_TAG = re.compile(r'<(?:[^"<>]++|"[^"]*+")*+>')  # the sanitiser always quotes with "
+_RAW_TAG = re.compile(r"<[^<>]*+>")
+_SPACES = re.compile(r"[ \t\r\n]+")
 _BLANK_TO_LINE_END = re.compile(r"[^\S\n]*+(?:\n|$)")
 
 
@@ -209,15 +231,6 @@ class _Layout:
                  and self.last_open <= self.last_close)
         self.done, self.content_on_line = end, True
         return alone
-
-
-def _guard_pattern(tags: Iterable[str]) -> re.Pattern[str] | None:
-    names = sorted({re.escape(t) for t in tags}, key=len, reverse=True)
-    if not names:
-        return None
-    alternatives = "|".join(names)
-    # A whole tag first, else just its opening "[name" so the rest reads as harmless text.
-    return re.compile(rf"\[/?(?:{alternatives})(?![\w-])(?:[^\[\]<>]*\])?")
 
 
 def summarize(text: str, limit: int = 280) -> str:

@@ -249,6 +249,8 @@ class ContentLoader:
         except BodyError as exc:
             self.problems.error(path, exc.line, str(exc))
             return None
+        for line, note in body.notes:
+            self.problems.warning(path, line, note)
         summary_text = self._plain(summary_given) if summary_given.strip() else ""
         summary = summary_text or summarize(self.renderer.plain_text(body.segments))
         url = canonical or site.article_url.format(

@@ -17,6 +17,7 @@ class Call:
     index: int  # its position among the article's calls: part of the ad selection seed
     block: bool  # it stood alone in its paragraph, so block markup may replace it
     line: int  # its line in the article file, for check messages
+    text: str = ""  # the enclosed content as plain text: article text that every rendering keeps
 
 
 #: A body after the Snapshot build: sanitised HTML text with the shortcode calls left to
