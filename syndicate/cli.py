@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.resolver import Links
 from syndicate.checks import advice, scheduled
 from syndicate.config import config_path, load_config
@@ -26,6 +27,7 @@ from syndicate.secrets import secret_from_env_or_file
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.storage.command import add_arguments as add_db_arguments
 from syndicate.storage.command import cmd_db
+from syndicate.tracking.caps import stored_view
 from syndicate.tracking.command import add_arguments as add_stats_arguments
 from syndicate.tracking.command import cmd_stats
 from syndicate.tracking.keys import KEYS_ENV, load_keys, share_dev_key
@@ -85,11 +87,18 @@ def _load(path: Path) -> Snapshot | None:
         return None
 
 
+def _caps(snapshot: Snapshot) -> list[Problem]:
+    """Units at or near their caps, from the stored counts (read only; the running server owns the store)."""
+    view, trouble = stored_view(snapshot.config, snapshot.spaces)
+    found = cap_problems(snapshot.spaces, view, audience_ids(snapshot.config))
+    return [trouble, *found] if trouble else found
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     try:
         snapshot = build_snapshot(path)
-        problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot)]
+        problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot), *_caps(snapshot)]
         root = snapshot.config.root
         later = scheduled(snapshot)
     except LoadError as exc:

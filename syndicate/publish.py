@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from html import escape
 from urllib.parse import quote
 
+from syndicate.ads.caps import CapView
 from syndicate.ads.resolver import AdResolver, Links, window_of
 from syndicate.content.model import Article, Call, Feed
 from syndicate.formats.model import FeedView, ItemView
@@ -30,10 +31,11 @@ def resolve_nothing(call: Call, article: Article) -> str:
 
 
 def ad_resolver(snapshot: Snapshot, audience: Audience, fmt: str, moment: dt.datetime | None = None,
-                links: Links | None = None) -> AdResolver:
-    """The resolver for ``audience`` reading ``fmt`` in the rotation window holding ``moment`` (default: now)."""
+                links: Links | None = None, caps: CapView | None = None) -> AdResolver:
+    """The resolver for ``audience`` reading ``fmt`` in the rotation window holding ``moment`` (default: now),
+    judging caps on ``caps`` (the counts frozen for that window; None: caps are not applied)."""
     window = window_of(moment or dt.datetime.now(dt.UTC), snapshot.config.ads.rotation_seconds)
-    return AdResolver(snapshot.spaces, snapshot.config, audience, fmt, window, links)
+    return AdResolver(snapshot.spaces, snapshot.config, audience, fmt, window, links, caps)
 
 
 @dataclass(frozen=True, slots=True)

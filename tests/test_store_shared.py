@@ -120,3 +120,16 @@ def test_odd_text_is_kept_exactly(store: Store) -> None:
     odd = "Ünïcødé \u00a0 'quote\" ; DROP TABLE counts; --"
     store.add({key(odd, partner=odd): 1})
     assert [(g.key, g.n) for g in store.grouped("partner", None, None)] == [((odd,), 1)]
+
+
+def test_lifetime_sums_headline_served_and_clicks_of_the_asked_units_over_every_day(store: Store) -> None:
+    store.add({key("a"): 2, key("a", day="2024-05-02"): 3, key("a", agent="partner", partner="p"): 4,
+               key("a", agent="bot"): 100, key("a", agent="proxy"): 100, key("a", Kind.CLICK): 1,
+               key("a", Kind.RENDERED): 50, key("a", Kind.FETCH): 9, key("b"): 7, key("a", space="5"): 11,
+               CountKey(DAY, "", "", "public", Kind.FETCH, "browser"): 3})
+    found = sorted(store.lifetime({("4", "a"), ("5", "a"), ("4", "missing")}))
+    assert [tuple(row) for row in found] == [("4", "a", "p", "served", 4), ("4", "a", "public", "click", 1),
+                                             ("4", "a", "public", "served", 5), ("5", "a", "public", "served", 11)]
+    assert store.lifetime(set()) == []
+    many = {(str(s), f"u{u}") for s in range(30) for u in range(30)}  # more than one query's worth
+    assert sorted(store.lifetime(many | {("4", "b")})) == [("4", "b", "public", "served", 7)]

@@ -48,6 +48,8 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
         house=f.flag("house", False),
         max_impressions=f.integer("max_impressions", 0, minimum=1) or None,
         max_clicks=f.integer("max_clicks", 0, minimum=1) or None,
+        max_impressions_per_partner=f.integer("max_impressions_per_partner", 0, minimum=1) or None,
+        max_clicks_per_partner=f.integer("max_clicks_per_partner", 0, minimum=1) or None,
     )
     for name in unit.formats:
         if name not in ("rss", "atom", "json"):

@@ -47,8 +47,10 @@ class AdUnit:
     formats: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     house: bool = False
-    max_impressions: int | None = None
+    max_impressions: int | None = None  # headline served, all audiences together, over every day (ads/caps.py)
     max_clicks: int | None = None
+    max_impressions_per_partner: int | None = None  # the same, for each audience on its own
+    max_clicks_per_partner: int | None = None
 
     def live_at(self, moment: dt.datetime) -> bool:
         return (self.start is None or self.start <= moment) and (self.end is None or moment < self.end)

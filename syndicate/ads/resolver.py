@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple, Protocol
 
+from syndicate.ads.caps import Budget, CapView
 from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_parts, with_query
 from syndicate.ads.model import AdSpace, AdUnit
 from syndicate.ads.selection import Choice, Slot, choose, pick_one
@@ -119,7 +120,7 @@ class AdResolver:
     """A ``publish.Resolve`` for one (audience, format, window)."""
 
     def __init__(self, spaces: dict[str, AdSpace], config: Config, audience: Audience, fmt: str,
-                 window: int, links: Links | None = None) -> None:
+                 window: int, links: Links | None = None, caps: CapView | None = None) -> None:
         self.spaces = spaces
         self.aliases = {alias.tag: alias for alias in config.ads.aliases}
         self.strip = frozenset(config.ads.strip_tags)
@@ -130,6 +131,8 @@ class AdResolver:
         self.per_item = config.ads.rotation is Rotation.PER_ITEM
         self.moment = dt.datetime.fromtimestamp(window * config.ads.rotation_seconds, dt.UTC)
         self.links: Links = links or DirectLinks()
+        # The caps of this render: None (tracking off, previews without counts) places capped units freely.
+        self.budget = Budget(caps, audience.id) if caps is not None else None
         # Per-render memos: calls with the same text, and articles, recur across the slots of a feed.
         self.targets: dict[str, Target | None] = {}
         self.article_tags: dict[str, frozenset[str]] = {}
@@ -162,9 +165,9 @@ class AdResolver:
         space_id = ""
         if known:
             space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, slot.window)
-        found = choose(self.spaces, space_id, slot, target.show_ids) if space_id else None
+        found = choose(self.spaces, space_id, slot, target.show_ids, self.budget) if space_id else None
         if found is None and target.if_empty and target.if_empty != space_id:
-            found = choose(self.spaces, target.if_empty, slot)
+            found = choose(self.spaces, target.if_empty, slot, budget=self.budget)
         return (found, slot, target) if found is not None else None
 
     def __call__(self, call: Call, article: Article) -> str:
@@ -173,6 +176,8 @@ class AdResolver:
             return escape(call.text)  # no ad, but the enclosed article text stays
         choice, slot, target = chosen
         space = choice.space
+        if self.budget is not None:
+            self.budget.spend(space, choice.units)
         max_width = target.max_width
         pieces = []
         for unit in choice.units:

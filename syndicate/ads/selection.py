@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from syndicate.ads.caps import Budget
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
 from syndicate.partners import AdPolicy, Audience, SpaceOverride
 
@@ -50,12 +51,14 @@ def pick_one(options: Sequence[str], *seed: object) -> str:
     return options[int(unit_hash(*seed) * len(options))]
 
 
-def eligible(space: AdSpace, slot: Slot, only: frozenset[str] | None) -> list[AdUnit]:
-    """Units that may run in this slot: live now, targeted here, allowed by policy and filters."""
+def eligible(space: AdSpace, slot: Slot, only: frozenset[str] | None, budget: Budget | None = None) -> list[AdUnit]:
+    """Units that may run in this slot: live now, under their caps, targeted here, allowed by policy and filters."""
     audience = slot.audience
     found = []
     for unit in space.units:
         if not unit.live_at(slot.moment):
+            continue
+        if budget is not None and not budget.allows(space, unit):
             continue
         if only is not None and unit.id not in only:
             continue
@@ -96,8 +99,11 @@ def draw(space: AdSpace, units: list[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
 
 
 def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot,
-           show_ids: frozenset[str] | None = None) -> Choice | None:
-    """The units for ``space_id`` in ``slot``: its own, else its ``if_empty`` chain, else its fallback."""
+           show_ids: frozenset[str] | None = None, budget: Budget | None = None) -> Choice | None:
+    """The units for ``space_id`` in ``slot``: its own, else its ``if_empty`` chain, else its fallback.
+
+    ``budget``: the caps of this render (``ads/caps.py``); a unit over a cap is not eligible, house ones included.
+    """
     audience = slot.audience
     if audience.ads is AdPolicy.STRIP:
         return None
@@ -115,13 +121,14 @@ def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot,
     space: AdSpace | None = first
     while space is not None and space.id not in visited and len(visited) < MAX_CHAIN:
         visited.add(space.id)
-        units = draw(space, eligible(space, slot, only if space is first else None), slot)
+        units = draw(space, eligible(space, slot, only if space is first else None, budget), slot)
         if units:
             return Choice(space, units, label if space is first else space.label)
         space = spaces.get(space.if_empty) if space.if_empty else None
     if first.fallback is Fallback.HOUSE:
         house = [u for u in first.units if u.house and u.live_at(slot.moment)
-                 and (u.type is not UnitType.HTML or audience.allow_html)]
+                 and (u.type is not UnitType.HTML or audience.allow_html)
+                 and (budget is None or budget.allows(first, u))]
         units = draw(first, house, slot)
         if units:
             return Choice(first, units, label)

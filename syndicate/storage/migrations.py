@@ -37,6 +37,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (day, space, unit, partner, kind, class)
         );
     """),
+    Migration(2, "counts by unit, for caps", """
+        CREATE INDEX counts_by_unit ON counts (space, unit, kind);
+    """),
 )
 LATEST = MIGRATIONS[-1].version
 

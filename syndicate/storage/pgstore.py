@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from syndicate.storage.migrations import LATEST, NewerSchema, current_version, upgrade
 from syndicate.storage.url import redacted
 from syndicate.tracking.events import CountKey
-from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping
+from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping, Lifetime
 
 log = logging.getLogger("syndicate.storage")
 
@@ -29,6 +29,13 @@ UPSERT = """
 INSERT INTO counts (day, space, unit, partner, kind, class, n)
 SELECT * FROM unnest(%s::date[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[])
 ON CONFLICT (day, space, unit, partner, kind, class) DO UPDATE SET n = counts.n + excluded.n
+"""
+#: Store.lifetime: headline served and clicks over every day, for the capped units only (index counts_by_unit).
+LIFETIME = """
+SELECT c.space, c.unit, c.partner, c.kind, SUM(c.n) FROM counts c
+JOIN unnest(%s::text[], %s::text[]) AS u(space, unit) ON c.space = u.space AND c.unit = u.unit
+WHERE c.kind IN ('served', 'click') AND c.class NOT IN ('bot', 'proxy')
+GROUP BY c.space, c.unit, c.partner, c.kind
 """
 #: SQL for each grouping column: days are kept as ``date`` and reported as the SQLite store does.
 _COLUMN_SQL = {"day": "to_char(day, 'YYYY-MM-DD')", "space": "space", "unit": "unit", "partner": "partner"}
@@ -112,6 +119,14 @@ class PostgresStore:
             rows = conn.execute(sql.encode(), (low, high)).fetchall()
         return [Group(tuple(str(v) for v in row[:width]), str(row[width]), str(row[width + 1]),
                       int(str(row[width + 2]))) for row in rows]
+
+    def lifetime(self, units: Collection[tuple[str, str]]) -> list[Lifetime]:
+        if not units:
+            return []
+        spaces, unit_ids = zip(*sorted(units), strict=True)
+        with self._connection().connection() as conn:
+            rows = conn.execute(LIFETIME, (list(spaces), list(unit_ids))).fetchall()
+        return [Lifetime(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(str(r[4]))) for r in rows]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,8 +1,8 @@
 """Where counts are kept: a small ``Store`` interface and its embedded SQLite implementation.
 
 Handlers never see the store; the tracker calls it from one worker thread, so
-every method here may block. A PostgreSQL store would implement the same four
-methods (``INSERT … ON CONFLICT DO UPDATE`` works there too).
+every method here may block. The PostgreSQL store (``syndicate.storage.pgstore``)
+implements the same five methods.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from syndicate.tracking.events import CountKey
 
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS counts (
     n       INTEGER NOT NULL,
     PRIMARY KEY (day, space, unit, partner, kind, class)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS counts_by_unit ON counts (space, unit, kind);  -- for caps (Store.lifetime)
 PRAGMA user_version = 1;
 """
 UPSERT = """
@@ -55,6 +56,23 @@ class Group:
     n: int
 
 
+#: Classes counted apart from the headline figures (docs/tracking.md); caps are judged on the headline.
+NOT_HEADLINE = ("bot", "proxy")
+#: The kinds caps are judged on.
+CAP_KINDS = ("served", "click")
+_LIFETIME_CHUNK = 400  # units per query: two SQL variables each, well under SQLite's limit
+
+
+class Lifetime(NamedTuple):
+    """Headline events of one unit for one audience over every day: what caps are judged on."""
+
+    space: str
+    unit: str
+    partner: str
+    kind: str  # served | click
+    n: int
+
+
 class Store(Protocol):
     """Aggregated counts. Blocking; called from a single worker thread."""
 
@@ -65,6 +83,12 @@ class Store(Protocol):
 
     def grouped(self, by: Grouping, since: dt.date | None, until: dt.date | None) -> list[Group]:
         """Sums per ``by`` key, kind and class, for days from ``since`` to ``until`` inclusive."""
+
+    def lifetime(self, units: Collection[tuple[str, str]]) -> list[Lifetime]:
+        """For the (space id, unit id) pairs in ``units`` only: sums over every day per (space, unit, partner,
+        kind) of kinds ``served`` and ``click``, classes ``bot`` and ``proxy`` left out. Nothing when
+        ``units`` is empty. The tracker calls it after every flush while some unit has a cap, so it should
+        use an index on (space, unit, kind)."""
 
     def close(self) -> None: ...
 
@@ -171,6 +195,23 @@ class SqliteStore:
         width = len(columns)
         return [Group(tuple(row[:width]), row[width], row[width + 1], int(row[width + 2]))
                 for row in self._conn.execute(sql, (low, high))]
+
+    def lifetime(self, units: Collection[tuple[str, str]]) -> list[Lifetime]:
+        if not units:
+            return []
+        self.open()
+        assert self._conn is not None
+        pairs = sorted(units)
+        found: list[Lifetime] = []
+        for start in range(0, len(pairs), _LIFETIME_CHUNK):
+            chunk = pairs[start:start + _LIFETIME_CHUNK]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            sql = (f"SELECT space, unit, partner, kind, SUM(n) FROM counts WHERE (space, unit) IN (VALUES {values}) "
+                   f"AND kind IN ('served', 'click') AND class NOT IN ('bot', 'proxy') "
+                   "GROUP BY space, unit, partner, kind")
+            params = [text for pair in chunk for text in pair]
+            found += [Lifetime(row[0], row[1], row[2], row[3], int(row[4])) for row in self._conn.execute(sql, params)]
+        return found
 
     def close(self) -> None:
         if self._conn is not None:

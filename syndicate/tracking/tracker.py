@@ -20,6 +20,7 @@ from typing import TypeVar
 from syndicate.ads.resolver import Placed
 from syndicate.partners import PUBLIC_ID
 from syndicate.tracking.bots import Agent, classify
+from syndicate.tracking.caps import CapState
 from syndicate.tracking.events import EventBuffer, Kind
 from syndicate.tracking.replays import RecentClients
 from syndicate.tracking.store import Store
@@ -44,6 +45,8 @@ class Tracker:
         self._task: asyncio.Task[None] | None = None
         self._error: str | None = None  # the store's last error, while it keeps failing
         self._error_logged_at = 0.0
+        self.caps = CapState()  # counts of capped units, for the request path (set its ``units``)
+        self._caps_error: str | None = None
 
     # -- recording: on the event loop, never blocks ------------------------------------------
 
@@ -92,6 +95,21 @@ class Tracker:
             self._error = None
         return True
 
+    async def refresh_caps(self) -> None:
+        """Read the counts caps are judged on, on the store's thread; on failure keep the last ones."""
+        units = self.caps.units()
+        try:
+            rows = await self.in_store(lambda: self.store.lifetime(units)) if units else []
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            if text != self._caps_error:
+                log.error("tracking store: cannot read counts for ad caps (%s); caps are judged on the last "
+                          "counts read", text)
+            self._caps_error = text
+            return
+        self._caps_error = None
+        self.caps.update(rows)
+
     def _store_failed(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}"
         now = time.monotonic()
@@ -110,6 +128,7 @@ class Tracker:
                 await self.in_store(self.store.open)
             except Exception as exc:
                 self._store_failed(exc)
+            await self.refresh_caps()  # before the first request: caps hold from the first window
         self._task = asyncio.create_task(self._run(), name="tracking-flush")
 
     async def _run(self) -> None:
@@ -117,6 +136,8 @@ class Tracker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.flush_seconds)
             await self.flush()
+            if self.enabled and not self._stopping.is_set():
+                await self.refresh_caps()
 
     async def stop(self) -> None:
         """Flush everything and close the store. Nothing recorded before this is lost unless the store fails."""

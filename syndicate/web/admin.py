@@ -22,6 +22,7 @@ import yaml
 from aiohttp import web
 
 from syndicate import audit
+from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.loader import SPACE_ID
 from syndicate.ads.store import Change, NotAFile, SpaceStore
 from syndicate.checks import advice, scheduled
@@ -32,7 +33,7 @@ from syndicate.snapshot import Snapshot
 from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
-from syndicate.web.state import ADMIN_TOKEN, RELOADER
+from syndicate.web.state import ADMIN_TOKEN, CAPS, RELOADER
 from syndicate.web.tracking_views import stats_html, stats_json
 from syndicate.yamlfile import MAX_DEPTH
 
@@ -90,6 +91,9 @@ async def status(request: web.Request) -> web.Response:
     snapshot = reloader.holder.current
     root = snapshot.config.root
     hints = await asyncio.get_running_loop().run_in_executor(None, advice, snapshot)
+    caps = request.config_dict.get(CAPS)  # the counts the tracker last read: no store query here
+    if caps is not None:
+        hints += cap_problems(snapshot.spaces, caps.latest(), audience_ids(snapshot.config))
     errors = [p for p in snapshot.problems if p.level is Level.ERROR]
     warnings = [p for p in snapshot.problems if p.level is Level.WARNING] + hints
     return web.json_response({

@@ -13,6 +13,7 @@ from syndicate.formats.assembly import FragmentCache
 from syndicate.reload import Reloader
 from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
+from syndicate.tracking.caps import CapState
 from syndicate.tracking.tokens import SigningKeys
 from syndicate.tracking.tracker import Tracker
 from syndicate.web.ratelimit import RateLimiter
@@ -59,3 +60,5 @@ ON_SERVED = web.AppKey("on_served", ServedHook)
 #: sign and verify /c/ and /i/ tokens. /admin/stats reads them from the /admin/ sub-application.
 TRACKER = web.AppKey("tracker", Tracker)
 SIGNING_KEYS = web.AppKey("signing_keys", SigningKeys)
+#: Set when tracking is on: the counts ad caps are judged on, frozen per rotation window (absent: no caps).
+CAPS = web.AppKey("caps", CapState)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
+from syndicate.ads.caps import capped_units
 from syndicate.ads.resolver import Placed
 from syndicate.storage.backend import store_for
 from syndicate.tracking import stats
@@ -27,7 +28,7 @@ from syndicate.tracking.store import Grouping
 from syndicate.tracking.tokens import BadToken, Claim
 from syndicate.tracking.tracker import Tracker
 from syndicate.web.errors import text_error
-from syndicate.web.state import LINKS, ON_SERVED, SIGNING_KEYS, SNAPSHOTS, TRACKER
+from syndicate.web.state import CAPS, LINKS, ON_SERVED, SIGNING_KEYS, SNAPSHOTS, TRACKER
 from syndicate.web.views import client_address
 
 log = logging.getLogger("syndicate.tracking")
@@ -53,6 +54,8 @@ def setup_tracking(app: web.Application) -> None:
     if settings.enabled:
         app[LINKS] = SignedLinks(keys, lambda: holder.current.config.server.public_url, settings.pixel)
         app[ON_SERVED] = tracker.record_served
+        tracker.caps.units = lambda: capped_units(holder.current.spaces)  # read per refresh: reloads change it
+        app[CAPS] = tracker.caps
     app.cleanup_ctx.append(_tracker_context)
 
 

@@ -9,6 +9,7 @@ import time
 
 from aiohttp import web
 
+from syndicate.ads.caps import CapView
 from syndicate.ads.resolver import Links, tally
 from syndicate.config import HttpConfig, RateLimit, Rotation
 from syndicate.formats import FORMATS
@@ -30,7 +31,7 @@ from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.errors import text_error
 from syndicate.web.forwarded import client_of
 from syndicate.web.ratelimit import Verdict
-from syndicate.web.state import FRAGMENTS, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
+from syndicate.web.state import CAPS, FRAGMENTS, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
 from syndicate.web.variants import Rendered
 
 
@@ -104,10 +105,13 @@ def rotation_window(snapshot: Snapshot) -> int:
 
 
 def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None,
-            fragments: FragmentCache) -> Rendered:
-    """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry."""
+            fragments: FragmentCache, caps: CapView | None = None) -> Rendered:
+    """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry.
+
+    ``caps``: the counts frozen for this window (``CAPS``), so every variant of a window judges caps alike.
+    """
     window_start = dt.datetime.fromtimestamp(window * snapshot.config.ads.rotation_seconds, dt.UTC)
-    resolver = ad_resolver(snapshot, audience, page.format, window_start, links)
+    resolver = ad_resolver(snapshot, audience, page.format, window_start, links, caps)
     template = feed_view(snapshot, page, lambda call, article: marker(call.index))
     body = assemble(page.format, snapshot.generation, template, page_articles(snapshot, page), resolver, fragments)
     last_modified = feed_updated(feed_of(snapshot, page))
@@ -189,8 +193,10 @@ async def feed(request: web.Request) -> web.StreamResponse:
     key = (snapshot.generation, page, audience.id, window)
     links = request.app.get(LINKS)
     fragments = request.app[FRAGMENTS]
+    cap_state = request.app.get(CAPS)
+    caps = cap_state.for_window(window * snapshot.config.ads.rotation_seconds) if cap_state is not None else None
     variant = await request.app[VARIANTS].get(
-        key, lambda: _render(snapshot, page, audience, window, links, fragments))
+        key, lambda: _render(snapshot, page, audience, window, links, fragments, caps))
 
     headers = dict(variant.headers)
     use_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
