@@ -6,7 +6,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -40,12 +39,12 @@ units:
 """
 
 
-def capped_site(make_site: SiteFactory, caps: str) -> Path:
+def capped_site(make_site: SiteFactory, caps: str, rotation: str = "per_item") -> Path:
     files = {"feeds/news/_feed.yaml": "title: News\nitems_per_page: 50\n", "adspaces/4.yaml": space(caps)}
     for i in range(ARTICLES):
         files[f"feeds/news/a{i:02d}.md"] = article(f"A{i}", f"2024-05-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00",
                                                    "Text. [bsa_pro_ad_space id=4]")
-    return make_site(files, config=CONFIG)
+    return make_site(files, config=CONFIG + f"ads: {{rotation: {rotation}, rotation_seconds: {ROTATION}}}\n")
 
 
 def seed(config: Path, counts: dict[tuple[str, str, str, str], int]) -> None:
@@ -76,7 +75,7 @@ async def placed(client: TestClient, headers: dict[str, str] | None = None) -> t
 
 def at(monkeypatch: pytest.MonkeyPatch, moment: float) -> None:
     """The server's clock for choosing the rotation window."""
-    monkeypatch.setattr("syndicate.web.views.time", SimpleNamespace(time=lambda: moment))
+    monkeypatch.setattr("syndicate.web.views.wall_clock", lambda: moment)
 
 
 async def test_a_unit_whose_stored_count_reached_its_cap_is_not_placed(make_site: SiteFactory) -> None:
@@ -110,9 +109,10 @@ async def test_per_partner_caps_count_each_audience_on_its_own(make_site: SiteFa
         assert (await placed(client))[:2] == (1, ARTICLES - 1)  # the public has one impression left
 
 
+@pytest.mark.parametrize("rotation", ["per_item", "window"])
 async def test_max_impressions_1_is_placed_once_and_stops_from_the_next_window(
-        make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = capped_site(make_site, "max_impressions: 1")
+        make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, rotation: str) -> None:
+    config = capped_site(make_site, "max_impressions: 1", rotation)
     window = (int(time.time()) // ROTATION) * ROTATION
     at(monkeypatch, window + 10)
     async with serving(config) as client:
@@ -127,8 +127,25 @@ async def test_max_impressions_1_is_placed_once_and_stops_from_the_next_window(
         at(monkeypatch, window + 20)
         assert await placed(client) == first  # … judged on the same frozen counts: the same bytes
         at(monkeypatch, window + ROTATION + 1)
+        response = await client.get("/feeds/news.json", headers={"If-None-Match": first[2], "User-Agent": CHROME})
+        assert response.status == 200  # the bytes changed: no 304 on the old ETag
         assert (await placed(client))[:2] == (0, ARTICLES)  # the next window: no longer placed
     assert _served(config) == 5  # five responses carried it once each: the overshoot one window allows
+
+
+async def test_under_per_item_a_unit_far_from_its_cap_keeps_the_bytes_across_windows(
+        make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = capped_site(make_site, "max_impressions: 1000000")
+    start = (int(time.time()) // ROTATION) * ROTATION
+    async with serving(config) as client:
+        tracker = client.app[TRACKER]
+        etags = set()
+        for hour in range(3):
+            at(monkeypatch, start + hour * ROTATION + 1)
+            etags.add((await placed(client))[2])
+            await tracker.flush()
+            await tracker.refresh_caps()  # its count grows every window, far below the cap
+        assert len(etags) == 1
 
 
 def _served(config: Path) -> int:

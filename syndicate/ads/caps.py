@@ -8,7 +8,9 @@ keeps them refreshed in the background; a window's variants all read the one
 ``CapView`` frozen when that window was first rendered, so bytes stay identical
 within a window. Within one rendered body a unit is placed at most as many times
 as its impression budget has left (``Budget``), so a nearly spent unit does not
-fill every item of a feed.
+fill every item of a feed. A render depends on the view only through ``state``,
+which goes into the variant key: under ``ads.rotation: per_item`` a feed keeps its
+bytes across windows until a capped unit nears or reaches its cap.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ SERVED = "served"
 CLICK = "click"
 #: A unit at or above this share of a cap is reported as near it (``check``, ``/admin/status``).
 NEAR = 0.9
+#: Impressions left are counted up to this: more than one rendered feed can place, so a unit far from
+#: its cap has one constant state and does not change the variant key (or the bytes) as its count grows.
+LEFT_CLAMP = 100_000
+#: ``state`` of a unit with no impression cap whose click caps are not reached.
+UNLIMITED = -1
 
 #: (space, unit, audience, kind) -> headline count over every day; kind is ``served`` or ``click``.
 Used = Mapping[tuple[str, str, str, str], int]
@@ -44,7 +51,10 @@ class CapView:
     """The counts caps are judged on, as they stood when a window was first rendered."""
 
     used: Used = field(default_factory=dict)
+    start: int = 0  # unix time of the window it was frozen for
     _per_unit: dict[tuple[str, str, str], int] = field(default_factory=dict, init=False, repr=False)
+    _states: dict[tuple[int, str], tuple[tuple[str, str, int], ...]] = field(
+        default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for (space, unit, _, kind), n in self.used.items():
@@ -58,13 +68,33 @@ class CapView:
         return self.used.get((space, unit, audience, kind), 0)
 
     def impressions_left(self, space: str, unit: AdUnit, audience: str) -> int | None:
-        """Placements the unit may still get for ``audience``; None when no impression cap applies."""
+        """Placements the unit may still get for ``audience`` (at most ``LEFT_CLAMP``); None when no
+        impression cap applies."""
         left: int | None = None
         for cap, who in ((unit.max_impressions, None), (unit.max_impressions_per_partner, audience)):
             if cap is not None:
-                room = max(0, cap - self.count(space, unit.id, SERVED, who))
+                room = min(LEFT_CLAMP, max(0, cap - self.count(space, unit.id, SERVED, who)))
                 left = room if left is None else min(left, room)
         return left
+
+    def state(self, generation: int, spaces: Mapping[str, AdSpace], audience: str) -> tuple[tuple[str, str, int],
+                                                                                            ...]:
+        """What a render for ``audience`` reads of this view: (space, unit, impressions left, 0 when a click
+        cap is reached, ``UNLIMITED`` when neither limits it) per capped unit. Memoised per Snapshot
+        generation and audience: it is part of every variant key, so it is asked for on every request."""
+        key = (generation, audience)
+        found = self._states.get(key)
+        if found is None:
+            found = self._states[key] = tuple(
+                (space.id, unit.id, self._left(space.id, unit, audience))
+                for space in spaces.values() for unit in space.units if is_capped(unit))
+        return found
+
+    def _left(self, space: str, unit: AdUnit, audience: str) -> int:
+        if self.clicks_spent(space, unit, audience):
+            return 0
+        left = self.impressions_left(space, unit, audience)
+        return UNLIMITED if left is None else left
 
     def clicks_spent(self, space: str, unit: AdUnit, audience: str) -> bool:
         """True when a click cap is reached for ``audience`` (or for everyone)."""
@@ -79,6 +109,7 @@ class Budget:
         self.view = view
         self.audience = audience
         self._left: dict[tuple[str, str], int | None] = {}
+        self.limited = False  # a cap kept some unit out of this render: its bytes depend on the counts
 
     def allows(self, space: AdSpace, unit: AdUnit) -> bool:
         if not is_capped(unit):
@@ -88,7 +119,10 @@ class Budget:
             spent = self.view.clicks_spent(space.id, unit, self.audience)
             self._left[key] = 0 if spent else self.view.impressions_left(space.id, unit, self.audience)
         left = self._left[key]
-        return left is None or left > 0
+        if left is None or left > 0:
+            return True
+        self.limited = True
+        return False
 
     def spend(self, space: AdSpace, units: Iterable[AdUnit]) -> None:
         """The units were placed once each in this render."""

@@ -39,7 +39,7 @@ class CapState:
         """The view of the window starting at unix time ``start``: frozen at its first call."""
         view = self._windows.get(start)
         if view is None:
-            view = self._windows[start] = CapView(self.used)
+            view = self._windows[start] = CapView(self.used, start)
             while len(self._windows) > KEEP_WINDOWS:
                 self._windows.popitem(last=False)
         return view

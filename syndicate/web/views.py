@@ -104,6 +104,16 @@ def rotation_window(snapshot: Snapshot) -> int:
     return int(wall_clock()) // ads.rotation_seconds if ads.rotation is Rotation.WINDOW else 0
 
 
+def _caps(request: web.Request, snapshot: Snapshot) -> CapView | None:
+    """The counts caps are judged on in the current (wall-clock) rotation window, whatever ``ads.rotation`` is;
+    None without tracking."""
+    state = request.app.get(CAPS)
+    if state is None:
+        return None
+    seconds = snapshot.config.ads.rotation_seconds
+    return state.for_window(int(wall_clock()) // seconds * seconds)
+
+
 def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None,
             fragments: FragmentCache, caps: CapView | None = None) -> Rendered:
     """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry.
@@ -119,6 +129,8 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
         last_modified = max(last_modified, snapshot.ads_changed)
         if snapshot.config.ads.rotation is Rotation.WINDOW:
             last_modified = max(last_modified, window_start)
+    if caps is not None and resolver.budget is not None and resolver.budget.limited:  # a cap changed what is here
+        last_modified = max(last_modified, dt.datetime.fromtimestamp(caps.start, dt.UTC))
     http = snapshot.config.http
     links_header = [f'<{hub}>; rel="hub"' for hub in http.hubs] + [f'<{page_url(snapshot, page)}>; rel="self"']
     headers = {
@@ -190,11 +202,13 @@ async def feed(request: web.Request) -> web.StreamResponse:
     assert audience is not None
 
     window = rotation_window(snapshot)
-    key = (snapshot.generation, page, audience.id, window)
+    caps = _caps(request, snapshot)
+    # A render reads the caps only through their state: it keys the variant (under per_item it stays the same
+    # across windows until a capped unit nears or reaches its cap).
+    cap_key = caps.state(snapshot.generation, snapshot.spaces, audience.id) if caps is not None else ()
+    key = (snapshot.generation, page, audience.id, window, cap_key)
     links = request.app.get(LINKS)
     fragments = request.app[FRAGMENTS]
-    cap_state = request.app.get(CAPS)
-    caps = cap_state.for_window(window * snapshot.config.ads.rotation_seconds) if cap_state is not None else None
     variant = await request.app[VARIANTS].get(
         key, lambda: _render(snapshot, page, audience, window, links, fragments, caps))
 
