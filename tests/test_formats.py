@@ -94,6 +94,23 @@ def test_atom_fields(sample: Snapshot) -> None:
     assert {link.rel for link in parsed.feed.links} >= {"self", "alternate"}
 
 
+def test_atom_carries_the_article_image(sample: Snapshot) -> None:
+    """As media:content (Media RSS, like the RSS item) and as an RFC 4287 enclosure link with its type."""
+    data = rendered(sample, "world", "atom")
+    root = strict_xml(data)
+    entry = next(e for e in root.iterfind("atom:entry", NS) if e.findtext("atom:id", namespaces=NS) == SAMPLE_UID)
+    url = "https://news.example.com/images/2020/09/sochi-meeting.jpg"
+    media = entry.find("media:content", NS)
+    assert media is not None and media.attrib == {"url": url, "medium": "image", "width": "1200", "height": "675"}
+    (enclosure,) = entry.findall("atom:link[@rel='enclosure']", NS)
+    assert enclosure.attrib == {"href": url, "rel": "enclosure", "type": "image/jpeg"}
+    parsed = check_any("atom", data)
+    seen = next(e for e in parsed.entries if e.id == SAMPLE_UID)
+    assert seen.media_content[0]["url"] == url and seen.enclosures[0]["href"] == url
+    others = [e for e in root.iterfind("atom:entry", NS) if e.findtext("atom:id", namespaces=NS) != SAMPLE_UID]
+    assert others and all(e.find("media:content", NS) is None for e in others)  # no image, no element
+
+
 def test_json_feed_fields(sample: Snapshot) -> None:
     feed = orjson.loads(rendered(sample, "world", "json"))
     assert feed["feed_url"] == "http://127.0.0.1:8080/feeds/world.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import cast
 
-from syndicate.formats.feedgen_base import AtomLinksExtension, extra_links, new_generator
+from syndicate.formats.feedgen_base import AtomLinksExtension, extra_links, media_content, new_generator
 from syndicate.formats.model import FeedView
 
 # RSS 2.0 caps channel image dimensions; bigger values make validators fail the feed.
@@ -41,8 +41,5 @@ def render(view: FeedView) -> bytes:
         if item.author is not None:
             fe.dc.dc_creator(item.author.name)
         if item.image is not None:
-            media = {"url": item.image.url, "medium": "image"}
-            if item.image.width and item.image.height:
-                media.update(width=str(item.image.width), height=str(item.image.height))
-            fe.media.content(media, group=None)  # a one-item media:group is invalid
+            fe.media.content(media_content(item.image), group=None)  # a one-item media:group is invalid
     return cast(bytes, fg.rss_str(pretty=False, encoding="UTF-8", xml_declaration=True))
