@@ -57,7 +57,28 @@ def blocking_errors(current: Snapshot, candidate: Snapshot) -> list[Problem]:
     if current.spaces and not candidate.spaces and not folder.is_dir():
         # At startup a site without ads is fine; on reload a vanished folder is a mistake.
         blocking.append(Problem(folder, 0, Level.ERROR, "ad spaces folder is gone; every ad would disappear"))
+    blocking += cut_short(current, candidate)
     return blocking
+
+
+def cut_short(current: Snapshot, candidate: Snapshot) -> list[Problem]:
+    """Spaces that lost every unit, or their if_empty, without the file saying so: what a file cut short
+    looks like (still valid YAML). ``units: []`` and ``if_empty: null`` say it is meant; deleting the
+    file removes the space."""
+    found: list[Problem] = []
+    for space_id, before in sorted(current.spaces.items()):
+        after = candidate.spaces.get(space_id)
+        if after is None:
+            continue
+        if before.units and not after.units and not after.units_written:
+            found.append(Problem(after.path, 0, Level.ERROR,
+                                 f"units: the space had {len(before.units)} units and this file has none "
+                                 "(half-written?); write 'units: []' to empty it on purpose"))
+        if before.if_empty and not after.if_empty and not after.if_empty_written:
+            found.append(Problem(after.path, 0, Level.ERROR,
+                                 f"if_empty: the space fell back to {before.if_empty!r} and this file no longer "
+                                 "says (half-written?); write 'if_empty: null' to drop the fallback on purpose"))
+    return found
 
 
 @dataclass(frozen=True, slots=True)

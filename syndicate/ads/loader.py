@@ -109,6 +109,8 @@ def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable
         fallback=Fallback(f.choice("fallback", tuple(Fallback), Fallback.HIDE)),
         units=tuple(units),
         path=path,
+        units_written=isinstance(f.mapping.get("units"), list),
+        if_empty_written="if_empty" in f.mapping,
     )
     if if_empty == space_id:
         f.error("if_empty", "a space cannot fall back to itself")

@@ -68,3 +68,7 @@ class AdSpace:
     units: tuple[AdUnit, ...]
     path: Path
     line: int = 1
+    #: Whether the file wrote ``units:`` as a list and wrote an ``if_empty`` key: a reload tells a space
+    #: emptied on purpose (``units: []``, ``if_empty: null``) from a file cut short (docs/ops.md).
+    units_written: bool = True
+    if_empty_written: bool = True
