@@ -21,6 +21,7 @@ from syndicate.config import config_path, load_config
 from syndicate.formats import FORMATS
 from syndicate.ingest.importer import add_arguments as add_import_arguments
 from syndicate.ingest.importer import cmd_import
+from syndicate.ingest.upstream_check import check_upstreams, summary_line
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
 from syndicate.secrets import secret_from_env_or_file
@@ -98,20 +99,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     try:
         snapshot = build_snapshot(path)
-        problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot), *_caps(snapshot)]
+        upstreams, upstream_problems = check_upstreams(snapshot)  # each followed feed fetched once
+        problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot), *_caps(snapshot), *upstream_problems]
         root = snapshot.config.root
         later = scheduled(snapshot)
     except LoadError as exc:
-        problems, root, later = exc.problems, path.resolve().parent, []
+        problems, root, later, upstreams = exc.problems, path.resolve().parent, [], []
     errors = sum(1 for p in problems if p.level is Level.ERROR)
     if args.output == "json":
         print(json.dumps({"errors": errors, "warnings": len(problems) - errors,
-                          "problems": [p.as_dict(root) for p in problems], "scheduled": later}, indent=2))
+                          "problems": [p.as_dict(root) for p in problems], "scheduled": later,
+                          "upstreams": upstreams}, indent=2))
     else:
         for problem in problems:
             print(problem.format(root))
         for entry in later:
             print(f"{entry['path']}: scheduled: publishes at {entry['at']}")
+        for result in upstreams:
+            print(summary_line(result))
         print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
     return 1 if errors else 0
 

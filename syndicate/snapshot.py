@@ -91,6 +91,12 @@ def _mtime(path: Path) -> dt.datetime:
         return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
+def body_renderer(config: Config) -> BodyRenderer:
+    """The renderer every article of ``config`` goes through: its ad tags, aliases and strip_tags."""
+    ad_tags = frozenset(AD_TAGS) | {alias.tag for alias in config.ads.aliases}
+    return BodyRenderer(config.site.base_url, ad_tags | frozenset(config.ads.strip_tags), ad_tags)
+
+
 def _derive(snapshot: Snapshot, moment: dt.datetime) -> Snapshot:
     feeds = published_feeds(snapshot.loaded, moment)
     return replace(snapshot, feeds=feeds, filtered=filtered_feeds(feeds), as_of=moment,
@@ -104,9 +110,8 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None) -> Snapsho
     articles are recorded on the Snapshot (those articles are left out)."""
     config = load_config(config_path)
     problems = ProblemList()
-    ad_tags = frozenset(AD_TAGS) | {alias.tag for alias in config.ads.aliases}
-    tags = ad_tags | frozenset(config.ads.strip_tags)
-    renderer = BodyRenderer(config.site.base_url, tags, ad_tags)
+    renderer = body_renderer(config)
+    tags = renderer.tags
     spaces = load_spaces(config.adspaces_dir, problems, renderer.absolute, renderer.sanitize)
     check_partners(spaces, config, problems)
     feeds = ContentLoader(config, renderer, problems).load()

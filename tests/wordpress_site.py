@@ -266,12 +266,15 @@ def running(site: WordPressSite) -> Iterator[None]:
     try:
         deadline = time.monotonic() + 20
         while True:
+            if time.monotonic() > deadline or fpm.poll() is not None or nginx.poll() is not None:
+                raise RuntimeError("php-fpm or nginx did not start (port taken?); see " + str(run))
             with socket.socket() as probe:
                 if fpm_socket.exists() and probe.connect_ex(("127.0.0.1", site.port)) == 0:
                     break
-            if time.monotonic() > deadline or fpm.poll() is not None or nginx.poll() is not None:
-                raise RuntimeError("php-fpm or nginx did not start; see " + str(run))
             time.sleep(0.05)
+        time.sleep(0.2)
+        if nginx.poll() is not None:
+            raise RuntimeError(f"nginx exited at once: port {site.port} is taken by another server")
         yield
     finally:
         stop(nginx, fpm)

@@ -16,6 +16,7 @@ from syndicate.config import Config
 from syndicate.content.bodies import BodyError, BodyRenderer, summarize
 from syndicate.content.model import Article, Author, Feed, Image
 from syndicate.fields import Fields
+from syndicate.ingest.upstream_config import read_upstream
 from syndicate.problems import LoadError, ProblemList
 from syndicate.yamlfile import load_yaml
 
@@ -180,6 +181,7 @@ class ContentLoader:
         image = _read_image(f, "image", self.renderer)
         per_page = f.integer("items_per_page", self.config.feed_defaults.items_per_page,
                              minimum=1, maximum=self.config.feed_defaults.max_page_size)
+        upstream = read_upstream(f)
         f.finish()
         if len(self.problems.errors) > errors_before:
             return None
@@ -204,12 +206,16 @@ class ContentLoader:
             articles.append(article)
         articles.sort(key=_newest_first)
         return Feed(folder.name, title, description or title, language, link, image,
-                    per_page, tuple(articles), meta_path)
+                    per_page, tuple(articles), meta_path, upstream)
 
     def load_article(self, path: Path, feed: str) -> Article | None:
         text = read_text(path, self.config.feeds_dir, self.problems)
         if text is None:
             return None
+        return self.parse_article(text, path, feed)
+
+    def parse_article(self, text: str, path: Path, feed: str) -> Article | None:
+        """An article file's text as it would load from ``path``: also checks pushed and followed articles."""
         try:
             source = split_front_matter(text, path)
         except LoadError as exc:

@@ -64,6 +64,17 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Upstream:
+    """A feed followed from elsewhere (``upstream:`` in _feed.yaml): polled, its items written as files."""
+
+    url: str
+    every: float  # seconds between polls when all is well
+    timeout: float
+    max_bytes: int
+    line: int = 0  # of ``upstream:`` in _feed.yaml, for check messages
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     name: str
     title: str
@@ -74,6 +85,7 @@ class Feed:
     items_per_page: int
     articles: tuple[Article, ...]  # newest first
     path: Path | None = None  # the _feed.yaml, None for the built-in "all"
+    upstream: Upstream | None = None
 
     @property
     def updated(self) -> dt.datetime | None:

@@ -35,6 +35,7 @@ from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
 from syndicate.web.state import ADMIN_TOKEN, CAPS, RELOADER
 from syndicate.web.tracking_views import stats_html, stats_json
+from syndicate.web.upstreams import upstream_status
 from syndicate.yamlfile import MAX_DEPTH
 
 log = logging.getLogger("syndicate.admin")
@@ -109,6 +110,7 @@ async def status(request: web.Request) -> web.Response:
         "warnings": problem_dicts(warnings, root),
         "reload": {"attempts": reloader.attempts, "last": _outcome(reloader.last, snapshot),
                    "rejected": _outcome(reloader.rejected, snapshot)},
+        "upstreams": upstream_status(request.config_dict),
     })
 
 

@@ -36,10 +36,26 @@ _OUTCOME = {
     "additionalProperties": False,
 }
 _COUNT = {"type": "integer", "minimum": 0}
+_STAMP = {"type": ["string", "null"], "format": "date-time"}
+_UPSTREAM = {
+    "type": "object", "additionalProperties": False,
+    "required": ["feed", "url", "ok", "last_attempt", "last_success", "last_status", "kind", "error", "failures",
+                 "items", "written", "rejected"],
+    "properties": {
+        "feed": {"type": "string"}, "url": {"type": "string"},
+        "ok": {"type": "boolean", "description": "the last poll worked"},
+        "last_attempt": _STAMP, "last_success": _STAMP,
+        "last_status": {"type": ["integer", "null"], "description": "HTTP status of the last answer"},
+        "kind": {"enum": ["rss", "atom", None]},
+        "error": {"type": ["string", "null"], "description": "why the last poll failed; the last good items stay"},
+        "failures": _COUNT, "items": _COUNT, "written": _COUNT,
+        "rejected": {"type": "array", "items": {"type": "string"}, "description": "items left out, with why"},
+    },
+}
 _STATUS = {
     "type": "object",
     "required": ["generation", "loaded_at", "uptime_seconds", "pid", "counts", "scheduled", "errors", "warnings",
-                 "reload"],
+                 "reload", "upstreams"],
     "properties": {
         "generation": {"type": "integer"},
         "loaded_at": {"type": "string", "format": "date-time"},
@@ -61,6 +77,7 @@ _STATUS = {
             "rejected": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ReloadOutcome"}],
                          "description": "the latest rejected reload, until one is accepted"},
         }, "additionalProperties": False},
+        "upstreams": {"type": "array", "items": _UPSTREAM, "description": "feeds followed from elsewhere"},
     },
     "additionalProperties": False,
 }

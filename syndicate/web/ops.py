@@ -14,6 +14,7 @@ from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.watch import Watcher
 from syndicate.web.admin import admin_app
 from syndicate.web.state import RELOADER, SNAPSHOTS
+from syndicate.web.upstreams import upstream_context
 
 log = logging.getLogger("syndicate.admin")
 
@@ -29,6 +30,7 @@ def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snap
     token = admin_token(reloader.holder.current.config.admin_token_file)
     if token is not None:
         app.add_subapp("/admin/", admin_app(token))
+    app.cleanup_ctx.append(upstream_context)  # follows upstream feeds; idle when no feed has one
     if watch:
         app.cleanup_ctx.append(_watching)
 

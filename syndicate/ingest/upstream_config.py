@@ -1,0 +1,28 @@
+"""``upstream:`` in a feed's _feed.yaml: where to follow the feed from, and how often."""
+
+from __future__ import annotations
+
+from syndicate.content.model import Upstream
+from syndicate.fields import Fields
+from syndicate.urls import is_http_url
+
+DEFAULT_EVERY = 300
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def read_upstream(f: Fields) -> Upstream | None:
+    """``upstream: {url: https://publisher.example/feed/, every: 300}``; errors name the field."""
+    if f.raw("upstream") is None:
+        return None
+    sub = f.section("upstream")
+    if sub is None:
+        return None
+    url = sub.text("url", required=True).strip()
+    if url and not is_http_url(url):
+        sub.error("url", f"expected an absolute http(s) URL, got {url!r}")
+    every = sub.number("every", DEFAULT_EVERY, minimum=1)
+    timeout = sub.number("timeout", DEFAULT_TIMEOUT, minimum=0.1)
+    max_bytes = sub.integer("max_bytes", DEFAULT_MAX_BYTES, minimum=1024)
+    sub.finish()
+    return Upstream(url, every, timeout, max_bytes, f.line("upstream"))
