@@ -30,9 +30,6 @@ class YMap(dict[str, Any]):
     line: int
     key_lines: dict[str, int]
 
-    def line_of(self, key: str) -> int:
-        return self.key_lines.get(key, self.line)
-
 
 class YList(list[Any]):
     """A YAML sequence that remembers its own line and each item's line."""

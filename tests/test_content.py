@@ -41,7 +41,7 @@ def test_defaults_are_derived_from_feed_and_file(make_site: SiteFactory) -> None
 
 def test_front_matter_fields(make_site: SiteFactory) -> None:
     extra = (
-        "id: custom-42\nupdated: 2024-05-02T00:00:00Z\nauthor:\n  name: Ann\n  url: /ann\n  bio: Writes.\n"
+        "id: custom-42\nupdated: 2024-05-02T00:00:00Z\nauthor:\n  name: Ann\n  url: /ann\n"
         "tags: [a, b, a]\nsummary: Short.\nimage:\n  url: img/x.png\n  width: 10\n  height: 5\n"
         "canonical_url: /p/1\n"
     )
@@ -51,6 +51,17 @@ def test_front_matter_fields(make_site: SiteFactory) -> None:
     assert found.image is not None and found.image.url == "https://news.test/img/x.png"
     assert found.url == "https://news.test/p/1"
     assert found.updated.isoformat() == "2024-05-02T00:00:00+00:00"
+
+
+def test_author_bio_is_a_warning_and_the_article_still_loads(make_site: SiteFactory) -> None:
+    """No feed format has a field for a biography, so ``bio`` is said to be ignored, not kept unwritten."""
+    extra = "author:\n  name: Ann\n  bio: Writes.\n"
+    snapshot = site_snapshot(make_site, {"feeds/news/x.md": article(extra=extra)})
+    found = only_article(snapshot)
+    assert found.author is not None and found.author.name == "Ann"
+    assert not hasattr(found.author, "bio")
+    assert any(line.startswith("feeds/news/x.md:6: warning: front matter.author.bio: ignored")
+               for line in problem_lines(snapshot)), problem_lines(snapshot)
 
 
 @pytest.mark.parametrize(

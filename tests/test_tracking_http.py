@@ -17,7 +17,7 @@ from syndicate.tracking.store import FILE_NAME
 from syndicate.tracking.tokens import Claim, SigningKeys
 from syndicate.web.app import create_app
 from syndicate.web.state import TRACKER
-from syndicate.web.tracking_views import PIXEL, record_served
+from syndicate.web.tracking_views import PIXEL
 from tests.conftest import SiteFactory
 from tests.tracking_support import (
     CHROME,
@@ -173,18 +173,6 @@ async def test_no_ip_address_is_stored(make_site: SiteFactory) -> None:
     stored = b"".join(path.read_bytes() for path in (config.parent / "data").iterdir())
     assert b"127.0.0.1" not in stored and b"::1" not in stored
     assert stored_report(config.parent / "data").totals.clicks == 1
-
-
-async def test_record_served_counts_every_placement_and_each_response(make_site: SiteFactory) -> None:
-    from syndicate.ads.resolver import ServedAd, tally
-
-    config = tracked_site(make_site)
-    async with serving(config) as client:
-        ads = tally([ServedAd("4", "banner", "public", "news/a"), ServedAd("4", "banner", "public", "news/b")])
-        record_served(client.app, ads, CHROME)  # what the cached path calls: one response, two slots
-        record_served(client.app, ads, CHROME)
-    totals = stored_report(config.parent / "data").totals
-    assert (totals.served, totals.fetches) == (4, 2)
 
 
 async def test_unwritable_data_dir_keeps_serving_and_logs(make_site: SiteFactory,

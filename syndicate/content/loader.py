@@ -113,7 +113,9 @@ def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
     sub = f.section("author")
     if sub is None:
         return None
-    author = Author(sub.text("name", required=True), sub.url("url", renderer.absolute), sub.text("bio"))
+    author = Author(sub.text("name", required=True), sub.url("url", renderer.absolute))
+    if sub.raw("bio") is not None:  # RSS, Atom and JSON Feed have no field for it: say so, keep the article
+        sub.warning("bio", "ignored: no feed format has a field for an author's biography")
     sub.finish()
     return author
 

@@ -29,7 +29,6 @@ Segment = str | Call
 class Author:
     name: str
     url: str = ""
-    bio: str = ""
 
 
 @dataclass(frozen=True, slots=True)

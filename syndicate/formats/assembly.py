@@ -40,11 +40,6 @@ def marker(index: int) -> str:
     return f"\ue000{_NONCE}:{index}\ue001"
 
 
-def template_content(article: Article) -> str:
-    """The article's body with a marker for each call, instead of what the call resolves to."""
-    return "".join(s if isinstance(s, str) else marker(s.index) for s in article.body)
-
-
 def _escape_xml_text(html: str) -> bytes:
     # What lxml does to text content: only &, < and > are escaped.
     return html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
@@ -129,7 +124,7 @@ def fragments_for(fmt: str, generation: int, view: FeedView, articles: Sequence[
 
 def assemble(fmt: str, generation: int, view: FeedView, articles: Sequence[Article], resolve: Resolve,
              cache: FragmentCache) -> bytes:
-    """The document for ``view`` (whose items carry template content, see ``template_content``),
+    """The document for ``view`` (whose items carry a ``marker`` where each ad slot goes),
     with each article's slots resolved by ``resolve``, in order."""
     fragments = fragments_for(fmt, generation, view, articles, cache)
     header = FORMATS[fmt].render(replace(view, items=()))

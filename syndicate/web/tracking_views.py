@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Sequence
 from aiohttp import web
 
 from syndicate.ads.caps import capped_units
-from syndicate.ads.resolver import Placed
 from syndicate.storage.backend import store_for
 from syndicate.tracking import stats
 from syndicate.tracking.events import Kind
@@ -65,13 +64,6 @@ async def _tracker_context(app: web.Application) -> AsyncIterator[None]:
     await tracker.start()
     yield
     await tracker.stop()
-
-
-def record_served(app: web.Application, served_ads: Sequence[Placed], user_agent: str) -> None:
-    """Count one feed response carrying ``served_ads``: call it for every 200 GET, cached or not."""
-    tracker = app.get(TRACKER)
-    if tracker is not None:
-        tracker.record_served(served_ads, user_agent)
 
 
 def _verified(request: web.Request, token: str) -> Claim | None:
