@@ -27,10 +27,8 @@ async def _one(session: aiohttp.ClientSession, snapshot: Snapshot, feed: Feed, u
     return result
 
 
-async def _all(snapshot: Snapshot) -> list[tuple[Feed, Upstream, dict[str, Any]]]:
-    followed = [(feed, feed.upstream) for name, feed in sorted(snapshot.feeds.items()) if feed.upstream is not None]
-    if not followed:
-        return []
+async def _all(followed: list[tuple[Feed, Upstream]],
+               snapshot: Snapshot) -> list[tuple[Feed, Upstream, dict[str, Any]]]:
     async with aiohttp.ClientSession() as session:
         results = await asyncio.gather(*(_one(session, snapshot, feed, upstream) for feed, upstream in followed))
     return [(feed, upstream, result) for (feed, upstream), result in zip(followed, results, strict=True)]
@@ -43,7 +41,10 @@ def check_upstreams(snapshot: Snapshot) -> tuple[list[dict[str, Any]], list[Prob
     """
     results: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for feed, upstream, result in asyncio.run(_all(snapshot)):
+    followed = [(feed, feed.upstream) for name, feed in sorted(snapshot.feeds.items()) if feed.upstream is not None]
+    if not followed:  # no event loop needed, so `check` also runs inside one (tests, the admin API)
+        return results, problems
+    for feed, upstream, result in asyncio.run(_all(followed, snapshot)):
         results.append(result)
         path, line = feed.path or snapshot.config.feeds_dir / feed.name, upstream.line
         if "error" in result:
