@@ -24,6 +24,7 @@ from syndicate.web.upstreams import UPSTREAMS
 from tests.conftest import SiteFactory
 from tests.feedcheck import check_any
 from tests.opsite import AUTH, CONFIG, PARTNER_KEY, TOKEN, space, wait_for
+from tests.wordpress_site import free_port
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
@@ -262,3 +263,10 @@ def test_any_bytes_give_entries_or_one_feed_error(data: bytes) -> None:
 
 def test_upstream_model_is_hashable_for_task_matching() -> None:
     assert Upstream("https://a.test/", 1, 1, 1024) == Upstream("https://a.test/", 1, 1, 1024)
+
+
+async def test_check_runs_from_inside_a_running_loop(make_site: SiteFactory,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config = followed_site(make_site, f"http://127.0.0.1:{free_port()}/feed/")  # nothing listens there
+    assert main(["check", "--config", str(config)]) == 0  # called on the loop's own thread, as code in a server would
+    assert "warning: upstream" in capsys.readouterr().out

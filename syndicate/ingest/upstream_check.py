@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from typing import Any
 
 import aiohttp
@@ -41,10 +42,12 @@ def check_upstreams(snapshot: Snapshot) -> tuple[list[dict[str, Any]], list[Prob
     """
     results: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    followed = [(feed, feed.upstream) for name, feed in sorted(snapshot.feeds.items()) if feed.upstream is not None]
+    followed = [(feed, feed.upstream) for _, feed in sorted(snapshot.feeds.items()) if feed.upstream is not None]
     if not followed:  # no event loop needed, so `check` also runs inside one (tests, the admin API)
         return results, problems
-    for feed, upstream, result in asyncio.run(_all(followed, snapshot)):
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # its own loop, even when called from a running one
+        checked = pool.submit(asyncio.run, _all(followed, snapshot)).result()
+    for feed, upstream, result in checked:
         results.append(result)
         path, line = feed.path or snapshot.config.feeds_dir / feed.name, upstream.line
         if "error" in result:
