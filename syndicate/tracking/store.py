@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -107,16 +108,21 @@ class SqliteStore:
     """``data_dir/tracking.sqlite3`` in WAL mode: readers (the CLI) never block the writer.
 
     A corrupt file is moved aside (``*.corrupt-<UTC time>``) and a fresh one started,
-    unless ``repair`` is off (the CLI, which must not move the server's file).
+    unless ``repair`` is off (the CLI, which must not move the server's file). A file
+    deleted or replaced under a running server (``rm data/tracking.sqlite3``, or all of
+    ``data/``) is noticed before the next write or read: an open connection would go on
+    writing to the unlinked file, and every later count would vanish with it.
     """
 
     def __init__(self, path: Path, repair: bool = True) -> None:
         self.path = path
         self.repair = repair
         self._conn: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file the connection has open
 
     def open(self) -> None:
         if self._conn is not None:
+            self._same_file()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -139,10 +145,25 @@ class SqliteStore:
             if version > SCHEMA_VERSION:
                 raise sqlite3.OperationalError(f"{self.path} has schema {version}, newer than this version's")
             conn.executescript(SCHEMA)
+            self._identity = _identity(self.path)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _same_file(self) -> None:
+        """Reopen when the file on disk is no longer the one the connection writes to."""
+        found = _identity(self.path)
+        if found == self._identity:
+            return
+        log.error("tracking store %s was deleted or replaced while serving; counts go to %s from now on "
+                  "(what was already written went with the old file)", self.path,
+                  "the file now there" if found else "a new one")
+        self.close()
+        if found is None:  # the old file's WAL and shared memory must not be replayed into a new database
+            for suffix in ("-wal", "-shm"):
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        self.open()
 
     def _set_aside(self, exc: BaseException) -> None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -217,3 +238,13 @@ class SqliteStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._identity = None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or None when it is gone."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino)
