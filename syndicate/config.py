@@ -116,6 +116,8 @@ class HttpConfig:
     trust_forwarded: bool = False  # take the client address from X-Forwarded-For (behind a proxy only)
     trusted_proxies: tuple[Network, ...] = ()  # hops skipped from the right of X-Forwarded-For
     hubs: tuple[str, ...] = ()  # WebSub hubs to announce and ping
+    log_ipv4_prefix: int = 24  # bits of a client's IPv4 address any log keeps (0: none, 32: all)
+    log_ipv6_prefix: int = 48  # the same for IPv6 (0 to 128)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +288,8 @@ def _read_http(f: Fields | None, partner_ids: list[str]) -> HttpConfig:
         fragment_bytes=f.integer("fragment_cache_mb", 128, minimum=1, maximum=MAX_CACHE_MB) * 1024 * 1024,
         public_limit=public, partner_limit=partner, partner_limits=per_partner, not_modified_cost=cost,
         trust_forwarded=f.flag("trust_forwarded", False), trusted_proxies=_read_proxies(f), hubs=hubs,
+        log_ipv4_prefix=f.integer("log_ipv4_prefix", 24, minimum=0, maximum=32),
+        log_ipv6_prefix=f.integer("log_ipv6_prefix", 48, minimum=0, maximum=128),
     )
     f.finish()
     return config

@@ -1,4 +1,4 @@
-"""The access log: Combined Log Format, keys and tracking tokens redacted, written in batches.
+"""The access log: Combined Log Format, keys and tracking tokens redacted, addresses cut, written in batches.
 
 Formatting a record through ``logging`` for every request cost more than the
 rest of a cached response, so ``syndicate serve`` gives the logger a sink that
@@ -9,22 +9,36 @@ Without a sink (tests, embedding) lines go to the ``syndicate.access`` logger.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import ClassVar, TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-_SECRET_PARAM = re.compile(r"([?&](?:key|token)=)[^&\s]*", re.IGNORECASE)
-_TRACKING_TOKEN = re.compile(r"^(/[ci]/)[^/?]+")
+from syndicate.web.redaction import redact, redact_text, truncate_address
+from syndicate.web.state import SNAPSHOTS
+
+__all__ = ["AccessLog", "KeylessAccessLogger", "redact"]
+DEFAULT_PREFIXES = (24, 48)
 
 
-def redact(target: str) -> str:
-    """A request target with partner keys and tracking tokens hidden: neither ever reaches the logs."""
-    if "=" in target:
-        target = _SECRET_PARAM.sub(r"\1REDACTED", target)
-    return _TRACKING_TOKEN.sub(r"\1REDACTED", target) if target.startswith(("/c/", "/i/")) else target
+def address_prefixes(request: web.BaseRequest) -> tuple[int, int]:
+    """``http.log_ipv4_prefix`` and ``http.log_ipv6_prefix`` of the current config (a request aiohttp could
+    not parse has no app: the defaults)."""
+    try:
+        root = request.match_info.apps[0]  # type: ignore[attr-defined]  # a web.Request's outermost app
+    except (AttributeError, AssertionError, IndexError):  # a BaseRequest, or one that was never routed
+        return DEFAULT_PREFIXES
+    holder = root.get(SNAPSHOTS)
+    if holder is None:
+        return DEFAULT_PREFIXES
+    http = holder.current.config.http
+    return (http.log_ipv4_prefix, http.log_ipv6_prefix)
+
+
+def logged_address(request: web.BaseRequest) -> str:
+    """The peer address as every log line shows it: cut to its network prefix (docs/tracking.md)."""
+    return truncate_address(request.remote or "", *address_prefixes(request))
 
 
 class AccessLog:
@@ -55,7 +69,8 @@ class AccessLog:
 
 
 class KeylessAccessLogger(AbstractAccessLogger):
-    """Combined Log Format plus the time taken, with ``?key=`` values and tracking tokens redacted."""
+    """Combined Log Format plus the time taken, with keys and tracking tokens redacted (in the target and
+    the Referer) and the client address cut to its network prefix."""
 
     sink: ClassVar[AccessLog | None] = None
     _second = -1
@@ -68,9 +83,9 @@ class KeylessAccessLogger(AbstractAccessLogger):
             KeylessAccessLogger._stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
         version = request.version
         size = response.body_length
-        line = (f'{request.remote or "-"} - - [{self._stamp}] "{request.method} {redact(request.path_qs)} '
+        line = (f'{logged_address(request)} - - [{self._stamp}] "{request.method} {redact(request.raw_path)} '
                 f'HTTP/{version.major}.{version.minor}" {response.status} {size or "-"} '
-                f'"{request.headers.get("Referer", "-")}" "{request.headers.get("User-Agent", "-")}" '
+                f'"{redact_text(request.headers.get("Referer", "-"))}" "{request.headers.get("User-Agent", "-")}" '
                 f"{time_taken * 1000:.1f}ms")
         if self.sink is not None:
             self.sink.add(line)

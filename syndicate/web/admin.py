@@ -30,6 +30,7 @@ from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
 from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
+from syndicate.web.accesslog import logged_address
 from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
@@ -211,7 +212,7 @@ def _audit(request: web.Request, snapshot: Snapshot, action: str, change: Change
            generation: int) -> None:
     config = snapshot.config
     audit.record(audit.audit_path(config.data_dir), config.root, actor=_actor(request),
-                 remote=request.remote or "-", action=action, change=change, outcome=outcome, generation=generation)
+                 remote=logged_address(request), action=action, change=change, outcome=outcome, generation=generation)
 
 
 def _rejected(outcome: ReloadOutcome, snapshot: Snapshot) -> web.Response:

@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 from multidict import CIMultiDict
 
+from syndicate.web.accesslog import logged_address
 from syndicate.web.errors import Handler
 from syndicate.web.state import ADMIN_TOKEN
 
@@ -50,7 +51,7 @@ async def require_token(request: web.Request, handler: Handler) -> web.StreamRes
     """Every /admin/ request: the token compared in constant time; admin answers are never cached."""
     presented = presented_token(request.headers.get("Authorization", ""))
     if not presented or not request.app[ADMIN_TOKEN].matches(presented):
-        log.warning("admin: refused %s %s from %s", request.method, request.path, request.remote)
+        log.warning("admin: refused %s %s from %s", request.method, request.path, logged_address(request))
         response: web.StreamResponse = refusal()
     else:
         response = await handler(request)

@@ -12,6 +12,7 @@ from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
 from syndicate.web.ops import setup_ops
 from syndicate.web.ratelimit import RateLimiter
+from syndicate.web.redaction import install_log_redaction
 from syndicate.web.routes import add_routes
 from syndicate.web.schedule import setup_schedule
 from syndicate.web.state import FRAGMENTS, LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
@@ -37,6 +38,7 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     self links, the index, OPML and signed ad links name the address that answers.
     Raises ``LoadError`` when a path is given and the config is unusable, or the admin token is.
     """
+    install_log_redaction()  # aiohttp's own error lines quote request lines: no key or token may pass
 
     def build(path: Path) -> Snapshot:
         return listening(build_snapshot(path), host, port)
