@@ -72,7 +72,7 @@ async def test_a_future_article_appears_at_its_time_without_a_reload(aiohttp_cli
         assert [status for status, _ in hidden.values()] == [404, 404, 404, 200, 200]
         assert "Embargoed story" not in hidden["/feeds/news/tags/energy.rss"][1]
         index = hidden["/"][1]
-        assert "(1 articles)" in index and "Embargo" not in index and "Zed Moe" not in index
+        assert "· 1 article ·" in index and "Embargo" not in index and "Zed Moe" not in index
         assert stub.pings == []
 
         async def published() -> bool:
@@ -89,7 +89,7 @@ async def test_a_future_article_appears_at_its_time_without_a_reload(aiohttp_cli
         shown = await texts(client, ("/feeds/news/tags/embargo.rss", "/feeds/news/authors/zed-moe.rss",
                                      "/feeds/all/tags/embargo.json", "/feeds/news/tags/energy.rss", "/"))
         assert all(status == 200 and "Embargoed story" in text for status, text in list(shown.values())[:4])
-        assert "(2 articles)" in shown["/"][1]
+        assert "· 2 articles ·" in shown["/"][1]
         assert client.app[RELOADER].attempts == 0  # no reload: the Snapshot was derived again
         assert client.app[SCHEDULER].published == 1
 

@@ -11,11 +11,13 @@ from syndicate.formats.assembly import FragmentCache
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
 from syndicate.web.ops import setup_ops
+from syndicate.web.pagecache import PageCache
+from syndicate.web.pages import setup_templates
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.redaction import install_log_redaction
 from syndicate.web.routes import add_routes
 from syndicate.web.schedule import setup_schedule
-from syndicate.web.state import FRAGMENTS, LIMITER, SNAPSHOTS, VARIANTS, SnapshotHolder
+from syndicate.web.state import FRAGMENTS, LIMITER, PAGES, SNAPSHOTS, VARIANTS, SnapshotHolder
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
 from syndicate.web.websub import websub_context
@@ -49,13 +51,16 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
     app[FRAGMENTS] = fragments = FragmentCache(snapshot.config.http.fragment_bytes)
     # Both caches' keys start with the generation: after a swap no old entry can be hit again.
+    app[PAGES] = pages = PageCache()
     def clear_caches(old: Snapshot, new: Snapshot) -> None:
         cache.clear()
         fragments.clear()
+        pages.clear()
 
     app[SNAPSHOTS].listeners.append(clear_caches)
     app[LIMITER] = RateLimiter()
     app.cleanup_ctx.append(websub_context)
+    setup_templates(app)
     add_routes(app)
     setup_tracking(app)
     setup_ops(app, watch=watch, build=build)

@@ -16,6 +16,7 @@ from syndicate.snapshot import Snapshot
 from syndicate.tracking.caps import CapState
 from syndicate.tracking.tokens import SigningKeys
 from syndicate.tracking.tracker import Tracker
+from syndicate.web.pagecache import PageCache
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.variants import VariantCache
 
@@ -40,6 +41,8 @@ SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)
 VARIANTS = web.AppKey("variants", VariantCache)
 FRAGMENTS = web.AppKey("fragments", FragmentCache)
 LIMITER = web.AppKey("limiter", RateLimiter)
+#: ``/`` and the feed pages, rendered once per Snapshot (``web/pages.py``).
+PAGES = web.AppKey("pages", PageCache)
 #: Every reload (file watcher, SIGHUP, admin API) goes through this one object.
 RELOADER = web.AppKey("reloader", Reloader)
 #: On the /admin/ sub-application only; absent when no admin token is configured.

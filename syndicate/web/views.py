@@ -235,51 +235,6 @@ async def feed(request: web.Request) -> web.StreamResponse:
     return web.Response(body=variant.body, headers=headers)
 
 
-def _format_links(snapshot: Snapshot, page: PageRequest) -> str:
-    urls = {fmt: page_url(snapshot, PageRequest(page.feed, fmt, 1, page.kind, page.slug)) for fmt in FORMATS}
-    return " · ".join(f'<a href="{html.escape(url)}">{fmt.upper()}</a>' for fmt, url in urls.items())
-
-
-async def index(request: web.Request) -> web.Response:
-    """The feeds for people, with autodiscovery links for readers."""
-    snapshot = request.app[SNAPSHOTS].current
-    site = snapshot.config.site
-    links: list[str] = []
-    rows: list[str] = []
-    for name, feed_obj in sorted(snapshot.feeds.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        title = html.escape(feed_obj.title)
-        links += [f'<link rel="alternate" type="{output.media_type}" title="{title} ({fmt})" '
-                  f'href="{html.escape(feed_url(snapshot, name, fmt))}">' for fmt, output in FORMATS.items()]
-        subfeeds = sorted((kind, slug, sub) for (parent, kind, slug), sub in snapshot.filtered.items()
-                          if parent == name)
-        details = "".join(
-            f"<li>{html.escape(kind[:-1])} <em>{html.escape(sub.title.split(': ', 1)[-1])}</em> "
-            f"({len(sub.articles)}): {_format_links(snapshot, PageRequest(name, 'rss', 1, kind, slug))}</li>"
-            for kind, slug, sub in subfeeds)
-        rows.append(f"<li><strong>{title}</strong> <code>{html.escape(name)}</code> "
-                    f"({len(feed_obj.articles)} articles): {_format_links(snapshot, PageRequest(name, 'rss'))}"
-                    f"<details><summary>by tag and author</summary><ul>{details}</ul></details></li>")
-    page = f"""<!doctype html>
-<html lang="{html.escape(site.language)}">
-<head>
-<meta charset="utf-8">
-<title>{html.escape(site.title)} feeds</title>
-{chr(10).join(links)}
-<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="/feeds.opml">
-</head>
-<body>
-<h1>{html.escape(site.title)}</h1>
-<p>{html.escape(site.description)}</p>
-<ul>
-{chr(10).join(rows)}
-</ul>
-<p><a href="/feeds.opml">All feeds as OPML</a></p>
-</body>
-</html>
-"""
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
-
-
 async def opml(request: web.Request) -> web.Response:
     """Every feed anonymous readers may read, as an OPML 2.0 subscription list."""
     snapshot = request.app[SNAPSHOTS].current
