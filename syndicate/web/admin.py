@@ -66,6 +66,9 @@ def admin_app(token: AdminToken) -> web.Application:
     app.router.add_delete("/adspaces/{id}", delete_space, name="admin_adspace_delete")
     app.router.add_get("/preview/{feed}/{article_id:.+}", preview, name="admin_preview")
     app.router.add_get("/openapi.json", openapi, name="admin_openapi")
+    from syndicate.web.admin_articles import add_article_routes  # built on this module's helpers: imported late
+
+    add_article_routes(app)
     app.router.add_get("/stats", stats_html, name="admin_stats")
     app.router.add_get("/stats.json", stats_json, name="admin_stats_json")
     return app

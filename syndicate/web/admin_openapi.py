@@ -105,6 +105,23 @@ _DELETED = {
     "type": "object", "required": ["id", "generation", "backup"], "additionalProperties": False,
     "properties": {"id": {"type": "string"}, "generation": {"type": "integer"}, "backup": {"type": ["string", "null"]}},
 }
+_ARTICLE_WRITTEN = {
+    "type": "object", "required": ["feed", "id", "path", "generation", "etag", "backup"],
+    "additionalProperties": False,
+    "properties": {"feed": {"type": "string"}, "id": {"type": "string"}, "path": {"type": "string"},
+                   "generation": {"type": "integer"}, "etag": {"type": "string"},
+                   "backup": {"type": ["string", "null"]}},
+}
+_ARTICLE_DELETED = {
+    "type": "object", "required": ["feed", "id", "generation", "backup"], "additionalProperties": False,
+    "properties": {"feed": {"type": "string"}, "id": {"type": "string"}, "generation": {"type": "integer"},
+                   "backup": {"type": ["string", "null"]}},
+}
+_ARTICLE_JSON = {
+    "type": "object", "required": ["body"],
+    "description": "the front matter fields of an article file (title, date, ... see README), plus its body",
+    "properties": {"body": {"type": "string"}, "format": {"enum": ["markdown", "html"], "default": "markdown"}},
+}
 _NUMBER = {"type": ["integer", "number", "null"]}
 #: Counting columns (docs/tracking.md): integers, and ``ctr`` a fraction or null when nothing was served.
 _COUNT_COLUMNS = {"served": _COUNT, "rendered": _COUNT, "clicks": _COUNT,
@@ -162,7 +179,7 @@ def openapi_document() -> dict[str, Any]:
     return copy.deepcopy({
         "openapi": "3.1.0",
         "info": {"title": "Syndicate admin API", "version": "1",
-                 "description": "Status, reload, ad space files, previews and stats. See docs/ops.md."},
+                 "description": "Status, reload, ad space and article files, previews and stats. See docs/ops.md."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"basic": []}],
         "paths": {
@@ -220,6 +237,51 @@ def openapi_document() -> dict[str, Any]:
                         "409": _error("the reload was rejected (something still needs this space); file put "
                                       "back; or " + _LINK + " (nothing deleted)")}},
             },
+            "/admin/articles/{feed}/{id}": {
+                "parameters": [
+                    {"name": "feed", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "id", "in": "path", "required": True,
+                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"},
+                     "description": "the file name without its extension (feeds/<feed>/<id>.md or .html)"}],
+                "get": {
+                    "summary": "An article file as it is on disk",
+                    "responses": {
+                        "200": {"description": "the file; its ETag works with If-Match on PUT",
+                                "content": {t: {"schema": {"type": "string"}} for t in ("text/markdown",
+                                                                                         "text/html")}},
+                        "400": _error("not a valid article id"), **_UNAUTHORIZED,
+                        "404": _error("no such file"), "409": _error(_LINK)}},
+                "put": {
+                    "summary": "Create or replace an article, checked like a file, written atomically, then reload",
+                    "description": "Live when the answer comes. See docs/ingest.md.",
+                    "parameters": [{"name": "If-Match", "in": "header", "required": False,
+                                    "schema": {"type": "string"}, "description": "the ETag from GET"},
+                                   {"name": "X-Admin-Actor", "in": "header", "required": False,
+                                    "schema": {"type": "string"}, "description": "who, for the audit log"}],
+                    "requestBody": {"required": True, "content": {
+                        "text/markdown": {"schema": {"type": "string"}, "description": "front matter + Markdown"},
+                        "text/html": {"schema": {"type": "string"}, "description": "front matter + HTML"},
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ArticleJson"}}}},
+                    "responses": {
+                        "200": _json("ArticleWritten", "replaced and live"),
+                        "201": _json("ArticleWritten", "created and live"),
+                        "400": _error("not a valid article id"), **_UNAUTHORIZED,
+                        "409": _error("written, but the reload was rejected, so the file was put back; or "
+                                      + _LINK + " (nothing written)"),
+                        "412": _error("If-Match does not match the file"),
+                        "413": {"description": "body over 1 MiB", "content": _TEXT},
+                        "415": _error("not text/markdown, text/html or application/json"),
+                        "422": _error("invalid article: every problem listed; nothing was written")}},
+                "delete": {
+                    "summary": "Delete an article file (backed up first), then reload",
+                    "parameters": [{"name": "X-Admin-Actor", "in": "header", "required": False,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json("ArticleDeleted", "deleted and live"),
+                        "400": _error("not a valid article id"), **_UNAUTHORIZED,
+                        "404": _error("no such file"),
+                        "409": _error("the reload was rejected; file put back; or " + _LINK)}},
+            },
             "/admin/preview/{feed}/{article_id}": {"get": {
                 "summary": "One article as a partner would receive it, with the ads resolved",
                 "parameters": [
@@ -268,6 +330,8 @@ def openapi_document() -> dict[str, Any]:
                           "description": "any user name, the admin token as password (what browsers send)"}},
             "schemas": {"Problem": _PROBLEM, "ReloadOutcome": _OUTCOME, "Status": _STATUS, "SpaceList": _SPACES,
                         "SpaceSource": _SOURCE, "SpaceWritten": _WRITTEN, "SpaceDeleted": _DELETED,
+                        "ArticleWritten": _ARTICLE_WRITTEN, "ArticleDeleted": _ARTICLE_DELETED,
+                        "ArticleJson": _ARTICLE_JSON,
                         "Counts": _COUNTS, "StatsRow": _ROW, "Stats": _STATS, "Error": _ERROR},
         },
     })
