@@ -66,6 +66,8 @@ def test_defaults_and_relative_src(tmp_path: Path) -> None:
         ("selection: random\nunits:\n" + UNIT, "7.yaml:1: error: selection: expected one of weighted"),
         ("units:\n  - id: h\n    type: html\n    html: <script>x</script>\n",
          "7.yaml:4: error: units[0].html: nothing is left after removing scripts"),
+        ("units:\n  - id: h\n    type: html\n    url: https://ad.test/\n    html: '" + "<div>" * 5000 + "'\n",
+         "7.yaml:5: error: units[0].html: markup nests deeper than 100 elements"),
         ("units: [\n", "7.yaml:2: error: invalid YAML"),
     ],
 )

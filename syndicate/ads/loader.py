@@ -11,6 +11,7 @@ from pathlib import Path
 
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
 from syndicate.content.loader import read_text
+from syndicate.content.nesting import MAX_DEPTH, too_deep
 from syndicate.fields import Fields
 from syndicate.problems import LoadError, ProblemList
 from syndicate.yamlfile import load_yaml
@@ -29,6 +30,10 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
     kind = UnitType(f.choice("type", tuple(UnitType), UnitType.IMAGE))
     url = f.url("url", absolute, required=True)  # html units' links all go there too
     src = f.url("src", absolute, required=kind is UnitType.IMAGE)
+    html = f.text("html", required=kind is UnitType.HTML)
+    deep = too_deep(html) is not None  # sanitising such markup takes time quadratic in its depth
+    if deep:
+        f.error("html", f"markup nests deeper than {MAX_DEPTH} elements")
     unit = AdUnit(
         id=unit_id, type=kind, url=url, line=f.anchor, src=src,
         width=f.integer("width", 0, minimum=1, maximum=MAX_PIXELS) or None,
@@ -36,7 +41,7 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
         alt=f.text("alt"),
         title=f.text("title", required=kind is UnitType.TEXT),
         body=f.text("body"),
-        html=sanitize(f.text("html", required=kind is UnitType.HTML)),
+        html="" if deep else sanitize(html),
         weight=f.number("weight", 1.0, minimum=0.0, maximum=MAX_WEIGHT),
         priority=f.integer("priority", 0),
         start=f.datetime("start"),
@@ -56,7 +61,7 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
             f.error("formats", f"unknown format {name!r}; use rss, atom or json")
     if unit.start and unit.end and unit.end <= unit.start:
         f.error("end", "must be after start")
-    if kind is UnitType.HTML and f.has("html") and not unit.html.strip():
+    if kind is UnitType.HTML and f.has("html") and not deep and not unit.html.strip():
         f.error("html", "nothing is left after removing scripts and unsafe markup")
     f.finish()
     return unit if len(f.problems.errors) == errors_before else None

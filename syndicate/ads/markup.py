@@ -8,6 +8,7 @@ an ``<img>`` or text, with absolute URLs and a disclosure label beside it.
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from html import escape
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -97,11 +98,14 @@ def html_unit_parts(html: str, text: str, fallback: str, gap: str) -> tuple[str,
     line = text or ("" if any(link.text_content().strip() for link in links) else fallback)
     inner = escape(root.text or "", quote=False) + "".join(
         lxml.html.tostring(child, encoding="unicode") for child in root)
+    inner = _LINK_END_SPACE.sub(r"\1 ", _SPACE_RUN.sub(" ", inner)).strip()  # what dropped blocks left between words
     if line:
-        inner = f"{inner.strip()}{gap}{_OPEN}{_CLICK}{_REL}{escape(line)}</a>"
-    return tuple(inner.strip().split(_CLICK))
+        inner = f"{inner}{gap}{_OPEN}{_CLICK}{_REL}{escape(line)}</a>"
+    return tuple(inner.split(_CLICK))
 
 
+_SPACE_RUN = re.compile(r"[ \t\r\n]+")
+_LINK_END_SPACE = re.compile(r" (</a>)")
 _CLICK = "syndicate-click-" + secrets.token_hex(8)  # stands for the click URL until the unit is cut at it
 _PHRASING = frozenset({"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "i", "img",
                        "ins", "kbd", "mark", "picture", "q", "s", "samp", "small", "source", "span", "strong", "sub",
