@@ -98,7 +98,7 @@ def _caps(snapshot: Snapshot) -> list[Problem]:
 def cmd_check(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     try:
-        snapshot = build_snapshot(path)
+        snapshot = build_snapshot(path, keep_going=True)  # config errors too, and everything after them
         upstreams, upstream_problems = check_upstreams(snapshot)  # each followed feed fetched once
         problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot), *_caps(snapshot), *upstream_problems]
         root = snapshot.config.root

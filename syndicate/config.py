@@ -25,6 +25,8 @@ YEAR_SECONDS = 366 * 24 * 3600
 MAX_ROTATION_SECONDS = YEAR_SECONDS  # longer windows would only mean ads never rotate
 MAX_CACHE_MB = 1024 * 1024
 MAX_PAGE_SIZE = 100_000
+#: Stands in for a missing or faulty site.base_url while ``check`` reads on (such a config never serves).
+UNSET_BASE_URL = "https://base-url.invalid"
 CONFIG_ENV = "SYNDICATE_CONFIG"
 
 
@@ -172,7 +174,7 @@ def _read_site(f: Fields) -> SiteConfig:
         tag_date = "2020-01-01"
     site = SiteConfig(
         title=f.text("title", required=True),
-        base_url=base_url,
+        base_url=base_url or UNSET_BASE_URL,
         language=f.language("language", "en"),
         description=f.text("description", ""),
         tag_date=tag_date,
@@ -362,6 +364,15 @@ def _read_partners(top: Fields) -> tuple[Audience, ...]:
 
 def load_config(path: Path) -> Config:
     """Read and check ``path``; raise ``LoadError`` listing every problem."""
+    config, problems = read_config(path)
+    if problems.errors:
+        raise LoadError(problems)
+    return config
+
+
+def read_config(path: Path) -> tuple[Config, ProblemList]:
+    """``path`` read as far as it goes, with its problems; a faulty setting gets its default, so that
+    ``check`` can go on to every other file. Raises ``LoadError`` only when nothing can be read."""
     path = path.resolve()
     problems = ProblemList()
     try:
@@ -379,7 +390,7 @@ def load_config(path: Path) -> Config:
     root = path.parent
 
     site_f = top.section("site", required=True)
-    site = _read_site(site_f) if site_f else SiteConfig("", "", "en", "", "2020-01-01", "")
+    site = _read_site(site_f) if site_f else SiteConfig("", UNSET_BASE_URL, "en", "", "2020-01-01", "")
     server = _read_server(top.section("server"))
 
     paths = top.section("paths")
@@ -412,8 +423,6 @@ def load_config(path: Path) -> Config:
     store = _read_store(top.section("store"), root)
 
     top.finish()
-    if problems.errors:
-        raise LoadError(problems)
     return Config(
         path=path,
         root=root,
@@ -430,7 +439,7 @@ def load_config(path: Path) -> Config:
         admin_token_file=root / token_file if token_file else None,
         tracking=tracking,
         store=store,
-    )
+    ), problems
 
 
 def config_path(cli_value: str | None) -> Path:

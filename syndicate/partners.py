@@ -48,6 +48,8 @@ class Audience:
     query: tuple[tuple[str, str], ...] = ()  # appended to click targets, e.g. UTM parameters
     overrides: dict[str, SpaceOverride] = field(default_factory=dict, hash=False)
     key_digests: tuple[bytes, ...] = ()
+    where: str = ""  # its field name in config.yaml ("public", "partners[1]"), for messages
+    feeds_line: int = 0  # the line of its ``feeds`` list
 
     @property
     def is_public(self) -> bool:
@@ -99,6 +101,8 @@ def read_audience(f: Fields, audience_id: str, name: str) -> Audience:
         formats=f.str_list("formats"),
         query=_read_query(f),
         overrides=_read_overrides(f),
+        where=f.prefix,
+        feeds_line=f.line("feeds"),
     )
     for fmt in audience.formats:
         if fmt not in FORMAT_NAMES:

@@ -17,11 +17,11 @@ import itertools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from syndicate.ads.checks import check_calls, check_partners
+from syndicate.ads.checks import check_calls, check_partners, check_targeting
 from syndicate.ads.loader import load_spaces
 from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS
-from syndicate.config import Config, load_config
+from syndicate.config import Config, load_config, read_config
 from syndicate.content.bodies import BodyRenderer
 from syndicate.content.index import FilterKey, filtered_feeds, published_feeds, scheduled_articles
 from syndicate.content.loader import ContentLoader
@@ -103,19 +103,26 @@ def _derive(snapshot: Snapshot, moment: dt.datetime) -> Snapshot:
                    scheduled=scheduled_articles(snapshot.loaded["all"].articles, moment))
 
 
-def build_snapshot(config_path: Path, now: dt.datetime | None = None) -> Snapshot:
+def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going: bool = False) -> Snapshot:
     """Read everything from disk, published as of ``now`` (default: the current time).
 
     Raises ``LoadError`` when the config itself is unusable; problems in single
-    articles are recorded on the Snapshot (those articles are left out)."""
-    config = load_config(config_path)
+    articles are recorded on the Snapshot (those articles are left out).
+    ``keep_going`` (for ``check``): errors in config.yaml are recorded too, and
+    everything else is read with defaults in their place, so one run lists all."""
     problems = ProblemList()
+    if keep_going:
+        config, config_problems = read_config(config_path)
+        problems.extend(config_problems)
+    else:
+        config = load_config(config_path)
     renderer = body_renderer(config)
     tags = renderer.tags
     spaces = load_spaces(config.adspaces_dir, problems, renderer.absolute, renderer.sanitize)
     check_partners(spaces, config, problems)
     feeds = ContentLoader(config, renderer, problems).load()
     check_calls(feeds["all"].articles, spaces, config, problems)
+    check_targeting(spaces, feeds, config, problems)
     ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ())]
     ads_changed = max((_mtime(p) for p in ad_files), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     built_at = dt.datetime.now(dt.UTC)

@@ -88,7 +88,7 @@ def test_cross_references(tmp_path: Path) -> None:
     write(tmp_path, "3.yaml", "if_empty: '9'\nunits:\n" + UNIT)
     _, problems = load(tmp_path)
     assert "1.yaml: warning: if_empty chain loops: 1 -> 2 -> 1" in problems
-    assert "3.yaml: error: if_empty: no ad space '9'" in problems
+    assert "3.yaml:1: error: if_empty: no ad space '9'" in problems
 
 
 def test_missing_folder_is_a_warning(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_spaces_named_only_by_aliases_overrides_or_fallbacks_are_used(make_site:
     ({}, CONFIG.replace("top: {use: acme-top}", "top: {use: ghost}"),
      "config.yaml:17: error: acme: override names unknown ad space 'ghost'"),
     ({"adspaces/top.yaml": space("Top", "if_empty: ghost\n")}, CONFIG,
-     "adspaces/top.yaml: error: if_empty: no ad space 'ghost'"),
+     "adspaces/top.yaml:7: error: if_empty: no ad space 'ghost'"),
     ({"feeds/news/two.md": article("Two", body="x\n\n[bsa_pro_ad_space id=ghost]")}, CONFIG,
      "feeds/news/two.md:7: warning: [bsa_pro_ad_space]: no ad space 'ghost'"),
     ({"feeds/news/two.md": article("Two", body="[bsa_pro_ad_space id=top if_empty=ghost]")}, CONFIG,
@@ -109,6 +109,6 @@ def test_json_output_counts_warnings_and_errors(make_site: SiteFactory, capsys: 
     assert main(["check", "--config", str(config), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 1 and report["warnings"] == 4
-    assert report["problems"][0] == {"path": "adspaces/top.yaml", "line": 0, "level": "error",
+    assert report["problems"][0] == {"path": "adspaces/top.yaml", "line": 7, "level": "error",
                                      "message": "if_empty: no ad space 'ghost'"}
     assert all(not p["path"].startswith("/") for p in report["problems"])

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS, BROWSER_ATTRIBUTES, USED_ATTRIBUTES, split_ids, target_of
 from syndicate.config import Config
-from syndicate.content.model import Article
+from syndicate.content.loader import ALL_FEED
+from syndicate.content.model import Article, Feed
+from syndicate.partners import PUBLIC_ID
 from syndicate.problems import ProblemList
 
 
@@ -61,3 +63,29 @@ def check_partners(spaces: dict[str, AdSpace], config: Config, problems: Problem
         for named in (*alias.spaces.values(), alias.default):
             if named and named not in spaces:
                 problems.error(config.path, alias.line, f"ads.aliases.{alias.tag}: unknown ad space {named!r}")
+
+
+def check_targeting(spaces: dict[str, AdSpace], feeds: dict[str, Feed], config: Config,
+                    problems: ProblemList) -> None:
+    """Targeting that names a partner or feed nobody has: a typo that would silently keep an ad from
+    everyone it was meant for (errors, like unknown keys)."""
+    sections = {name for name in feeds if name != ALL_FEED}
+    partner_ids = {PUBLIC_ID, *(p.id for p in config.partners)}
+    for space in spaces.values():
+        for unit in space.units:
+            for partner in unit.partners:
+                if partner not in partner_ids:
+                    problems.error(space.path, unit.key_lines.get("partners", unit.line),
+                                   f"{unit.where}.partners: no partner {partner!r} (known: "
+                                   + ", ".join(sorted(partner_ids)) + ")")
+            for feed in unit.feeds:
+                if feed not in sections:
+                    hint = "units target sections; 'all' spans them" if feed == ALL_FEED else "known: " + ", ".join(
+                        sorted(sections))
+                    problems.error(space.path, unit.key_lines.get("feeds", unit.line),
+                                   f"{unit.where}.feeds: no feed {feed!r} ({hint})")
+    for audience in (config.public, *config.partners):
+        for feed in audience.feeds:
+            if feed not in feeds:
+                problems.error(config.path, audience.feeds_line, f"{audience.where or audience.id}.feeds: "
+                               f"no feed {feed!r}")

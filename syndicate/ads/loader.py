@@ -14,7 +14,7 @@ from syndicate.content.loader import read_text
 from syndicate.content.nesting import MAX_DEPTH, too_deep
 from syndicate.fields import Fields
 from syndicate.problems import LoadError, ProblemList
-from syndicate.yamlfile import load_yaml
+from syndicate.yamlfile import YMap, load_yaml
 
 #: Use ``fullmatch``: with ``match``, a final ``$`` lets "nl\n" through.
 SPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -35,7 +35,7 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
     if deep:
         f.error("html", f"markup nests deeper than {MAX_DEPTH} elements")
     unit = AdUnit(
-        id=unit_id, type=kind, url=url, line=f.anchor, src=src,
+        id=unit_id, type=kind, url=url, line=f.anchor, src=src, where=f.prefix, key_lines=dict(f.mapping.key_lines),
         width=f.integer("width", 0, minimum=1, maximum=MAX_PIXELS) or None,
         height=f.integer("height", 0, minimum=1, maximum=MAX_PIXELS) or None,
         alt=f.text("alt"),
@@ -94,14 +94,16 @@ def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable
     units: list[AdUnit] = []
     seen: set[str] = set()
     for unit_fields in f.sections("units"):
+        written = unit_fields.mapping.get("id")
+        written_id = str(written) if isinstance(written, (str, int)) and not isinstance(written, bool) else None
+        duplicate = written_id is not None and written_id in seen
+        if duplicate:  # said even when the unit has other faults: one check run shows them all
+            unit_fields.error("id", f"duplicate unit id {written_id!r}")
+        elif written_id is not None:
+            seen.add(written_id)
         unit = read_unit(unit_fields, absolute, sanitize)
-        if unit is None:
-            continue
-        if unit.id in seen:
-            problems.error(path, unit.line, f"{unit_fields.prefix}.id: duplicate unit id {unit.id!r}")
-            continue
-        seen.add(unit.id)
-        units.append(unit)
+        if unit is not None and not duplicate:
+            units.append(unit)
     if_empty = f.text("if_empty") or None
     label = f.text("label", "Advertisement")
     space = AdSpace(
@@ -116,6 +118,7 @@ def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable
         path=path,
         units_written=isinstance(f.mapping.get("units"), list),
         if_empty_written="if_empty" in f.mapping,
+        if_empty_line=f.line("if_empty"),
     )
     if if_empty == space_id:
         f.error("if_empty", "a space cannot fall back to itself")
@@ -127,6 +130,7 @@ def load_spaces(folder: Path, problems: ProblemList, absolute: Callable[[str], s
                 sanitize: Callable[[str], str]) -> dict[str, AdSpace]:
     """Every ``*.yaml`` in ``folder``, then the cross-references between spaces."""
     spaces: dict[str, AdSpace] = {}
+    broken: dict[str, Path] = {}
     if not folder.is_dir():
         problems.warning(folder, 0, "ad spaces folder not found: every ad shortcode renders as nothing")
         return spaces
@@ -139,13 +143,33 @@ def load_spaces(folder: Path, problems: ProblemList, absolute: Callable[[str], s
         space = read_space(path, folder, problems, absolute, sanitize)
         if space is not None:
             spaces[space.id] = space
+        else:
+            broken[path.stem] = path
+    # A broken space still exists for the fallbacks naming it, and its own fallback is still checked:
+    # one check run tells everything, without errors that only follow from others.
+    fallbacks = [(s.path, s.if_empty, s.if_empty_line) for s in spaces.values() if s.if_empty]
+    fallbacks += [found for path in broken.values() if (found := _fallback_of(path, folder)) is not None]
+    for path, target, line in sorted(fallbacks):
+        if target not in spaces and target not in broken:
+            problems.error(path, line, f"if_empty: no ad space {target!r}")
     for space in spaces.values():
-        if space.if_empty and space.if_empty not in spaces:
-            problems.error(space.path, 0, f"if_empty: no ad space {space.if_empty!r}")
         if not space.units:
             problems.warning(space.path, 0, "this space has no units")
     _report_cycles(spaces, problems)
     return spaces
+
+
+def _fallback_of(path: Path, root: Path) -> tuple[Path, str, int] | None:
+    """The ``if_empty`` a space file names, read again from a file that did not load."""
+    text = read_text(path, root, ProblemList(), MAX_SPACE_BYTES)
+    try:
+        data = load_yaml(text or "", path)
+    except LoadError:
+        return None
+    target = data.get("if_empty") if isinstance(data, YMap) else None
+    if not isinstance(target, (str, int)) or isinstance(target, bool) or not str(target):
+        return None
+    return (path, str(target), data.key_lines.get("if_empty", data.line))
 
 
 def _report_cycles(spaces: dict[str, AdSpace], problems: ProblemList) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -51,6 +51,8 @@ class AdUnit:
     max_clicks: int | None = None
     max_impressions_per_partner: int | None = None  # the same, for each audience on its own
     max_clicks_per_partner: int | None = None
+    where: str = ""  # its field name in the file, "units[2]", for messages
+    key_lines: dict[str, int] = field(default_factory=dict, hash=False, compare=False)  # line of each field
 
     def live_at(self, moment: dt.datetime) -> bool:
         return (self.start is None or self.start <= moment) and (self.end is None or moment < self.end)
@@ -72,3 +74,4 @@ class AdSpace:
     #: emptied on purpose (``units: []``, ``if_empty: null``) from a file cut short (docs/ops.md).
     units_written: bool = True
     if_empty_written: bool = True
+    if_empty_line: int = 0

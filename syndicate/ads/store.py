@@ -93,7 +93,7 @@ class SpaceStore:
         renderer = BodyRenderer(self.config.site.base_url, (), ())
         space = parse_space(text, path, problems, renderer.absolute, renderer.sanitize)
         if space is not None and space.if_empty and space.if_empty not in snapshot.spaces:
-            problems.error(path, 0, f"if_empty: no ad space {space.if_empty!r}")
+            problems.error(path, space.if_empty_line, f"if_empty: no ad space {space.if_empty!r}")
         return problems
 
     def write(self, space_id: str, data: bytes) -> Change:
