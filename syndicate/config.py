@@ -144,6 +144,18 @@ class StoreConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """Where ``/metrics`` answers (docs/ops.md, "Metrics")."""
+
+    expose: str = "admin"  # admin: on the server's port behind the admin token; port: own listener, no token; off
+    host: str = "127.0.0.1"  # the own listener's address (expose: port)
+    port: int = 9464  # the own listener's port (expose: port)
+
+
+METRICS_EXPOSE = ("admin", "port", "off")
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     root: Path  # the folder holding config.yaml; other paths are relative to it
@@ -160,6 +172,7 @@ class Config:
     admin_token_file: Path | None = None  # the admin token's file; the token itself never sits in config
     tracking: TrackingConfig = TrackingConfig()
     store: StoreConfig = StoreConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
 
 def _read_site(f: Fields) -> SiteConfig:
@@ -344,6 +357,16 @@ def _read_store(f: Fields | None, root: Path) -> StoreConfig:
     return store
 
 
+def _read_metrics(f: Fields | None) -> MetricsConfig:
+    if f is None:
+        return MetricsConfig()
+    default = MetricsConfig()
+    metrics = MetricsConfig(f.choice("expose", METRICS_EXPOSE, default.expose), f.text("host", default.host),
+                            f.integer("port", default.port, minimum=1, maximum=65535))
+    f.finish()
+    return metrics
+
+
 def _read_partners(top: Fields) -> tuple[Audience, ...]:
     partners: list[Audience] = []
     seen: set[str] = set()
@@ -421,6 +444,7 @@ def read_config(path: Path) -> tuple[Config, ProblemList]:
         admin_f.finish()
     tracking = _read_tracking(top.section("tracking"), root)
     store = _read_store(top.section("store"), root)
+    metrics = _read_metrics(top.section("metrics"))
 
     top.finish()
     return Config(
@@ -439,6 +463,7 @@ def read_config(path: Path) -> tuple[Config, ProblemList]:
         admin_token_file=root / token_file if token_file else None,
         tracking=tracking,
         store=store,
+        metrics=metrics,
     ), problems
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from syndicate.metrics import count_reload
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.snapshot import Snapshot, build_snapshot
 
@@ -156,6 +157,7 @@ class Reloader:
             log.info("reload (%s): generation %d, %d articles, %d ad spaces, %.0f ms", trigger, new.generation,
                      new.article_count, len(new.spaces), seconds * 1000)
         self.last = outcome
+        count_reload(trigger, outcome.accepted, seconds)
         return outcome
 
     def _candidate(self, current: Snapshot) -> _Built:

@@ -11,8 +11,10 @@ import gc
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -20,6 +22,7 @@ from types import FrameType
 
 from aiohttp import web
 
+from syndicate.metrics import MULTIPROC_ENV
 from syndicate.snapshot import Snapshot
 from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
 from syndicate.web.state import SNAPSHOTS
@@ -92,6 +95,18 @@ class Supervisor:
                 os.kill(process.pid, signal.SIGINT if signum == signal.SIGINT else signum)
 
     def run(self) -> int:
+        """Run the workers until told to stop, their metrics shared through a folder of their own."""
+        given = os.environ.get(MULTIPROC_ENV)
+        folder = given or tempfile.mkdtemp(prefix="syndicate-metrics-")
+        os.environ[MULTIPROC_ENV] = folder  # spawned workers inherit it: multiprocess metrics
+        try:
+            return self._supervise()
+        finally:
+            if not given:
+                shutil.rmtree(folder, ignore_errors=True)
+                del os.environ[MULTIPROC_ENV]
+
+    def _supervise(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self.forward)
         self.workers = [self.start_worker() for _ in range(self.count)]

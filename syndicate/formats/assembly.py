@@ -24,6 +24,7 @@ from syndicate.content.model import Article, Call
 from syndicate.formats import FORMATS
 from syndicate.formats.jsonfeed import item_json
 from syndicate.formats.model import FeedView, ItemView
+from syndicate.metrics import FRAGMENT_WRITES
 
 #: One feed's fragments as (runs, slot numbers): runs[0] slot[0] runs[1] slot[1] ... runs[-1].
 Fragment = tuple[tuple[bytes, ...], tuple[int, ...]]
@@ -116,6 +117,7 @@ def fragments_for(fmt: str, generation: int, view: FeedView, articles: Sequence[
     if missing:
         written = write_fragments(fmt, view, [view.items[i] for i in missing])
         cache.written += len(written)
+        FRAGMENT_WRITES.labels(fmt).inc(len(written))
         cache.put_many([(keys[i], fragment) for i, fragment in zip(missing, written, strict=True)])
         for i, fragment in zip(missing, written, strict=True):
             found[i] = fragment

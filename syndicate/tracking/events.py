@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import NamedTuple
 
+from syndicate.metrics import DROPPED_EVENTS
+
 
 class Kind(StrEnum):
     SERVED = "served"  # an ad placement delivered in a feed response (n placements in one response count n)
@@ -63,6 +65,7 @@ class EventBuffer:
             counts[key] = n
         else:
             self.dropped += n
+            DROPPED_EVENTS.inc(n)
 
     def take(self) -> dict[CountKey, int]:
         """Everything held, with the dropped count as its own counter; the buffer starts empty again."""
@@ -84,6 +87,7 @@ class EventBuffer:
                 self.counts[key] = n
             else:
                 self.dropped += n
+                DROPPED_EVENTS.inc(n)
 
     def pending(self) -> int:
         """Events held, dropped ones included."""

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from syndicate.ads.resolver import Placed
+from syndicate.metrics import store_call
 from syndicate.partners import PUBLIC_ID
 from syndicate.tracking.bots import Agent, classify
 from syndicate.tracking.caps import CapState
@@ -79,13 +80,19 @@ class Tracker:
         """Run ``call`` on the store's thread (queries share the writer's connection and order)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
+    @staticmethod
+    def _timed(operation: str, call: Callable[[], T]) -> T:
+        """On the store's thread: ``call``, timed and its failures counted (``syndicate.metrics``)."""
+        with store_call(operation):
+            return call()
+
     async def flush(self) -> bool:
         """Write what is buffered; on failure keep it for the next try. True when nothing is left over."""
         batch = self.buffer.take()
         if not batch:
             return True
         try:
-            await self.in_store(lambda: self.store.add(batch))
+            await self.in_store(lambda: self._timed("write", lambda: self.store.add(batch)))
         except Exception as exc:
             self.buffer.put_back(batch)
             self._store_failed(exc)
@@ -99,7 +106,7 @@ class Tracker:
         """Read the counts caps are judged on, on the store's thread; on failure keep the last ones."""
         units = self.caps.units()
         try:
-            rows = await self.in_store(lambda: self.store.lifetime(units)) if units else []
+            rows = await self.in_store(lambda: self._timed("read", lambda: self.store.lifetime(units))) if units else []
         except Exception as exc:
             text = f"{type(exc).__name__}: {exc}"
             if text != self._caps_error:

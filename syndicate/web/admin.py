@@ -34,6 +34,7 @@ from syndicate.web.accesslog import logged_address
 from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
+from syndicate.web.metrics_views import metrics
 from syndicate.web.state import ADMIN_TOKEN, CAPS, RELOADER
 from syndicate.web.tracking_views import stats_html, stats_json
 from syndicate.web.upstreams import upstream_status
@@ -54,7 +55,7 @@ def json_error(status: int, message: str, problems: list[dict[str, object]] | No
     return web.json_response(body, status=status, headers=headers)
 
 
-def admin_app(token: AdminToken) -> web.Application:
+def admin_app(token: AdminToken, with_metrics: bool = True) -> web.Application:
     """The /admin/ sub-application; the parent app holds ``RELOADER`` and ``SNAPSHOTS``."""
     app = web.Application(middlewares=[require_token])
     app[ADMIN_TOKEN] = token
@@ -71,6 +72,8 @@ def admin_app(token: AdminToken) -> web.Application:
     add_article_routes(app)
     app.router.add_get("/stats", stats_html, name="admin_stats")
     app.router.add_get("/stats.json", stats_json, name="admin_stats_json")
+    if with_metrics:  # metrics.expose: admin
+        app.router.add_get("/metrics", metrics, name="admin_metrics")
     return app
 
 

@@ -317,6 +317,10 @@ def openapi_document() -> dict[str, Any]:
                                                "schema": {"enum": ["day", "space", "unit", "partner"],
                                                           "default": "space"}}],
                 "responses": {"200": _json("Stats", "totals and one row per group"), **_STATS_ERRORS}}},
+            "/admin/metrics": {"get": {
+                "summary": "Prometheus metrics (metrics.expose: admin, the default; see docs/ops.md, Metrics)",
+                "responses": {"200": {"description": "the Prometheus text format", "content": {
+                    "text/plain": {"schema": {"type": "string"}}}}, **_UNAUTHORIZED}}},
             "/admin/openapi.json": {"get": {
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1",

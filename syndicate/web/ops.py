@@ -13,6 +13,7 @@ from syndicate.secrets import admin_token
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.watch import Watcher
 from syndicate.web.admin import admin_app
+from syndicate.web.metrics_views import metrics_listener
 from syndicate.web.state import RELOADER, SNAPSHOTS
 from syndicate.web.upstreams import upstream_context
 
@@ -27,9 +28,11 @@ def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snap
     """
     reloader = Reloader(app[SNAPSHOTS], build)
     app[RELOADER] = reloader
-    token = admin_token(reloader.holder.current.config.admin_token_file)
+    config = reloader.holder.current.config
+    token = admin_token(config.admin_token_file)
     if token is not None:
-        app.add_subapp("/admin/", admin_app(token))
+        app.add_subapp("/admin/", admin_app(token, with_metrics=config.metrics.expose == "admin"))
+    app.cleanup_ctx.append(metrics_listener)  # metrics.expose: port
     app.cleanup_ctx.append(upstream_context)  # follows upstream feeds; idle when no feed has one
     if watch:
         app.cleanup_ctx.append(_watching)

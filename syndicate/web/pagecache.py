@@ -11,6 +11,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 
+from syndicate.metrics import PAGE_RENDERS
 from syndicate.snapshot import Snapshot
 from syndicate.web.catalog import Catalog
 
@@ -55,6 +56,7 @@ class PageCache:
         if found is None:
             found = self._pages[key] = Page(render(catalog))
             self.renders += 1
+            PAGE_RENDERS.inc()
             if len(self._pages) > self.limit:
                 self._pages.popitem(last=False)
         else:

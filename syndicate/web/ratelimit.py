@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from syndicate.config import RateLimit
+from syndicate.metrics import RATE_LIMITED
 
 MAX_CLIENTS = 100_000
 
@@ -64,6 +65,8 @@ class RateLimiter:
             bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate)
             bucket.stamp = now
         allowed = bucket.tokens >= cost
+        if not allowed:
+            RATE_LIMITED.labels(who.removeprefix("p:") if who.startswith("p:") else "public").inc()
         if allowed and charge:
             bucket.tokens -= cost
         missing = 0.0 if allowed else max(cost, wait_for or cost) - bucket.tokens

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from syndicate.metrics import SCHEDULED_SWAPS
 from syndicate.reload import Reloader
 from syndicate.snapshot import Snapshot
 from syndicate.web.state import RELOADER, SNAPSHOTS
@@ -63,6 +64,7 @@ class Scheduler:
             published = len(current.scheduled) - len(new.scheduled)
             self.reloader.holder.replace(new)
             self.published += 1
+            SCHEDULED_SWAPS.inc()
             log.info("published %d scheduled article(s) due at %s: generation %d; next: %s", published,
                      due.isoformat(timespec="seconds"), new.generation,
                      new.next_publication.isoformat(timespec="seconds") if new.next_publication else "none")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from syndicate.ads.resolver import Placed
+from syndicate.metrics import CACHE_LOOKUPS, RENDERS
 
 VariantKey = tuple[object, ...]
 
@@ -71,17 +72,21 @@ class VariantCache:
         found = self.entries.get(key)
         if found is not None:
             self.hits += 1
+            CACHE_LOOKUPS.labels("hit").inc()
             self.entries.move_to_end(key)
             return found
         waiting = self.pending.get(key)
         if waiting is not None:
             self.hits += 1
+            CACHE_LOOKUPS.labels("hit").inc()
             return await asyncio.shield(waiting)
         self.misses += 1
+        CACHE_LOOKUPS.labels("miss").inc()
         future: asyncio.Future[Variant] = asyncio.get_running_loop().create_future()
         self.pending[key] = future
         try:
             self.renders += 1
+            RENDERS.inc()
             variant = await asyncio.get_running_loop().run_in_executor(None, lambda: make_variant(render()))
         except BaseException as exc:
             future.set_exception(exc)
