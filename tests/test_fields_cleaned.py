@@ -240,3 +240,38 @@ def test_every_url_check_is_the_one_in_urls() -> None:
                  if p.name not in ("urls.py", "bodies.py")
                  and re.search(r"""scheme\s+(?:not\s+)?in\s+\(?["']http""", p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_a_derived_summary_keeps_non_breaking_spaces(make_site: SiteFactory) -> None:
+    """HTML collapses runs of ASCII white space, never U+00A0: neither does the summary made from a body."""
+    snapshot = build_snapshot(make_site({"feeds/news/_feed.yaml": FEED_YAML,
+                                         "feeds/news/a.md": article(body="Price:\u00a010\u00a0€,  then\n\nmore.")}))
+    assert snapshot.feeds["news"].articles[0].summary == "Price:\u00a010\u00a0€, then more."
+
+
+async def test_admin_put_with_control_characters_and_bad_urls(aiohttp_client: Any, make_site: SiteFactory,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the admin API too: a javascript: URL is a 422 naming the field; control characters in
+    texts are removed, and every format still parses strictly after the write goes live."""
+    from syndicate.web.app import create_app
+    from tests.opsite import AUTH, TOKEN, ad_site
+
+    monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
+    client = await aiohttp_client(create_app(ad_site(make_site)))
+    unit = {"id": "u1", "type": "text", "url": "javascript:alert(1)", "title": "Ad\u0001\u0008"}
+    refused = await client.put("/admin/adspaces/top", json={"units": [unit]}, headers=AUTH)
+    assert refused.status == 422
+    assert [(p["line"], p["message"][:20]) for p in (await refused.json())["problems"]] == [
+        (4, "units[0].url: expect")]
+    unit["url"] = "https://ad.test/\u0001"
+    assert (await client.put("/admin/adspaces/top", json={"units": [unit]}, headers=AUTH)).status == 422
+    unit["url"] = "https://ad.test/ok"
+    live = await client.put("/admin/adspaces/top", json={"label": "Ad\u000b\u001f", "units": [unit]}, headers=AUTH)
+    assert live.status == 200, await live.text()
+    for fmt in FORMATS:
+        response = await client.get(f"/feeds/news.{fmt}")
+        assert response.status == 200
+        data = await response.read()
+        htmls = content_htmls(fmt, data)  # parses strictly
+        assert any('href="https://ad.test/ok"' in h or "/c/" in h for h in htmls)
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", data.decode("utf-8"))

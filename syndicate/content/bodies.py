@@ -39,6 +39,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "time": {"datetime"},
     "*": {"lang", "dir"},
 }
+_HTML_SPACE = re.compile(r"[ \t\n\f\r]+")  # what HTML collapses (not U+00A0)
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 _markdown = MarkdownIt("commonmark", {"typographer": False, "html": True}).enable("table").enable("strikethrough")
@@ -178,7 +179,7 @@ class BodyRenderer:
         if not html.strip():
             return ""
         text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
-        return " ".join(text.split())
+        return _HTML_SPACE.sub(" ", text).strip(" ")  # as a browser shows it: U+00A0 is not white space
 
 
 def _safe_url(url: str) -> bool:
