@@ -9,11 +9,12 @@ with untracked links so that looking at a preview never counts an impression.
 from __future__ import annotations
 
 import datetime as dt
-import html
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
+import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from syndicate.ads.resolver import AdResolver, DirectLinks, Links
 from syndicate.content.model import Article
@@ -73,47 +74,27 @@ async def preview(request: web.Request) -> web.StreamResponse:
     return web.Response(body=output.render(one), headers={"Content-Type": output.content_type})
 
 
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One choice on the page: a link to it, or none for the one shown."""
+
+    name: str
+    url: str | None
+
+
 def _page(snapshot: Snapshot, audience: Audience, article: Article, via: str, resolver: AdResolver,
           request: web.Request) -> str:
-    body = content_html(article, resolver)  # fills resolver.served
-    esc = html.escape
-    who = [snapshot.config.public, *snapshot.config.partners]
+    content = Markup(content_html(article, resolver))  # sanitised at load, the ads' markup is ours; fills served
 
     def link(**changes: str) -> str:
-        query = {"partner": audience.id, "format": "html", "via": via, **changes}
-        return esc(f"{request.path}?{urlencode(query)}")
+        return f"{request.path}?{urlencode({'partner': audience.id, 'format': 'html', 'via': via, **changes})}"
 
-    partners = " · ".join(f'<a href="{link(partner=a.id)}">{esc(a.id)}</a>' if a.id != audience.id
-                          else f"<strong>{esc(a.id)}</strong>" for a in who)
-    formats = " · ".join(f'<a href="{link(format=f)}">{f.upper()}</a>' for f in FORMATS)
-    vias = " · ".join(f'<a href="{link(via=f)}">{f}</a>' if f != via else f"<strong>{f}</strong>" for f in FORMATS)
-    ads = "".join(f"<li>space <code>{esc(ad.space)}</code>: unit <code>{esc(ad.unit)}</code></li>"
-                  for ad in resolver.served) or "<li>none</li>"
-    readable = "" if audience.may_read(article.feed, via) else (
-        f"<p><strong>{esc(audience.id)} may not read {esc(article.feed)}.{esc(via)}: "
-        "the feed answers 403.</strong></p>")
-    return f"""<!doctype html>
-<html lang="{esc(snapshot.config.site.language)}">
-<head>
-<meta charset="utf-8">
-<title>Preview: {esc(article.title)}</title>
-<style>body{{max-width:46rem;margin:2rem auto;font-family:sans-serif;line-height:1.5}}
-.meta{{background:#f4f4f4;padding:.5rem 1rem}} article{{border-top:1px solid #ccc;margin-top:1rem}}</style>
-</head>
-<body>
-<div class="meta">
-<p>Preview of <code>{esc(article.id)}</code> in <code>{esc(article.feed)}</code>,
-generation {snapshot.generation}, as read through {esc(via)} by: {partners}</p>
-<p>Read through: {vias} · Raw one-item feed: {formats}</p>
-<p>Ads placed (links shown untracked):</p>
-<ul>{ads}</ul>
-{readable}
-</div>
-<article>
-<h1>{esc(article.title)}</h1>
-<p><em>{esc(article.summary)}</em></p>
-{body}
-</article>
-</body>
-</html>
-"""
+    who = [snapshot.config.public, *snapshot.config.partners]
+    return aiohttp_jinja2.render_string("preview.html", request, {
+        "lang": snapshot.config.site.language, "article": article, "generation": snapshot.generation,
+        "via": via, "audience": audience.id, "content": content, "ads": resolver.served,
+        "readable": audience.may_read(article.feed, via),
+        "audiences": [Choice(a.id, None if a.id == audience.id else link(partner=a.id)) for a in who],
+        "vias": [Choice(f, None if f == via else link(via=f)) for f in FORMATS],
+        "raw": [Choice(f.upper(), link(format=f)) for f in FORMATS],
+    })

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from syndicate.ads.caps import capped_units
@@ -22,7 +23,7 @@ from syndicate.tracking import stats
 from syndicate.tracking.events import Kind
 from syndicate.tracking.keys import load_keys
 from syndicate.tracking.links import SignedLinks
-from syndicate.tracking.page import stats_page
+from syndicate.tracking.page import stats_context
 from syndicate.tracking.store import Grouping
 from syndicate.tracking.tokens import BadToken, Claim
 from syndicate.tracking.tracker import Tracker
@@ -158,8 +159,8 @@ async def stats_html(request: web.Request) -> web.Response:
         return found
     (days, spaces, units, partners), _ = found
     headers = {**NO_STORE, "Content-Security-Policy": PAGE_POLICY}
-    return web.Response(text=stats_page(days, spaces, units, partners), content_type="text/html",
-                        charset="utf-8", headers=headers)
+    page = aiohttp_jinja2.render_string("stats.html", request, stats_context(days, spaces, units, partners))
+    return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
 
 
 def add_tracking_routes(app: web.Application) -> None:
