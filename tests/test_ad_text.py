@@ -191,3 +191,17 @@ def test_every_word_outside_the_tags_survives_everywhere(pieces: list[tuple[str,
             assert not RAW_AD.search(feed), (fmt, who, source)
             (html,) = contents(fmt, feed)
             assert_words_kept(expected, html)
+
+
+def test_removing_a_shortcode_from_a_title_keeps_the_other_spaces(make_site: SiteFactory) -> None:
+    """Only the spaces a removed shortcode leaves behind close up; runs elsewhere stay byte for byte."""
+    title = '"Big  news\\u00a0 [bsa_pro_ad_space id=4]  today   late [[bsa_pro_ad_space id=4]]"'
+    extra = "summary: \"One  two [BSA_PRO_AD_SPACE id=4] three   four\"\n"
+    config = make_site({**files("Body."), "feeds/news/a.md": article(title=title, body="Body.", extra=extra)},
+                       config=MINIMAL_CONFIG + PARTNERS)
+    snapshot = build_snapshot(config)
+    (found,) = snapshot.feeds["news"].articles
+    assert found.title == "Big  news\xa0 today   late"
+    assert found.summary == "One  two three   four"
+    channel = etree.fromstring(rendered(snapshot, "rss", "public").encode("utf-8")).find("channel")
+    assert channel is not None and channel.findtext("item/title") == "Big  news\xa0 today   late"

@@ -72,6 +72,8 @@ class BodyRenderer:
         self.tags = frozenset(tags)
         self.guarded = frozenset(guarded)
         self.guard = guard_pattern(self.guarded)
+        self.guard_with_spaces = (re.compile(rf"[ \t\r\n]*(?:(?:{self.guard.pattern})[ \t\r\n]*)+", re.IGNORECASE)
+                                  if self.guard else None)
         nonce = secrets.token_hex(6)
         self.marker = re.compile(rf"SYNDSC{nonce}N(\d+)E")
         self.marker_format = f"SYNDSC{nonce}N{{}}E"
@@ -172,6 +174,14 @@ class BodyRenderer:
     def scrub(self, text: str) -> str:
         """Remove any guarded shortcode that survived as text (an escape, a malformed tag)."""
         return self.guard.sub("", text) if self.guard else text
+
+    def scrub_line(self, text: str) -> str:
+        """A title or summary without guarded shortcodes: only the spaces around each removed one close up
+        (to one space between words, none at either end); every other run of spaces stays as written."""
+        if self.guard_with_spaces is None:
+            return text
+        return self.guard_with_spaces.sub(
+            lambda m: "" if m.start() == 0 or m.end() == len(text) else " ", text)
 
     def plain_text(self, segments: Iterable[Segment]) -> str:
         """The body as plain text without any shortcode output (enclosed text is kept): for derived summaries."""

@@ -28,7 +28,6 @@ MAX_ARTICLE_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 100_000  # an image's width or height
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _TAG_URI_SAFE = "/:@!$&'()*+,;=-._~"
-_SPACES = re.compile(" {2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +130,7 @@ class ContentLoader:
     def _plain(self, text: str) -> str:
         """A title or summary as written, without ad shortcodes. Only where one was removed are the
         spaces it leaves behind closed up; every other text keeps its spaces byte for byte."""
-        scrubbed = self.renderer.scrub(text)
-        return text if scrubbed == text else _SPACES.sub(" ", scrubbed).strip(" ")
+        return self.renderer.scrub_line(text)
 
     def load(self) -> dict[str, Feed]:
         root = self.config.feeds_dir
