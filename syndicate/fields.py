@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from syndicate.problems import ProblemList
 from syndicate.textclean import clean_text
 from syndicate.timestamps import checked, parse_timestamp
-from syndicate.urls import is_http_url
+from syndicate.urls import as_uri, is_http_url
 from syndicate.yamlfile import YList, YMap
 
 T = TypeVar("T")
@@ -101,7 +101,8 @@ class Fields:
     def url(self, key: str, absolute: Callable[[str], str] | None = None, required: bool = False,
             default: str = "") -> str:
         """An http(s) URL, relative ones resolved by ``absolute``; any other scheme, a space or a
-        control character in it is an error (and gives ``""``)."""
+        control character in it is an error (and gives ``""``). Other characters a URI may not hold
+        are percent-encoded (``urls.as_uri``)."""
         value = self.raw(key)
         if value is None:
             if required:
@@ -117,7 +118,7 @@ class Fields:
             kind = "an http(s) URL" if absolute is not None else "an absolute http(s) URL"
             self.error(key, f"expected {kind}, got {self.got(value)}")
             return ""
-        return url
+        return as_uri(url)
 
     def language(self, key: str, default: str) -> str:
         """A language tag such as ``en`` or ``pt-BR`` (RFC 5646's shape; feeds carry it as it is)."""

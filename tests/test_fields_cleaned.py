@@ -275,3 +275,24 @@ async def test_admin_put_with_control_characters_and_bad_urls(aiohttp_client: An
         htmls = content_htmls(fmt, data)  # parses strictly
         assert any('href="https://ad.test/ok"' in h or "/c/" in h for h in htmls)
         assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", data.decode("utf-8"))
+
+
+def test_url_fields_are_valid_uris_in_every_format(make_site: SiteFactory) -> None:
+    """Characters a URI may not hold (``<`` ``>`` ``"`` ``{`` ``|`` non-ASCII) are percent-encoded, as a browser
+    would send them, so the link is the one written and every feed's URLs are valid RFC 3986 references."""
+    written = 'https://x.test/Рига/a{b}|c?q=<2>&r="s"#f^g'
+    encoded = "https://x.test/%D0%A0%D0%B8%D0%B3%D0%B0/a%7Bb%7D%7Cc?q=%3C2%3E&r=%22s%22#f%5Eg"
+    unit = "units:\n  - {id: t, type: image, url: " + q(written) + ", src: " + q(written) + ", alt: A}\n"
+    extra = (f"canonical_url: {q(written)}\nimage: {q(written)}\nauthor: {{name: Ann, url: {q(written)}}}\n")
+    snapshot = build_snapshot(make_site({
+        "feeds/news/_feed.yaml": FEED_YAML + f"link: {q(written)}\n",
+        "feeds/news/a.md": article(body="Text [bsa_pro_ad_space id=4]", extra=extra),
+        "adspaces/4.yaml": unit,
+    }))
+    assert errors(snapshot) == []
+    (found,) = snapshot.feeds["news"].articles
+    assert found.url == encoded and found.image is not None and found.image.url == encoded
+    assert found.author is not None and found.author.url == encoded
+    assert snapshot.feeds["news"].link == encoded
+    (unit_found,) = snapshot.spaces["4"].units
+    assert (unit_found.url, unit_found.src) == (encoded, encoded)
