@@ -54,6 +54,20 @@ def test_small_export_maps_every_field(make_site: SiteFactory, capsys: pytest.Ca
     assert (config.parent / "feeds" / "wordpress" / "_feed.yaml").read_text().startswith("title: Small Site\n")
 
 
+def test_control_characters_wordpress_wrote_raw_are_dropped_not_fatal(make_site: SiteFactory,
+                                                                      tmp_path: Path) -> None:
+    """WordPress writes a post's text into CDATA as it is, so a vertical tab or other control character
+    pasted from a word processor lands raw in the export: that character goes, the post (and site) import."""
+    export = tmp_path / "pasted.xml"
+    export.write_bytes(SMALL.read_bytes().replace(b"Second line.", b"Second\x0b line\x01 pasted.", 1))
+    config = load_config(make_site())
+    report = run_import(config, export)
+    assert report.outcomes["imported"] == 1
+    text = (config.feeds_dir / "wordpress" / "wp-11-first.html").read_text(encoding="utf-8")
+    assert "<br />\nSecond line pasted.</p>" in text
+    assert not [p for p in build_snapshot(config.path).problems if p.level is Level.ERROR]
+
+
 def test_pages_only_with_the_flag(make_site: SiteFactory) -> None:
     config = load_config(make_site())
     report = run_import(config, SMALL, pages=True)

@@ -181,9 +181,26 @@ def _author(element: etree._Element) -> tuple[str, str]:
     return login, display or login
 
 
+#: C0 control characters XML 1.0 forbids (tab, LF and CR are allowed). As bytes they are the same in UTF-8
+#: and every other encoding an export comes in, and never part of a multi-byte character.
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0D))
+
+
+class _WithoutControlBytes:
+    """A file whose reads skip control characters: WordPress writes post text into CDATA as it is, so one
+    pasted from a word processor (a vertical tab, say) would otherwise make the whole export unreadable.
+    Newlines stay, so line numbers in errors are the file's."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+
+    def read(self, size: int = -1) -> bytes:
+        return self.source.read(size).translate(None, _CONTROL_BYTES)
+
+
 def _events(source: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
     return etree.iterparse(  # type: ignore[no-any-return]
-        source, events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=False,
+        _WithoutControlBytes(source), events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=False,
         load_dtd=False, remove_comments=True, remove_pis=True, strip_cdata=True,
     )
 
