@@ -68,6 +68,23 @@ def test_control_characters_wordpress_wrote_raw_are_dropped_not_fatal(make_site:
     assert not [p for p in build_snapshot(config.path).problems if p.level is Level.ERROR]
 
 
+def test_titles_tags_and_excerpts_keep_their_non_breaking_and_repeated_spaces(make_site: SiteFactory,
+                                                                              tmp_path: Path) -> None:
+    """WordPress's own feed keeps a title's ``&nbsp;`` and runs of spaces; so does the import (all text byte
+    for byte): only the markup goes, and the spaces at either end."""
+    export = tmp_path / "spaces.xml"
+    export.write_bytes(SMALL.read_bytes()
+                       .replace(b"<![CDATA[Q&amp;A: the <em>first</em> post]]>",
+                                b"<![CDATA[ 10&nbsp;km \xc2\xa0run:  the <em>first</em> post ]]>", 1)
+                       .replace(b"<![CDATA[A <b>short</b> summary.]]>",
+                                b"<![CDATA[A&nbsp;<b>short</b>  summary.]]>", 1))
+    config = load_config(make_site())
+    run_import(config, export)
+    (article,) = build_snapshot(config.path).feeds["wordpress"].articles
+    assert article.title == "10\xa0km \xa0run:  the first post"
+    assert article.summary == "A\xa0short  summary."
+
+
 def test_pages_only_with_the_flag(make_site: SiteFactory) -> None:
     config = load_config(make_site())
     report = run_import(config, SMALL, pages=True)

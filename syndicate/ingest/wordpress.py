@@ -83,10 +83,11 @@ def wordpress_body(content: str) -> str:
 
 
 def plain(text: str) -> str:
-    """HTML (a title, an excerpt) as the plain text a reader sees."""
+    """HTML (a title, an excerpt) as plain text: tags and entities resolved, spaces at either end removed,
+    every other character (``&nbsp;``, runs of spaces) kept, as WordPress's own feed keeps them."""
     if "<" in text:
         text = lxml.html.fragment_fromstring(text, create_parent="div").text_content()
-    return " ".join(html.unescape(text).split())
+    return html.unescape(text).strip(" \t\r\n")
 
 
 def feed_name(slug: str, fallback: str) -> str:
