@@ -7,6 +7,7 @@ render per Snapshot.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -172,4 +173,12 @@ async def test_pages_render_once_per_snapshot(aiohttp_client: Client, make_site:
     assert re.search(r"· 2 articles ·", text_of(lxml_html.fromstring(await changed.read())
                                                 .get_element_by_id("feed-news")))
     assert changed.headers["ETag"] != first.headers["ETag"]
+    assert client.app[PAGES].renders == 2
+
+
+async def test_concurrent_first_asks_share_one_render(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    client = await start(aiohttp_client, make_site, two_feeds())
+    answers = await asyncio.gather(*(client.get(path) for path in ["/"] * 5 + ["/feeds/world/"] * 5))
+    assert [answer.status for answer in answers] == [200] * 10
+    assert len({await answer.read() for answer in answers}) == 2
     assert client.app[PAGES].renders == 2

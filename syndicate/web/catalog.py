@@ -8,7 +8,8 @@ lists the rest, a page at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from syndicate.content.index import AUTHORS, TAGS, slugify
 from syndicate.content.model import Feed
@@ -35,13 +36,21 @@ class Link:
 
 @dataclass(frozen=True, slots=True)
 class SubFeed:
-    """A tag or author feed: the name as written in the articles, how many it holds, its links."""
+    """A tag or author feed: the name as written in the articles, how many it holds, its links.
 
+    Links are made when a page shows them: a site has tens of thousands of these, a page a few hundred.
+    """
+
+    parent: str
     kind: str
     slug: str
     name: str
     count: int
-    links: tuple[Link, ...]
+    linker: Callable[[PageRequest], tuple[Link, ...]] = field(repr=False, compare=False)
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        return self.linker(PageRequest(self.parent, "rss", 1, self.kind, self.slug))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +75,14 @@ class Catalog:
     @classmethod
     def of(cls, snapshot: Snapshot) -> Catalog:
         grouped: dict[str, dict[str, list[SubFeed]]] = {name: {TAGS: [], AUTHORS: []} for name in snapshot.feeds}
+
+        def linker(page: PageRequest) -> tuple[Link, ...]:
+            return _links(snapshot, page)
+
         for (parent, kind, slug), sub in snapshot.filtered.items():
             if parent in grouped:
-                grouped[parent][kind].append(_subfeed(snapshot, parent, kind, slug, sub))
+                grouped[parent][kind].append(SubFeed(parent, kind, slug, _name_of(sub, kind, slug),
+                                                     len(sub.articles), linker))
         entries = []
         for name, feed in sorted(snapshot.feeds.items(), key=lambda kv: (kv[0] != "all", kv[0])):
             subfeeds = {kind: tuple(sorted(subs, key=lambda s: (-s.count, s.name.casefold(), s.slug)))
@@ -84,11 +98,6 @@ def _links(snapshot: Snapshot, page: PageRequest) -> tuple[Link, ...]:
     return tuple(Link(LABELS.get(fmt, fmt.upper()), output.media_type,
                       page_url(snapshot, PageRequest(page.feed, fmt, 1, page.kind, page.slug)))
                  for fmt, output in FORMATS.items() if public.may_read(page.feed, fmt))
-
-
-def _subfeed(snapshot: Snapshot, parent: str, kind: str, slug: str, sub: Feed) -> SubFeed:
-    return SubFeed(kind, slug, _name_of(sub, kind, slug), len(sub.articles),
-                   _links(snapshot, PageRequest(parent, "rss", 1, kind, slug)))
 
 
 def _name_of(sub: Feed, kind: str, slug: str) -> str:

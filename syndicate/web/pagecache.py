@@ -7,6 +7,7 @@ of every list can make us keep.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,35 +31,54 @@ class Page:
 
 
 class PageCache:
-    """Pages of the current Snapshot, keyed by what they show; emptied when the Snapshot changes."""
+    """Pages of the current Snapshot, keyed by what they show; emptied when the Snapshot changes.
+
+    The catalog and each page are made in a worker thread (tens of thousands of tag and author
+    feeds take a few hundred ms), once: requests arriving meanwhile wait for the same result.
+    """
 
     def __init__(self, limit: int = PAGE_LIMIT) -> None:
         self.limit = limit
         self._snapshot: Snapshot | None = None
-        self._catalog: Catalog | None = None
+        self._catalog: asyncio.Future[Catalog] | None = None
         self._pages: OrderedDict[tuple[str, ...], Page] = OrderedDict()
+        self._pending: dict[tuple[str, ...], asyncio.Future[Page]] = {}
         self.renders = 0
 
     def clear(self) -> None:
         """Drop everything (on a swap), so the old Snapshot is not kept alive by its pages."""
         self._snapshot, self._catalog = None, None
         self._pages.clear()
+        self._pending.clear()
 
-    def catalog(self, snapshot: Snapshot) -> Catalog:
+    async def catalog(self, snapshot: Snapshot) -> Catalog:
         if self._snapshot is not snapshot or self._catalog is None:
-            self._snapshot, self._catalog = snapshot, Catalog.of(snapshot)
-            self._pages.clear()
-        return self._catalog
+            self.clear()
+            self._snapshot = snapshot
+            self._catalog = asyncio.get_running_loop().run_in_executor(None, Catalog.of, snapshot)
+        return await asyncio.shield(self._catalog)
 
-    def page(self, snapshot: Snapshot, key: tuple[str, ...], render: Callable[[Catalog], str]) -> Page:
-        catalog = self.catalog(snapshot)
+    async def page(self, snapshot: Snapshot, key: tuple[str, ...], render: Callable[[Catalog], str]) -> Page:
+        catalog = await self.catalog(snapshot)
         found = self._pages.get(key)
-        if found is None:
-            found = self._pages[key] = Page(render(catalog))
-            self.renders += 1
-            PAGE_RENDERS.inc()
-            if len(self._pages) > self.limit:
-                self._pages.popitem(last=False)
-        else:
+        if found is not None:
             self._pages.move_to_end(key)
-        return found
+            return found
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.get_running_loop().run_in_executor(None, lambda: Page(render(catalog)))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._keep(snapshot, key, done))
+        return await asyncio.shield(pending)
+
+    def _keep(self, snapshot: Snapshot, key: tuple[str, ...], done: asyncio.Future[Page]) -> None:
+        """On the loop, before any waiter resumes: keep a page made for the Snapshot still current."""
+        if self._pending.get(key) is done:
+            del self._pending[key]
+        if done.cancelled() or done.exception() is not None or self._snapshot is not snapshot:
+            return
+        self._pages[key] = done.result()
+        self.renders += 1
+        PAGE_RENDERS.inc()
+        if len(self._pages) > self.limit:
+            self._pages.popitem(last=False)

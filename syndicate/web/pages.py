@@ -61,7 +61,7 @@ def _render(request: web.Request, name: str, **context: Any) -> Callable[[Catalo
 async def index(request: web.Request) -> web.Response:
     """Every feed with its formats and its largest tag and author feeds; autodiscovery links for readers."""
     snapshot = request.app[SNAPSHOTS].current
-    return _answer(request, request.app[PAGES].page(snapshot, ("index",), _render(request, "index.html")))
+    return _answer(request, await request.app[PAGES].page(snapshot, ("index",), _render(request, "index.html")))
 
 
 def _page_number(request: web.Request) -> int | None:
@@ -76,7 +76,7 @@ async def feed_page(request: web.Request) -> web.Response:
     number = _page_number(request)
     if number is None:
         return text_error(400, "page must be a positive whole number (1 to 999999)")
-    entry = request.app[PAGES].catalog(snapshot).by_name.get(name)
+    entry = (await request.app[PAGES].catalog(snapshot)).by_name.get(name)
     if entry is None:
         return text_error(404, f"unknown feed {name!r}")
     pages = max(1, *(-(-len(subs) // PER_PAGE) for subs in entry.subfeeds.values()))
@@ -85,4 +85,4 @@ async def feed_page(request: web.Request) -> web.Response:
     start = (number - 1) * PER_PAGE
     lists = {kind: subs[start:start + PER_PAGE] for kind, subs in entry.subfeeds.items()}
     render = _render(request, "feed.html", entry=entry, lists=lists, number=number, pages=pages, first=start + 1)
-    return _answer(request, request.app[PAGES].page(snapshot, ("feed", name, str(number)), render))
+    return _answer(request, await request.app[PAGES].page(snapshot, ("feed", name, str(number)), render))
