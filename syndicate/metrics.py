@@ -40,6 +40,8 @@ STORE_SECONDS = Histogram("syndicate_store_duration_seconds", "Tracking store ca
                           registry=REGISTRY)
 STORE_ERRORS = Counter("syndicate_store_errors", "Tracking store calls that failed, by operation", ["operation"],
                        registry=REGISTRY)
+WEBSUB_PINGS = Counter("syndicate_websub_pings", "WebSub publish ping attempts: delivered, failed (retried) or "
+                       "given_up (the last attempt failed)", ["outcome"], registry=REGISTRY)
 RATE_LIMITED = Counter("syndicate_rate_limited", "Feed requests answered 429, by audience (public or a partner id)",
                        ["audience"], registry=REGISTRY)
 

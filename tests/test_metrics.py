@@ -6,6 +6,7 @@ before and after what it does, since the counters belong to the process.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import signal
@@ -25,7 +26,10 @@ from syndicate.problems import LoadError
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER, TRACKER
+from syndicate.web.websub import PUBLISHER
 from tests.conftest import SAMPLE_CONFIG, SiteFactory, article
+from tests.test_websub import HubStub, start_hub
+from tests.test_websub import site as websub_site
 from tests.test_workers import free_port
 from tests.tracking_support import CONFIG, PARTNER_KEY, SPACE_5, admin, tracked_site, use_test_secrets
 
@@ -146,6 +150,24 @@ async def test_store_calls_errors_and_dropped_events(make_site: SiteFactory) -> 
     assert moved(before, middle, "syndicate_store_duration_seconds_count", operation="write") >= 1
     assert moved(before, middle, "syndicate_store_errors_total", operation="write") == 0
     assert moved(middle, after, "syndicate_store_errors_total", operation="write") >= 1
+
+
+async def test_websub_pings_are_counted_by_outcome(make_site: SiteFactory) -> None:
+    stub = HubStub(failures=1)
+    hub = await start_hub(stub)
+    try:
+        config = websub_site(make_site, str(hub.make_url("/hub")))
+        async with serving(config) as client:
+            client.app[PUBLISHER].first_delay = 0.01
+            before = await scrape(client)
+            (config.parent / "feeds/news/a.md").write_text(article(title="First, corrected"), encoding="utf-8")
+            assert (await client.app[RELOADER].reload("admin")).accepted
+            await asyncio.wait_for(asyncio.gather(*client.app[PUBLISHER].tasks), timeout=10)
+            after = await scrape(client)
+    finally:
+        await hub.close()
+    assert moved(before, after, "syndicate_websub_pings_total", outcome="failed") == 1
+    assert moved(before, after, "syndicate_websub_pings_total", outcome="delivered") == len(stub.pings) == 6
 
 
 async def test_a_listener_of_its_own_and_none_on_the_public_port(make_site: SiteFactory) -> None:

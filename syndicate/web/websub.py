@@ -20,6 +20,7 @@ from aiohttp import web
 from syndicate.ads.resolver import AdResolver
 from syndicate.content.model import Article
 from syndicate.formats import FORMATS
+from syndicate.metrics import WEBSUB_PINGS
 from syndicate.publish import PageRequest, Resolve, ad_resolver, feed_header, item_view, page_articles, page_url
 from syndicate.snapshot import Snapshot
 from syndicate.web.state import SNAPSHOTS
@@ -143,11 +144,13 @@ class Publisher:
                                              timeout=aiohttp.ClientTimeout(total=10)) as response:
                     if 200 <= response.status < 300:
                         log.info("websub: %s notified of %s", hub, url)
+                        WEBSUB_PINGS.labels("delivered").inc()
                         return True
                     problem = f"HTTP {response.status}"
             except (aiohttp.ClientError, TimeoutError) as exc:
                 problem = type(exc).__name__
             log.warning("websub: ping %d/%d to %s for %s failed: %s", attempt, ATTEMPTS, hub, url, problem)
+            WEBSUB_PINGS.labels("failed" if attempt < ATTEMPTS else "given_up").inc()
             if attempt < ATTEMPTS:
                 await asyncio.sleep(delay)
                 delay *= 2
