@@ -72,6 +72,20 @@ async def test_tag_and_author_feeds(aiohttp_client: Client, make_site: SiteFacto
     assert (await client.get("/feeds/news/colours/alpha.rss")).status == 404
 
 
+async def test_two_tags_of_one_slug_list_the_article_once(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    """``[Belarus, " belarus "]`` are one tag feed; the article is in it once, so ids stay unique."""
+    config = make_site({"feeds/news/_feed.yaml": "title: News\n",
+                        "feeds/news/a.md": article(extra='tags: [Belarus, " belarus ", BELARUS]\n')})
+    client = await app_client(aiohttp_client, config)
+    for fmt in ("rss", "atom", "json"):
+        for feed in ("news", "all"):
+            response = await client.get(f"/feeds/{feed}/tags/belarus.{fmt}")
+            assert response.status == 200
+            parsed = check_any(fmt, await response.read())
+            entries = parsed["items"] if fmt == "json" else parsed.entries
+            assert len(entries) == 1, (feed, fmt)
+
+
 @pytest.mark.parametrize("path", ["/feeds/../config.yaml", "/feeds/..%2Fconfig.yaml.rss", "/feeds/%00.rss",
                                   "/feeds/news/tags/..%2F..%2Fx.rss", "/feeds/news/authors/%2e%2e.json"])
 async def test_traversal_is_just_not_found(aiohttp_client: Client, make_site: SiteFactory, path: str) -> None:

@@ -36,7 +36,9 @@ def filtered_feeds(feeds: dict[str, Feed]) -> dict[FilterKey, Feed]:
             for kind, name in names:
                 slug = slugify(name)
                 if slug:
-                    groups.setdefault((kind, slug), (name, []))[1].append(position)
+                    positions = groups.setdefault((kind, slug), (name, []))[1]
+                    if not positions or positions[-1] != position:  # two tags of one slug: listed once
+                        positions.append(position)
         for (kind, slug), (name, positions) in groups.items():
             label = "tag" if kind == TAGS else "author"
             out[(feed.name, kind, slug)] = replace(
