@@ -24,7 +24,7 @@ from syndicate.config import Config
 from syndicate.content.loader import ContentLoader
 from syndicate.content.model import Upstream
 from syndicate.ingest.feedread import Entry, FeedError, read_feed
-from syndicate.ingest.wordpress import plain
+from syndicate.ingest.wordpress import plain, plain_names
 from syndicate.ingest.writer import ArticleFiles, article_text
 from syndicate.problems import ProblemList
 from syndicate.reload import Reloader
@@ -92,7 +92,7 @@ def entry_text(entry: Entry) -> str | None:
         meta["updated"] = entry.updated.astimezone(dt.UTC).isoformat()
     if entry.author:
         meta["author"] = plain(entry.author)
-    tags = list(dict.fromkeys(plain(c) for c in entry.categories if plain(c)))
+    tags = plain_names(entry.categories)
     if tags:
         meta["tags"] = tags
     summary = plain(entry.summary)

@@ -90,6 +90,11 @@ def plain(text: str) -> str:
     return html.unescape(text).strip(" \t\r\n")
 
 
+def plain_names(names: Iterable[str]) -> list[str]:
+    """Each name (a category, a tag) as plain text, in order, without empty or repeated ones."""
+    return list(dict.fromkeys(text for text in map(plain, names) if text))
+
+
 def feed_name(slug: str, fallback: str) -> str:
     """A category slug as a feed folder name (lower-case letters, digits, '-' and '_')."""
     name = _NOT_FEED_CHAR.sub("-", unquote(slug).lower()).strip("-_")[:64].strip("-_")
@@ -141,9 +146,9 @@ def convert(item: Item, export: Export, feed: str, attachments: dict[int, Item])
     author = export.authors.get(item.creator, item.creator)
     if author:
         meta["author"] = author
-    tags = list(dict.fromkeys(t.name for t in _ordered_terms(item) if plain(t.name)))
+    tags = plain_names(t.name for t in _ordered_terms(item))
     if tags:
-        meta["tags"] = [plain(t) for t in tags]
+        meta["tags"] = tags
     summary = plain(item.excerpt)
     if summary:
         meta["summary"] = summary

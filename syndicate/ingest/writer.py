@@ -46,7 +46,6 @@ def feed_text(title: str, description: str = "", link: str = "") -> str:
 class Written:
     path: Path
     outcome: str  # "imported" (a new file), "updated", "unchanged"
-    moved_from: Path | None = None
 
 
 class ArticleFiles:
@@ -83,7 +82,7 @@ class ArticleFiles:
         self.existing[key] = target
         if previous is not None and previous != target:
             previous.unlink(missing_ok=True)
-            return Written(target, "updated", previous)
+            return Written(target, "updated")
         return Written(target, "updated" if previous is not None else "imported")
 
     def missing(self, keys: Iterable[str]) -> list[Path]:
