@@ -238,6 +238,13 @@ def test_upstream_settings_are_checked(make_site: SiteFactory) -> None:
     assert any("upstream.spam" in m for m in messages), messages
 
 
+def test_a_control_character_in_the_upstream_url_is_an_error(make_site: SiteFactory) -> None:
+    config = make_site({"feeds/x/_feed.yaml": 'title: X\nupstream:\n  url: "https://up.test/fe\\x01ed/"\n'})
+    snapshot = build_snapshot(config)
+    assert any("upstream.url" in p.message and p.line == 3 for p in snapshot.problems), snapshot.problems
+    assert "x" not in snapshot.feeds or snapshot.feeds["x"].upstream is None
+
+
 def test_atom_entries() -> None:
     atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id><updated>2024-05-02T00:00:00Z</updated>
 <entry><title type="html">Q&amp;amp;A</title><id>urn:e1</id><link rel="alternate" href="https://pub.test/e1"/>

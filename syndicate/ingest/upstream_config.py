@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from syndicate.content.model import Upstream
 from syndicate.fields import Fields
-from syndicate.urls import is_http_url
 
 DEFAULT_EVERY = 300
 DEFAULT_TIMEOUT = 10.0
@@ -18,11 +17,11 @@ def read_upstream(f: Fields) -> Upstream | None:
     sub = f.section("upstream")
     if sub is None:
         return None
-    url = sub.text("url", required=True).strip()
-    if url and not is_http_url(url):
-        sub.error("url", f"expected an absolute http(s) URL, got {url!r}")
+    url = sub.url("url", required=True)  # "" after an error: the same rule as every URL field
     every = sub.number("every", DEFAULT_EVERY, minimum=1)
     timeout = sub.number("timeout", DEFAULT_TIMEOUT, minimum=0.1)
     max_bytes = sub.integer("max_bytes", DEFAULT_MAX_BYTES, minimum=1024)
     sub.finish()
+    if not url:
+        return None
     return Upstream(url, every, timeout, max_bytes, f.line("upstream"))
