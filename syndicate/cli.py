@@ -18,6 +18,8 @@ from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.resolver import Links
 from syndicate.checks import advice, scheduled
 from syndicate.config import config_path, load_config
+from syndicate.fleet.check import store_overlaps
+from syndicate.fleet.setup import require_signing_keys
 from syndicate.formats import FORMATS
 from syndicate.ingest.importer import add_arguments as add_import_arguments
 from syndicate.ingest.importer import cmd_import
@@ -101,6 +103,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         snapshot = build_snapshot(path, keep_going=True)  # config errors too, and everything after them
         upstreams, upstream_problems = check_upstreams(snapshot)  # each followed feed fetched once
         problems: Sequence[Problem] = [*snapshot.problems, *advice(snapshot), *_caps(snapshot), *upstream_problems]
+        known = {(p.path, p.message) for p in problems}
+        problems = [*problems, *(p for p in store_overlaps(snapshot.config) if (p.path, p.message) not in known)]
         root = snapshot.config.root
         later = scheduled(snapshot)
     except LoadError as exc:
@@ -190,6 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not server.public_url_given and host in ("0.0.0.0", "::", ""):
         log.warning("listening on every interface with no server.public_url: feeds name %s, which other "
                     "machines cannot reach; set server.public_url", server.public_url)
+    require_signing_keys(snapshot.config)  # a replica with a shared store: never on a random key
     if args.workers > 1:
         share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
         return Supervisor(path.resolve(), host, port, args.workers).run()

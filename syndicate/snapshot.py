@@ -26,6 +26,7 @@ from syndicate.content.bodies import BodyRenderer
 from syndicate.content.index import FilterKey, filtered_feeds, published_feeds, scheduled_articles
 from syndicate.content.loader import ContentLoader
 from syndicate.content.model import Article, Feed
+from syndicate.fleet.spaces import merge_shared
 from syndicate.partners import Audience, key_digest
 from syndicate.problems import Problem, ProblemList
 
@@ -119,11 +120,13 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
     renderer = body_renderer(config)
     tags = renderer.tags
     spaces = load_spaces(config.adspaces_dir, problems, renderer.absolute, renderer.sanitize)
+    shared_files = merge_shared(config, spaces, problems, renderer.absolute, renderer.sanitize)  # files win
     check_partners(spaces, config, problems)
     feeds = ContentLoader(config, renderer, problems).load()
     check_calls(feeds["all"].articles, spaces, config, problems)
     check_targeting(spaces, feeds, config, problems)
-    ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ())]
+    ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ()),
+                *shared_files]
     ads_changed = max((_mtime(p) for p in ad_files), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     built_at = dt.datetime.now(dt.UTC)
     return _derive(Snapshot(

@@ -40,6 +40,41 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "counts by unit, for caps", """
         CREATE INDEX counts_by_unit ON counts (space, unit, kind);
     """),
+    Migration(3, "fleet: replicas, shared rate limits, replay filter, admin-written objects", """
+        CREATE TABLE replicas (
+            id         text PRIMARY KEY,
+            host       text NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            seen_at    timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE fleet_settings (name text PRIMARY KEY, value bytea NOT NULL);
+        -- one token bucket per partner or client address, for the whole fleet (stamp: epoch seconds)
+        CREATE TABLE rate_buckets (
+            key    text PRIMARY KEY,
+            tokens float8 NOT NULL,
+            stamp  float8 NOT NULL,
+            rate   float8 NOT NULL,
+            burst  float8 NOT NULL,
+            -- replicas' first leases, given on credit: held out of tokens until they report, or for a second
+            credit_out float8 NOT NULL DEFAULT 0,
+            created    float8 NOT NULL DEFAULT 0
+        );
+        -- salted digests of (kind, token, client, agent): what the replay filter saw, for a few seconds
+        CREATE TABLE recent_events (digest bytea PRIMARY KEY, seen float8 NOT NULL);
+        CREATE INDEX recent_events_seen ON recent_events (seen);
+        -- ad spaces (and other objects) written through the admin API; body NULL: deleted
+        CREATE SEQUENCE admin_revision;
+        CREATE TABLE admin_objects (
+            kind       text NOT NULL,
+            id         text NOT NULL,
+            body       bytea,
+            revision   bigint NOT NULL,
+            actor      text NOT NULL DEFAULT '',
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (kind, id)
+        );
+        CREATE INDEX admin_objects_revision ON admin_objects (revision);
+    """),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from typing import NamedTuple
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -24,6 +25,15 @@ from syndicate.tracking.events import CountKey
 from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping, Lifetime
 
 log = logging.getLogger("syndicate.storage")
+
+
+class UniqueEvent(NamedTuple):
+    """A click or pixel load to count once across the fleet: its replay digest, when, and its counter."""
+
+    digest: bytes
+    seen: float  # epoch seconds
+    key: CountKey
+
 
 UPSERT = """
 INSERT INTO counts (day, space, unit, partner, kind, class, n)
@@ -36,6 +46,11 @@ SELECT c.space, c.unit, c.partner, c.kind, SUM(c.n) FROM counts c
 JOIN unnest(%s::text[], %s::text[]) AS u(space, unit) ON c.space = u.space AND c.unit = u.unit
 WHERE c.kind IN ('served', 'click') AND c.class NOT IN ('bot', 'proxy')
 GROUP BY c.space, c.unit, c.partner, c.kind
+"""
+REMEMBER = """
+INSERT INTO recent_events (digest, seen) SELECT * FROM unnest(%s::bytea[], %s::float8[])
+ON CONFLICT (digest) DO UPDATE SET seen = excluded.seen WHERE recent_events.seen < excluded.seen - %s
+RETURNING digest
 """
 #: SQL for each grouping column: days are kept as ``date`` and reported as the SQLite store does.
 _COLUMN_SQL = {"day": "to_char(day, 'YYYY-MM-DD')", "space": "space", "unit": "unit", "partner": "partner"}
@@ -95,15 +110,42 @@ class PostgresStore:
         return self._pool
 
     def add(self, counts: Mapping[CountKey, int]) -> None:
-        rows = sorted((key, n) for key, n in counts.items() if n)
-        if not rows:
+        if not any(counts.values()):
             return
+        with self._connection().connection() as conn:
+            self._upsert(conn, counts)
+
+    @staticmethod
+    def _upsert(conn: psycopg.Connection[tuple[object, ...]], counts: Mapping[CountKey, int]) -> None:
+        rows = sorted((key, n) for key, n in counts.items() if n)
         columns: list[list[object]] = [[] for _ in range(7)]
         for key, n in rows:
             for index, value in enumerate((*key, n)):
                 columns[index].append(value)
+        conn.execute(UPSERT, columns)
+
+    def add_unique(self, events: Sequence[UniqueEvent], window: float) -> None:
+        """Count each event whose digest no replica stored within ``window`` seconds, all or nothing.
+
+        The fleet-wide replay filter: the first replica to flush a digest counts it; the
+        same digest from any replica within the window is a replay and is not counted."""
+        first: dict[bytes, UniqueEvent] = {}
+        for event in events:
+            first.setdefault(event.digest, event)
+        if not first:
+            return
+        ordered = sorted(first.values(), key=lambda e: e.digest)  # one lock order for every replica
         with self._connection().connection() as conn:
-            conn.execute(UPSERT, columns)
+            cursor = conn.execute(REMEMBER, ([e.digest for e in ordered], [e.seen for e in ordered], window))
+            fresh = {bytes(row[0]) for row in cursor.fetchall() if isinstance(row[0], bytes | memoryview)}
+            counts: dict[CountKey, int] = {}
+            for event in ordered:
+                if event.digest in fresh:
+                    counts[event.key] = counts.get(event.key, 0) + 1
+            if counts:
+                self._upsert(conn, counts)
+            conn.execute("DELETE FROM recent_events WHERE seen < %s",
+                         (min(e.seen for e in ordered) - 2 * window,))
 
     def grouped(self, by: Grouping, since: dt.date | None, until: dt.date | None) -> list[Group]:
         expressions = [_COLUMN_SQL[column] for column in GROUP_COLUMNS[by]]  # from fixed tables only

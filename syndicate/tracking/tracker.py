@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from syndicate.ads.resolver import Placed
 from syndicate.metrics import store_call
@@ -29,6 +29,21 @@ from syndicate.tracking.tokens import Claim
 
 log = logging.getLogger("syndicate.tracking")
 T = TypeVar("T")
+
+
+class UniqueEvents(Protocol):
+    """Clicks and pixel loads whose replays are filtered across replicas, at flush (``fleet/replays.py``)."""
+
+    def add(self, kind: Kind, token: str, client: str, user_agent: str, space: str, unit: str, partner: str,
+            agent: str) -> None: ...
+
+    def take(self) -> list[Any]: ...
+
+    def write(self, events: list[Any]) -> None: ...
+
+    def put_back(self, events: list[Any]) -> None: ...
+
+    def pending(self) -> int: ...
 #: A store error is logged when it first happens or changes, then at most this often.
 ERROR_LOG_SECONDS = 60.0
 
@@ -48,6 +63,8 @@ class Tracker:
         self._error_logged_at = 0.0
         self.caps = CapState()  # counts of capped units, for the request path (set its ``units``)
         self._caps_error: str | None = None
+        #: With a shared store: clicks and pixels are counted once across the fleet (``fleet/replays.py``).
+        self.replays: UniqueEvents | None = None
 
     # -- recording: on the event loop, never blocks ------------------------------------------
 
@@ -71,6 +88,10 @@ class Tracker:
         """A pixel load or a click; False when it was a replay (or tracking is off) and was not counted."""
         if not self.enabled or not self.recent.first(kind, token, client, user_agent):
             return False
+        if self.replays is not None:  # the shared store decides at flush whether another replica saw it
+            self.replays.add(kind, token, client, user_agent, claim.space, claim.unit, claim.partner,
+                             classify(user_agent))
+            return True
         self.buffer.add(kind, claim.space, claim.unit, claim.partner, classify(user_agent))
         return True
 
@@ -88,6 +109,8 @@ class Tracker:
 
     async def flush(self) -> bool:
         """Write what is buffered; on failure keep it for the next try. True when nothing is left over."""
+        if self.replays is not None and not await self._flush_unique(self.replays):
+            return False
         batch = self.buffer.take()
         if not batch:
             return True
@@ -117,12 +140,28 @@ class Tracker:
         self._caps_error = None
         self.caps.update(rows)
 
+    async def _flush_unique(self, replays: UniqueEvents) -> bool:
+        events = replays.take()
+        if not events:
+            return True
+        try:
+            await self.in_store(lambda: replays.write(events))
+        except Exception as exc:
+            replays.put_back(events)
+            self._store_failed(exc)
+            return False
+        return True
+
+    def pending(self) -> int:
+        """Events held in memory, waiting for the store (dropped ones included)."""
+        return self.buffer.pending() + (self.replays.pending() if self.replays is not None else 0)
+
     def _store_failed(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}"
         now = time.monotonic()
         if text != self._error or now - self._error_logged_at >= ERROR_LOG_SECONDS:
             log.error("tracking store: cannot write (%s); holding %d events in memory (%d dropped so far) "
-                      "and still serving feeds", text, self.buffer.pending(), self.buffer.dropped)
+                      "and still serving feeds", text, self.pending(), self.buffer.dropped)
             self._error_logged_at = now
         self._error = text
 
@@ -153,7 +192,7 @@ class Tracker:
             await self._task
             self._task = None
         if not await self.flush():
-            log.error("tracking store: %d events could not be written at stop and are lost", self.buffer.pending())
+            log.error("tracking store: %d events could not be written at stop and are lost", self.pending())
         with contextlib.suppress(Exception):
             await self.in_store(self.store.close)
         self._executor.shutdown(wait=True)

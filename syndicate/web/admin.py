@@ -26,6 +26,7 @@ from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.loader import SPACE_ID
 from syndicate.ads.store import Change, NotAFile, SpaceStore
 from syndicate.checks import advice, scheduled
+from syndicate.fleet.admin_store import SharedSpaceStore
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
 from syndicate.secrets import AdminToken
@@ -35,7 +36,7 @@ from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
 from syndicate.web.metrics_views import metrics
-from syndicate.web.state import ADMIN_TOKEN, CAPS, RELOADER
+from syndicate.web.state import ADMIN_TOKEN, CAPS, FLEET, RELOADER
 from syndicate.web.tracking_views import stats_html, stats_json
 from syndicate.web.upstreams import upstream_status
 from syndicate.yamlfile import MAX_DEPTH
@@ -162,7 +163,7 @@ async def get_space(request: web.Request) -> web.Response:
     if space_id is None:
         return _bad_id()
     snapshot = _reloader(request).holder.current
-    store = SpaceStore(snapshot.config)
+    store = space_store(request, snapshot)
     try:
         data = store.read(space_id)
     except NotAFile as exc:
@@ -234,8 +235,23 @@ async def _go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot,
         await asyncio.to_thread(store.undo, change)
         _audit(request, snapshot, action, change, "undone", outcome.generation)
         return outcome, _rejected(outcome, snapshot)
+    fleet = request.config_dict.get(FLEET)
+    if fleet is not None:  # live here: now store it for every replica, or take it back
+        try:
+            await fleet.publish(change.space_id, change.after, _actor(request))
+        except Exception as exc:
+            log.error("admin: the shared store did not take adspaces/%s (%s); change undone", change.space_id, exc)
+            await asyncio.to_thread(store.undo, change)
+            outcome = await reloader.reload_locked(f"admin undo {action.upper()} adspaces/{change.space_id}")
+            _audit(request, snapshot, action, change, "undone", outcome.generation)
+            return outcome, json_error(503, "the shared store cannot be written; the change was undone")
     _audit(request, snapshot, action, change, "applied", outcome.generation)
     return outcome, None
+
+
+def space_store(request: web.Request, snapshot: Snapshot) -> SpaceStore:
+    """The ad space files the admin API writes: ``adspaces/``, or with a shared store this replica's copy of it."""
+    return SharedSpaceStore(snapshot.config) if FLEET in request.config_dict else SpaceStore(snapshot.config)
 
 
 async def put_space(request: web.Request) -> web.Response:
@@ -248,7 +264,7 @@ async def put_space(request: web.Request) -> web.Response:
     reloader = _reloader(request)
     async with reloader.lock:
         snapshot = reloader.holder.current
-        store = SpaceStore(snapshot.config)
+        store = space_store(request, snapshot)
         path = store.path_for(space_id)
         try:
             data = _body_as_yaml(body, request.content_type)
@@ -282,7 +298,7 @@ async def delete_space(request: web.Request) -> web.Response:
     reloader = _reloader(request)
     async with reloader.lock:
         snapshot = reloader.holder.current
-        store = SpaceStore(snapshot.config)
+        store = space_store(request, snapshot)
         try:
             change = await asyncio.to_thread(store.delete, space_id)
         except NotAFile as exc:

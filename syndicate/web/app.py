@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from syndicate.fleet.setup import setup_fleet
 from syndicate.formats.assembly import FragmentCache
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
@@ -17,7 +18,7 @@ from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.redaction import install_log_redaction
 from syndicate.web.routes import add_routes
 from syndicate.web.schedule import setup_schedule
-from syndicate.web.state import FRAGMENTS, LIMITER, PAGES, SNAPSHOTS, VARIANTS, SnapshotHolder
+from syndicate.web.state import FRAGMENTS, HEALTH, LIMITER, PAGES, SNAPSHOTS, VARIANTS, HealthParts, SnapshotHolder
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
 from syndicate.web.websub import websub_context
@@ -65,4 +66,6 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     setup_tracking(app)
     setup_ops(app, watch=watch, build=build)
     setup_schedule(app)  # scheduled articles go live on time, through the Reloader's swap
+    app[HEALTH] = HealthParts()
+    setup_fleet(app)  # with a shared store: fleet-wide limits, replay filter and admin writes
     return app

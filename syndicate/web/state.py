@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
@@ -19,6 +19,9 @@ from syndicate.tracking.tracker import Tracker
 from syndicate.web.pagecache import PageCache
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.variants import VariantCache
+
+if TYPE_CHECKING:
+    from syndicate.fleet.replica import Fleet
 
 
 class SnapshotHolder:
@@ -65,3 +68,12 @@ TRACKER = web.AppKey("tracker", Tracker)
 SIGNING_KEYS = web.AppKey("signing_keys", SigningKeys)
 #: Set when tracking is on: the counts ad caps are judged on, frozen per rotation window (absent: no caps).
 CAPS = web.AppKey("caps", CapState)
+
+
+class HealthParts(list[Callable[[], dict[str, object]]]):
+    """Sections added to /healthz by the layers that have something to report (the shared store)."""
+
+
+HEALTH = web.AppKey("health", HealthParts)
+#: With a shared store only (``fleet/setup.py``): this replica's link to the others.
+FLEET: web.AppKey[Fleet] = web.AppKey("fleet")

@@ -31,7 +31,7 @@ from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.errors import text_error
 from syndicate.web.forwarded import client_of
 from syndicate.web.ratelimit import Verdict
-from syndicate.web.state import CAPS, FRAGMENTS, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
+from syndicate.web.state import CAPS, FRAGMENTS, HEALTH, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
 from syndicate.web.variants import Rendered
 
 
@@ -69,7 +69,13 @@ def _page_request(request: web.Request) -> PageRequest:
 
 async def healthz(request: web.Request) -> web.Response:
     snapshot = request.app[SNAPSHOTS].current
-    return web.json_response({"status": "ok", "generation": snapshot.generation, "pid": os.getpid()})
+    body: dict[str, object] = {"status": "ok", "generation": snapshot.generation, "pid": os.getpid()}
+    for part in request.app.get(HEALTH, ()):
+        body.update(part())
+    store = body.get("store")
+    if isinstance(store, dict) and not store.get("reachable"):
+        body["status"] = "degraded"  # still serving, from its last state
+    return web.json_response(body)
 
 
 def client_address(request: web.Request, http: HttpConfig) -> str:
