@@ -27,13 +27,15 @@ ON CONFLICT (key) DO NOTHING
 """
 CREDIT_SECONDS = 1.0
 #: Hand in what is left of each lease (a first one repays its credit, out of what was held for it, else as
-#: debt), then take 1/replicas of what the bucket holds.
+#: debt), then take 1/replicas of what the bucket holds, or at least one whole token when there is one
+#: (three replicas holding 0.9 each would refuse a request the bucket can pay for).
 _RENEW = """
 UPDATE rate_buckets AS b SET
     tokens = g.avail - g.lease, stamp = greatest(b.stamp, %(now)s), rate = g.rate, burst = g.burst,
     credit_out = g.credit_out
 FROM (
-    SELECT i.key, i.rate, i.burst, a.avail, greatest(0, a.avail) / %(replicas)s * i.renew AS lease, a.credit_out
+    SELECT i.key, i.rate, i.burst, a.avail, a.credit_out,
+           greatest(0, least(a.avail, 1.0), a.avail / %(replicas)s) * i.renew AS lease
     FROM unnest(%(keys)s::text[], %(held)s::float8[], %(credit)s::float8[], %(rate)s::float8[],
                 %(burst)s::float8[], %(renew)s::float8[]) AS i(key, held, credit, rate, burst, renew)
     JOIN rate_buckets r ON r.key = i.key
