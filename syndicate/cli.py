@@ -40,6 +40,17 @@ from syndicate.web.app import listening
 log = logging.getLogger("syndicate")
 
 
+def _port(text: str) -> int:
+    """A port the server can bind and then name in its links: 0 (any free port) would announce ``:0``."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: a port is a whole number from 1 to 65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="syndicate", description="Ad-aware RSS, Atom and JSON Feed server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_address(p: argparse.ArgumentParser, verb: str) -> argparse.ArgumentParser:
         p.add_argument("--host", help=f"address {verb} (default: server.host)")
-        p.add_argument("--port", type=int, help=f"port {verb} (default: server.port)")
+        p.add_argument("--port", type=_port, help=f"port {verb} (default: server.port)")
         return p
 
     serve = with_address(with_config(sub.add_parser("serve", help="serve the feeds over HTTP")), "to listen on")

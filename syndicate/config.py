@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from syndicate.fields import Fields
 from syndicate.partners import PUBLIC_ID, Audience, read_audience, read_partner
@@ -227,7 +227,7 @@ def _read_server(f: Fields | None) -> ServerConfig:
     if f is None:
         return ServerConfig("127.0.0.1", 8080, default_public_url("127.0.0.1", 8080))
     host = f.text("host", "127.0.0.1")
-    port = f.integer("port", 8080, minimum=0, maximum=65535)
+    port = f.integer("port", 8080, minimum=1, maximum=65535)
     public_url = f.url("public_url").rstrip("/")
     f.finish()
     return ServerConfig(host, port, public_url or default_public_url(host, port), bool(public_url))
@@ -341,11 +341,15 @@ def _read_store(f: Fields | None, root: Path) -> StoreConfig:
         return StoreConfig()
     url = f.text("url", "")
     if url:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            password = parts.password is not None or "password" in parse_qs(parts.query)
+        except ValueError:  # e.g. an unclosed "[" around an IPv6 host
+            parts, password = urlsplit(""), False
         if parts.scheme not in ("postgresql", "postgres"):
             f.error("url", "expected a postgresql:// URL")
             url = ""
-        elif parts.password is not None:
+        elif password:  # user:password@ or ?password= (libpq reads both)
             # config.yaml is committed: a password here would be in every clone
             f.error("url", "must not hold a password: put the whole URL in $SYNDICATE_DATABASE_URL or "
                            "store.url_file, or the password in ~/.pgpass or $PGPASSWORD")

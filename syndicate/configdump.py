@@ -14,7 +14,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 
@@ -32,16 +32,19 @@ _RENAMED = {"cache_bytes": "cache_mb", "fragment_bytes": "fragment_cache_mb", "p
 
 
 def _masked_url(text: str) -> str:
-    """A URL without the password in its user part (``postgresql://u:secret@h/db`` -> ``u:********@h``)."""
+    """A URL without its password (``postgresql://u:secret@h/db`` -> ``u:********@h``, ``?password=`` too);
+    a URL that cannot be read is masked whole."""
     try:
         parts = urlsplit(text)
-        if parts.password is None:
-            return text
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+        if parts.password is not None:
+            user = parts.username or ""
+            parts = parts._replace(netloc=f"{user}:{MASK}@{parts.netloc.rpartition('@')[2]}")
     except ValueError:
-        return text
+        return MASK
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        parts = parts._replace(query=urlencode([(n, MASK if n == "password" else v) for n, v in query], safe="*"))
+    return urlunsplit(parts)
 
 
 def plain(value: Any, name: str = "") -> Any:

@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
 from syndicate.config import default_public_url
+from syndicate.configdump import MASK, plain
 from syndicate.snapshot import Snapshot
 from syndicate.tracking.keys import parse_keys
 from syndicate.web.app import create_app
@@ -227,3 +228,60 @@ def test_render_without_signing_keys_links_directly_and_says_why(capsysbinary: p
     captured = capsysbinary.readouterr()
     assert b"/c/" not in captured.out and b"https://partner-a.example.com" in captured.out
     assert b"no signing keys" in captured.err
+
+
+@pytest.mark.parametrize("command", ["render", "config"])
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "-1"])
+def test_a_port_no_server_can_announce_is_a_usage_error(command: str, port: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Port 0 listens on a port nobody knows (the links would say :0); above 65535 bind() raises."""
+    args = [command, *(["world"] if command == "render" else []), "--config", str(SAMPLE_CONFIG), "--port", port]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--port" in err and "1 to 65535" in err
+
+
+@pytest.mark.parametrize("port", ["0", "99999"])
+def test_serve_refuses_a_port_it_could_not_announce(port: str) -> None:
+    """``serve --port 0`` served while announcing ``http://127.0.0.1:0``; ``--port 99999`` died in bind()."""
+    try:
+        done = subprocess.run([sys.executable, "-m", "syndicate", "serve", "--config", str(SAMPLE_CONFIG),
+                               "--port", port], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"serve --port {port} started serving")
+    assert done.returncode == 2
+    assert "1 to 65535" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("url", ["postgresql://db.example/feeds?sslmode=require&password=query-secret-never-printed",
+                                 "postgresql://app:query-secret-never-printed@[::1/feeds"])
+def test_a_store_url_with_a_password_anywhere_is_refused_and_never_printed(
+        url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """libpq reads ``?password=`` as the password, so config.yaml refuses it there as in ``user:password@``;
+    a URL urlsplit cannot read (an unclosed ``[``) is the same located error, not a traceback."""
+    config = sample_copy(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + f"\nstore:\n  url: {url!r}\n", encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert "store.url" in captured.out + captured.err
+    main(["config", "--config", str(config)])
+    captured_config = capsys.readouterr()
+    for text in (captured.out, captured.err, captured_config.out, captured_config.err):
+        assert "query-secret-never-printed" not in text and "Traceback" not in text
+
+
+def test_config_yaml_port_zero_is_a_located_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``server.port: 0`` would listen on a port nobody knows while every link says ``:0``."""
+    config = sample_copy(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8").replace("port: 8080", "port: 0"), encoding="utf-8")
+    assert main(["check", "--config", str(config)]) == 1
+    assert "server.port" in capsys.readouterr().out
+
+
+def test_config_dump_masks_every_password_spelling() -> None:
+    assert plain("postgresql://app@db/feeds?sslmode=require&password=s3cret") == \
+        f"postgresql://app@db/feeds?sslmode=require&password={MASK}"
+    assert plain("postgresql://app:s3cret@db/feeds") == f"postgresql://app:{MASK}@db/feeds"
+    assert plain("postgresql://app:s3cret@[::1/feeds") == MASK

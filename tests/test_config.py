@@ -46,7 +46,7 @@ def test_wrong_types_are_each_reported(make_site: SiteFactory) -> None:
         "https://news.test", "news.test"))
     found = messages(path)
     assert "config.yaml:3: error: site.base_url: expected an absolute http(s) URL, got 'news.test'" in found
-    assert "config.yaml:7: error: server.port: expected a whole number from 0 to 65535, got 'eighty'" in found
+    assert "config.yaml:7: error: server.port: expected a whole number from 1 to 65535, got 'eighty'" in found
 
 
 def test_yaml_syntax_error_names_the_line(make_site: SiteFactory) -> None:
