@@ -50,6 +50,14 @@ async def test_a_bad_page_number_is_400(client: TestClient, page: str) -> None:
     assert "page" in await response.text()
 
 
+@pytest.mark.parametrize("query", ["key=partner-a-demo-key&key=partner-b-demo-key", "page=1&page=2",
+                                   "key=partner-a-demo-key&page=1&key=partner-a-demo-key"])
+async def test_a_parameter_given_twice_is_400_not_a_silent_choice(client: TestClient, query: str) -> None:
+    response = await client.get(f"/feeds/world.json?{query}")
+    assert response.status == 400
+    assert "more than once" in await response.text()
+
+
 async def test_an_out_of_range_page_is_still_404(client: TestClient) -> None:
     assert (await client.get("/feeds/world.rss?page=999")).status == 404
 

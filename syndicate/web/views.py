@@ -61,6 +61,9 @@ def audience_of(request: web.Request, snapshot: Snapshot) -> Audience:
 def _page_request(request: web.Request) -> PageRequest:
     """The page asked for, with what its links must repeat: a query key, and how the query was spelled."""
     info = request.match_info
+    for name in ("key", "page"):  # which of two values was meant is a guess: ask instead
+        if len(request.query.getall(name, ())) > 1:
+            raise BadParameter(f"{name} given more than once")
     key = query_key(request)
     spelled = tuple(dict.fromkeys(name for name in request.query if name == "page" or (name == "key" and key)))
     return PageRequest(info["feed"], info["fmt"], _page_number(request), info.get("kind"), info.get("slug"),
