@@ -414,3 +414,27 @@ def test_document_schemas_are_valid() -> None:
             if method == "parameters":
                 continue
             assert "401" in operation["responses"], f"{method} {path} needs the token"
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/admin/adspaces/top", "application/yaml"),
+                                                     ("/admin/articles/world/pushed", "text/markdown")])
+async def test_a_declared_length_over_the_limit_is_413_at_once(admin: TestClient, path: str,
+                                                               content_type: str) -> None:
+    """A body declared far over the limit is refused before any of it is read: waiting for 99 GB that
+    never come would hold the connection until the client gives up, and then log a server error."""
+    import asyncio
+
+    from tests.opsite import TOKEN
+
+    assert admin.server.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", admin.server.port)
+    writer.write(f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                 f"Content-Type: {content_type}\r\nContent-Length: 99999999999\r\n\r\nname: x\n".encode())
+    try:
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=5)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert status_line.split()[1] == b"413"
+

@@ -18,7 +18,7 @@ from syndicate.ingest.store import ARTICLE_ID, SUFFIXES, ArticleStore, json_arti
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, problem_dicts
 from syndicate.snapshot import Snapshot
-from syndicate.web.admin import _audit, _not_a_file, _rejected, _reloader, _shown, etag_of, json_error
+from syndicate.web.admin import _audit, _not_a_file, _rejected, _reloader, _shown, etag_of, json_error, read_body
 
 
 def _ids(request: web.Request) -> tuple[str, str] | None:
@@ -77,7 +77,7 @@ async def put_article(request: web.Request) -> web.Response:
     if content_type not in SUFFIXES and content_type != "application/json":
         return json_error(415, "send the article as text/markdown or text/html (front matter, then the body), "
                                "or as application/json")
-    body = await request.read()
+    body = await read_body(request)
     reloader = _reloader(request)
     async with reloader.lock:
         snapshot = reloader.holder.current
