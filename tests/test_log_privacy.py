@@ -53,7 +53,7 @@ async def test_a_key_in_any_spelling_is_redacted_from_the_access_log(
     with caplog.at_level(logging.INFO):
         response = await client.get(f"/feeds/news.json?{query}",
                                     headers={"Referer": f"https://partner.test/feed?k%65y={PARTNER_KEY}"})
-        assert response.status in (200, 401)
+        assert response.status in (200, 400, 401)  # a key given twice is a 400
         await asyncio.sleep(0)
     lines = [r.getMessage() for r in caplog.records if r.name == "syndicate.access"]
     assert lines and all(PARTNER_KEY not in line for line in lines), lines
