@@ -9,27 +9,19 @@ previous version is copied to ``<data>/admin/backups/adspaces/`` first, and
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
 import os
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from syndicate.ads.loader import MAX_SPACE_BYTES, SPACE_ID, parse_space
 from syndicate.config import Config
 from syndicate.content.bodies import BodyRenderer
+from syndicate.files import atomic_write, read_regular_file
 from syndicate.problems import ProblemList
 from syndicate.snapshot import Snapshot
 
 KEEP_BACKUPS = 20  # per ad space; older ones are removed
-
-
-class NotAFile(OSError):
-    """The space's path is a symbolic link or something else than a regular file: never read or written
-    through (the loader refuses such a file too, so the admin API must not show or change what it points at)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +53,7 @@ class SpaceStore:
 
     def read(self, space_id: str) -> bytes | None:
         """The file's bytes, None when there is none; raises ``NotAFile`` for a link or a non-file."""
-        path = self.path_for(space_id)
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP or os.path.islink(path):
-                raise NotAFile(errno.ELOOP, "is a symbolic link", str(path)) from None
-            raise
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise NotAFile(errno.EINVAL, "is not a regular file", str(path))
-            return handle.read(MAX_SPACE_BYTES + 1)
+        return read_regular_file(self.path_for(space_id), MAX_SPACE_BYTES + 1)
 
     def validate(self, space_id: str, data: bytes, snapshot: Snapshot) -> ProblemList:
         """Every error the loader would report for ``data`` as ``space_id``'s file, plus its if_empty target."""
@@ -135,25 +115,3 @@ class SpaceStore:
         for stale in old:
             stale.unlink(missing_ok=True)
         return backup
-
-
-def atomic_write(path: Path, data: bytes, mode: int) -> None:
-    """Write to a hidden temporary file beside ``path`` (the loader and watcher skip dot files), then rename."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)

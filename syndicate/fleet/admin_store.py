@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from syndicate.ads.store import SpaceStore, atomic_write
+from syndicate.ads.store import SpaceStore
 from syndicate.config import Config
+from syndicate.files import atomic_write
 from syndicate.fleet.spaces import file_of, shared_folder
 from syndicate.problems import ProblemList
 from syndicate.snapshot import Snapshot

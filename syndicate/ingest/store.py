@@ -11,17 +11,16 @@ atomic path ad space files take, with a backup so a rejected reload can be undon
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
-from syndicate.ads.store import Change, NotAFile, atomic_write
+from syndicate.ads.store import Change
 from syndicate.config import Config
 from syndicate.content.loader import FEED_FILE, FEED_NAME, MAX_ARTICLE_BYTES, ContentLoader
+from syndicate.files import atomic_write, read_regular_file
 from syndicate.ingest.writer import article_text
 from syndicate.problems import ProblemList
 from syndicate.snapshot import body_renderer
@@ -70,18 +69,7 @@ class ArticleStore:
 
     def read(self, path: Path) -> bytes | None:
         """The file's bytes, None when there is none; raises ``NotAFile`` for a link or a non-file."""
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP or os.path.islink(path):
-                raise NotAFile(errno.ELOOP, "is a symbolic link", str(path)) from None
-            raise
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise NotAFile(errno.EINVAL, "is not a regular file", str(path))
-            return handle.read(MAX_ARTICLE_BYTES + 1)
+        return read_regular_file(path, MAX_ARTICLE_BYTES + 1)
 
     def validate(self, feed: str, article_id: str, data: bytes, suffix: str) -> ProblemList:
         """Every error the loader would report for ``data`` as this article's file."""

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from syndicate.ads.store import atomic_write
 from syndicate.content.loader import FEED_FILE
+from syndicate.files import atomic_write
 
 _SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 

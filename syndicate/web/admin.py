@@ -24,8 +24,9 @@ from aiohttp import web
 from syndicate import audit
 from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.loader import SPACE_ID
-from syndicate.ads.store import Change, NotAFile, SpaceStore
+from syndicate.ads.store import Change, SpaceStore
 from syndicate.checks import advice, scheduled
+from syndicate.files import NotAFile
 from syndicate.fleet.admin_store import SharedSpaceStore
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts

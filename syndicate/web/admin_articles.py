@@ -13,7 +13,8 @@ import asyncio
 
 from aiohttp import web
 
-from syndicate.ads.store import Change, NotAFile
+from syndicate.ads.store import Change
+from syndicate.files import NotAFile
 from syndicate.ingest.store import ARTICLE_ID, SUFFIXES, ArticleStore, json_article
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, problem_dicts

@@ -1,0 +1,54 @@
+"""Files the admin API writes and reads: never through a link, written whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+
+class NotAFile(OSError):
+    """The path is a symbolic link or something else than a regular file: never read or written
+    through (the loader refuses such a file too, so the admin API must not show or change what it points at)."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of ``path``; None when there is no such file. Raises ``NotAFile`` for a
+    symbolic link (never followed) or anything but a regular file (a FIFO would block the reader)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise NotAFile(errno.ELOOP, "is a symbolic link", str(path)) from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotAFile(errno.EINVAL, "is not a regular file", str(path))
+        return handle.read(limit)
+
+
+def atomic_write(path: Path, data: bytes, mode: int) -> None:
+    """Write to a hidden temporary file beside ``path`` (the loader and watcher skip dot files), then rename."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
