@@ -230,3 +230,9 @@ async def test_format_not_allowed_is_403(client: TestClient) -> None:
     response = await client.get("/feeds/world.rss?key=partner-b-demo-key")
     assert response.status == 403
     assert (await client.get("/feeds/world.atom?key=partner-b-demo-key")).status == 200
+
+
+async def test_a_403_names_the_feed_that_was_asked_for(client: TestClient) -> None:
+    response = await client.get("/feeds/world/tags/belarus.rss?key=partner-b-demo-key")
+    assert response.status == 403
+    assert "world/tags/belarus.rss" in await response.text()

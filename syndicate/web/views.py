@@ -181,7 +181,7 @@ def _refusal(request: web.Request, snapshot: Snapshot, audience: Audience | None
     if audience is None:
         return text_error(401, "unknown key", headers={"WWW-Authenticate": 'Bearer realm="feeds"'})
     if not audience.may_read(page.feed, fmt):
-        return text_error(403, f"this key may not read {page.feed}.{fmt}")
+        return text_error(403, f"this key may not read {page.path.removeprefix('/feeds/')}.{fmt}")
     if not 1 <= page.page <= page_count(feed_obj):
         return text_error(404, f"page {page.page} does not exist; this feed has {page_count(feed_obj)}")
     return page
