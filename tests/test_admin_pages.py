@@ -79,3 +79,14 @@ async def test_stats_page_escapes_stored_names_and_reads_on_a_phone(aiohttp_clie
     assert page.xpath("//script | //b") == []
     assert page.xpath("//table[@id='by-unit']//td[@class='key']/text()") == ["<b>4</b>", "<script>x</script>"]
     assert page.xpath("//td[@id='total-served']/@data-value") == ["7"]
+
+
+@pytest.mark.parametrize(("query", "json_link"), [
+    ("", "stats.json"), ("?since=2024-05-01", "stats.json?since=2024-05-01"),
+    ("?since=2024-05-01&until=2024-05-31", "stats.json?since=2024-05-01&until=2024-05-31")])
+async def test_the_stats_pages_json_link_keeps_its_filter(aiohttp_client: Client, make_site: SiteFactory,
+                                                          query: str, json_link: str) -> None:
+    config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article()}, config=CONFIG)
+    client = await aiohttp_client(create_app(config))
+    page = lxml_html.fromstring(await (await client.get(f"/admin/stats{query}", headers=admin())).read())
+    assert page.xpath("//a[text()='JSON']/@href") == [json_link]
