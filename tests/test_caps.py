@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
-from syndicate.snapshot import build_snapshot
 from syndicate.tracking.events import CountKey
 from syndicate.tracking.store import FILE_NAME, SqliteStore
-from syndicate.web.app import create_app
 from syndicate.web.state import TRACKER, VARIANTS
 from tests.conftest import SiteFactory, article
-from tests.tracking_support import ADMIN_TOKEN, CHROME, CONFIG, PARTNER_KEY, admin, use_test_secrets
+from tests.tracking_support import ADMIN_TOKEN, CHROME, CONFIG, PARTNER_KEY, admin, serving, use_test_secrets
 
 PARTNER = {"Authorization": f"Bearer {PARTNER_KEY}", "User-Agent": "WordPress/6.4.2"}
 ARTICLES = 30
@@ -54,15 +50,6 @@ def seed(config: Path, counts: dict[tuple[str, str, str, str], int]) -> None:
                for (unit, partner, kind, agent), n in counts.items()})
     store.close()
 
-
-@contextlib.asynccontextmanager
-async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    client: TestClient = TestClient(TestServer(create_app(build_snapshot(config))))  # type: ignore[type-arg]
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def placed(client: TestClient, headers: dict[str, str] | None = None) -> tuple[int, int, str]:  # type: ignore[type-arg]

@@ -6,17 +6,12 @@ responses once each; a keyed pull counts for its partner whatever its User-Agent
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from syndicate.snapshot import build_snapshot
-from syndicate.web.app import create_app
 from tests.conftest import FEED_YAML, SiteFactory, article
-from tests.tracking_support import CHROME, CONFIG, GOOGLEBOT, PARTNER_KEY, stored_report, use_test_secrets
+from tests.tracking_support import CHROME, CONFIG, GOOGLEBOT, PARTNER_KEY, serving, stored_report, use_test_secrets
 
 PARTNER = {"Authorization": f"Bearer {PARTNER_KEY}"}
 #: Three units and max_ads 3: each call of space 4 places all three.
@@ -42,15 +37,6 @@ def busy_site(make_site: SiteFactory) -> Path:
                       "feeds/news/b.md": article("B", "2024-05-02T10:00:00+00:00", "No ads here."),
                       "adspaces/4.yaml": SPACE_4, "adspaces/5.yaml": SPACE_5}, config=CONFIG)
 
-
-@contextlib.asynccontextmanager
-async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    client: TestClient = TestClient(TestServer(create_app(build_snapshot(config))))  # type: ignore[type-arg]
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()  # a graceful stop: everything buffered is written
 
 
 async def test_a_response_carrying_61_ads_counts_61_served_and_one_fetch(make_site: SiteFactory) -> None:

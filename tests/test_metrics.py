@@ -7,31 +7,28 @@ before and after what it does, since the counters belong to the process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from syndicate.problems import LoadError
 from syndicate.snapshot import build_snapshot
-from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER, TRACKER
 from syndicate.web.websub import PUBLISHER
 from tests.conftest import SAMPLE_CONFIG, SiteFactory, article
 from tests.test_websub import HubStub, start_hub
 from tests.test_websub import site as websub_site
 from tests.test_workers import free_port
-from tests.tracking_support import CONFIG, PARTNER_KEY, SPACE_5, admin, tracked_site, use_test_secrets
+from tests.tracking_support import CONFIG, PARTNER_KEY, SPACE_5, admin, serving, tracked_site, use_test_secrets
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 PARTNER = {"Authorization": f"Bearer {PARTNER_KEY}"}
@@ -54,15 +51,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
 
-
-@contextlib.asynccontextmanager
-async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
-    client: TestClient = TestClient(TestServer(create_app(build_snapshot(config))))  # type: ignore[type-arg]
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def scrape(client: TestClient) -> Samples:  # type: ignore[type-arg]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from syndicate.snapshot import build_snapshot
 from syndicate.tracking import stats
 from syndicate.tracking.events import CountKey
 from syndicate.tracking.store import FILE_NAME, SqliteStore
+from syndicate.web.app import create_app
 from tests.conftest import FEED_YAML, SiteFactory, article
 
 SIGNING_KEYS = "k1:test-signing-secret-0123456789"
@@ -109,3 +114,14 @@ def stored_report(data_dir: Path, by: stats.Grouping = "space") -> stats.Report:
 
 def admin(token: str = ADMIN_TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    """The real app on a real socket; leaving closes it gracefully, so everything buffered is written."""
+    client: TestClient = TestClient(TestServer(create_app(build_snapshot(config))))  # type: ignore[type-arg]
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
