@@ -9,6 +9,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from syndicate.problems import ProblemList
+
 
 class NotAFile(OSError):
     """The path is a symbolic link or something else than a regular file: never read or written
@@ -52,3 +54,15 @@ def atomic_write(path: Path, data: bytes, mode: int) -> None:
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def decoded_text(path: Path, data: bytes, limit: int, problems: ProblemList) -> str | None:
+    """A body sent for ``path`` as text, or None with the error recorded: over ``limit`` bytes or not UTF-8."""
+    if len(data) > limit:
+        problems.error(path, 0, f"file is {len(data)} bytes, over the {limit}-byte limit")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.error(path, data.count(b"\n", 0, exc.start) + 1, f"not valid UTF-8 (at byte offset {exc.start})")
+        return None

@@ -17,7 +17,7 @@ from pathlib import Path
 from syndicate.ads.loader import MAX_SPACE_BYTES, SPACE_ID, parse_space
 from syndicate.config import Config
 from syndicate.content.bodies import BodyRenderer
-from syndicate.files import atomic_write, read_regular_file
+from syndicate.files import atomic_write, decoded_text, read_regular_file
 from syndicate.problems import ProblemList
 from syndicate.snapshot import Snapshot
 
@@ -62,13 +62,8 @@ class SpaceStore:
         if not SPACE_ID.fullmatch(space_id):
             problems.error(path, 0, "ad space ids are letters, digits, '-' and '_' (at most 64)")
             return problems
-        if len(data) > MAX_SPACE_BYTES:
-            problems.error(path, 0, f"file is {len(data)} bytes, over the {MAX_SPACE_BYTES}-byte limit")
-            return problems
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            problems.error(path, data.count(b"\n", 0, exc.start) + 1, f"not valid UTF-8 (at byte offset {exc.start})")
+        text = decoded_text(path, data, MAX_SPACE_BYTES, problems)
+        if text is None:
             return problems
         renderer = BodyRenderer(self.config.site.base_url, (), ())
         space = parse_space(text, path, problems, renderer.absolute, renderer.sanitize)

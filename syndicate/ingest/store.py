@@ -20,7 +20,7 @@ from typing import Any
 from syndicate.ads.store import Change
 from syndicate.config import Config
 from syndicate.content.loader import FEED_FILE, FEED_NAME, MAX_ARTICLE_BYTES, ContentLoader
-from syndicate.files import atomic_write, read_regular_file
+from syndicate.files import atomic_write, decoded_text, read_regular_file
 from syndicate.ingest.writer import article_text
 from syndicate.problems import ProblemList
 from syndicate.snapshot import body_renderer
@@ -83,13 +83,8 @@ class ArticleStore:
             problems.error(path, 0, f"this article is a {path.suffix} file: send it in that format, "
                                     "or DELETE it first")
             return problems
-        if len(data) > MAX_ARTICLE_BYTES:
-            problems.error(path, 0, f"file is {len(data)} bytes, over the {MAX_ARTICLE_BYTES}-byte limit")
-            return problems
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            problems.error(path, data.count(b"\n", 0, exc.start) + 1, f"not valid UTF-8 (at byte offset {exc.start})")
+        text = decoded_text(path, data, MAX_ARTICLE_BYTES, problems)
+        if text is None:
             return problems
         ContentLoader(self.config, body_renderer(self.config), problems).parse_article(text, path, feed)
         return problems
