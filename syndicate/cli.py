@@ -16,8 +16,9 @@ from pathlib import Path
 
 from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.resolver import Links
-from syndicate.checks import advice, scheduled
+from syndicate.advice import advice, scheduled
 from syndicate.config import config_path, load_config
+from syndicate.credentials import secret_from_env_or_file
 from syndicate.fleet.check import store_overlaps
 from syndicate.fleet.setup import require_signing_keys
 from syndicate.formats import FORMATS
@@ -26,7 +27,6 @@ from syndicate.ingest.importer import cmd_import
 from syndicate.ingest.upstream_check import check_upstreams, summary_line
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
-from syndicate.secrets import secret_from_env_or_file
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.storage.command import add_arguments as add_db_arguments
 from syndicate.storage.command import cmd_db

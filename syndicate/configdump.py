@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import yaml
 
 from syndicate.config import Config
-from syndicate.secrets import ADMIN_TOKEN_ENV
+from syndicate.credentials import ADMIN_TOKEN_ENV
 from syndicate.storage.url import DATABASE_URL_ENV
 from syndicate.tracking.keys import KEYS_ENV
 

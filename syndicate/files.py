@@ -1,4 +1,5 @@
-"""Files the admin API writes and reads: never through a link, written whole or not at all."""
+"""Files on disk: content read only inside its folder and as UTF-8; what the admin API writes, never through a link
+and whole or not at all."""
 
 from __future__ import annotations
 
@@ -65,4 +66,27 @@ def decoded_text(path: Path, data: bytes, limit: int, problems: ProblemList) -> 
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.error(path, data.count(b"\n", 0, exc.start) + 1, f"not valid UTF-8 (at byte offset {exc.start})")
+        return None
+
+
+def read_text(path: Path, root: Path, problems: ProblemList, limit: int) -> str | None:
+    """A content file's text, or None with a problem: outside ``root``, too large, not UTF-8."""
+    try:
+        real = path.resolve(strict=True)
+        if not real.is_relative_to(root.resolve()):
+            problems.error(path, 0, "points outside the content folder (symlink?); skipped")
+            return None
+        size = real.stat().st_size
+        if size > limit:
+            problems.error(path, 0, f"file is {size} bytes, over the {limit}-byte limit; skipped")
+            return None
+        data = real.read_bytes()
+    except OSError as exc:
+        problems.error(path, 0, f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.error(path, line, f"not valid UTF-8 (at byte offset {exc.start}); skipped")
         return None

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from syndicate.fields import Fields
+from syndicate.formats import FORMATS
 
 PUBLIC_ID = "public"
 PARTNER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch only
 _HEX_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
-FORMAT_NAMES = ("rss", "atom", "json")
 
 
 class AdPolicy(StrEnum):
@@ -105,8 +105,8 @@ def read_audience(f: Fields, audience_id: str, name: str) -> Audience:
         feeds_line=f.line("feeds"),
     )
     for fmt in audience.formats:
-        if fmt not in FORMAT_NAMES:
-            f.error("formats", f"unknown format {fmt!r}; use " + ", ".join(FORMAT_NAMES))
+        if fmt not in FORMATS:
+            f.error("formats", f"unknown format {fmt!r}; use " + ", ".join(FORMATS))
     return audience
 
 

@@ -18,8 +18,7 @@ from syndicate.content.model import Article, Call, Feed
 from syndicate.formats.model import FeedView, ItemView
 from syndicate.partners import Audience
 from syndicate.snapshot import Snapshot
-
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+from syndicate.timestamps import EPOCH
 
 #: Resolves one shortcode call in one article into HTML.
 Resolve = Callable[[Call, Article], str]

@@ -29,6 +29,7 @@ from syndicate.content.model import Article, Feed
 from syndicate.fleet.spaces import merge_shared
 from syndicate.partners import Audience, key_digest
 from syndicate.problems import Problem, ProblemList
+from syndicate.timestamps import EPOCH
 
 _generations = itertools.count(1)
 
@@ -89,7 +90,7 @@ def _mtime(path: Path) -> dt.datetime:
     try:
         return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     except OSError:
-        return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        return EPOCH
 
 
 def body_renderer(config: Config) -> BodyRenderer:
@@ -127,7 +128,7 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
     check_targeting(spaces, feeds, config, problems)
     ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ()),
                 *shared_files]
-    ads_changed = max((_mtime(p) for p in ad_files), default=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    ads_changed = max((_mtime(p) for p in ad_files), default=EPOCH)
     built_at = dt.datetime.now(dt.UTC)
     return _derive(Snapshot(
         generation=next(_generations),

@@ -14,6 +14,9 @@ import datetime as dt
 EARLIEST = dt.datetime(1000, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9998, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 EXAMPLE = "2020-09-14T10:00:00+03:00"
+#: The time of what has none of its own (a feed with no items, a file whose time cannot be read):
+#: fixed, so the same content always gives the same bytes and validators.
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def out_of_range(value: dt.datetime) -> str | None:

@@ -16,8 +16,8 @@ import yaml
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from syndicate.credentials import AdminToken, secret_from_env_or_file
 from syndicate.problems import LoadError
-from syndicate.secrets import AdminToken, secret_from_env_or_file
 from syndicate.web.admin import admin_app
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.app import create_app

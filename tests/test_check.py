@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.checks import advice
+from syndicate.advice import advice
 from syndicate.cli import main
 from syndicate.snapshot import build_snapshot
 from tests.conftest import FEED_YAML, SiteFactory, article

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
-from syndicate.content.loader import read_text
 from syndicate.content.nesting import MAX_DEPTH, too_deep
 from syndicate.fields import Fields
+from syndicate.files import read_text
+from syndicate.formats import FORMATS
 from syndicate.problems import LoadError, ProblemList
 from syndicate.yamlfile import YMap, load_yaml
 
@@ -20,6 +21,7 @@ from syndicate.yamlfile import YMap, load_yaml
 SPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_SPACE_BYTES = 1024 * 1024
 MAX_PIXELS = 100_000  # a creative's width or height
+_FORMAT_CHOICE = ", ".join(list(FORMATS)[:-1]) + " or " + list(FORMATS)[-1]  # "rss, atom or json"
 MAX_WEIGHT = 1e9  # weights are summed per draw: far from float overflow, far beyond any real share
 
 
@@ -57,8 +59,8 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
         max_clicks_per_partner=f.integer("max_clicks_per_partner", 0, minimum=1) or None,
     )
     for name in unit.formats:
-        if name not in ("rss", "atom", "json"):
-            f.error("formats", f"unknown format {name!r}; use rss, atom or json")
+        if name not in FORMATS:
+            f.error("formats", f"unknown format {name!r}; use {_FORMAT_CHOICE}")
     if unit.start and unit.end and unit.end <= unit.start:
         f.error("end", "must be after start")
     if kind is UnitType.HTML and f.has("html") and not deep and not unit.html.strip():

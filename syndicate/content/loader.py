@@ -16,6 +16,7 @@ from syndicate.config import Config
 from syndicate.content.bodies import BodyError, BodyRenderer, summarize
 from syndicate.content.model import Article, Author, Feed, Image
 from syndicate.fields import Fields
+from syndicate.files import read_text
 from syndicate.ingest.upstream_config import read_upstream
 from syndicate.problems import LoadError, ProblemList
 from syndicate.yamlfile import load_yaml
@@ -57,29 +58,6 @@ def split_front_matter(text: str, path: Path) -> Source:
     body_start = text.find("\n", end.end())
     body = "" if body_start < 0 else text[body_start + 1:]
     return Source(meta, body, text.count("\n", 0, body_start) + 2 if body_start >= 0 else 0)
-
-
-def read_text(path: Path, root: Path, problems: ProblemList, limit: int = MAX_ARTICLE_BYTES) -> str | None:
-    """A content file's text, or None with a problem: outside ``root``, too large, not UTF-8."""
-    try:
-        real = path.resolve(strict=True)
-        if not real.is_relative_to(root.resolve()):
-            problems.error(path, 0, "points outside the content folder (symlink?); skipped")
-            return None
-        size = real.stat().st_size
-        if size > limit:
-            problems.error(path, 0, f"file is {size} bytes, over the {limit}-byte limit; skipped")
-            return None
-        data = real.read_bytes()
-    except OSError as exc:
-        problems.error(path, 0, f"cannot read: {exc.strerror or exc}")
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        problems.error(path, line, f"not valid UTF-8 (at byte offset {exc.start}); skipped")
-        return None
 
 
 def _read_image(f: Fields, key: str, renderer: BodyRenderer) -> Image | None:
@@ -161,7 +139,7 @@ class ContentLoader:
         if not meta_path.is_file():
             self.problems.warning(folder, 0, f"no {FEED_FILE}; folder skipped")
             return None
-        text = read_text(meta_path, self.config.feeds_dir, self.problems)
+        text = read_text(meta_path, self.config.feeds_dir, self.problems, MAX_ARTICLE_BYTES)
         if text is None:
             return None
         try:
@@ -209,7 +187,7 @@ class ContentLoader:
                     per_page, tuple(articles), meta_path, upstream)
 
     def load_article(self, path: Path, feed: str) -> Article | None:
-        text = read_text(path, self.config.feeds_dir, self.problems)
+        text = read_text(path, self.config.feeds_dir, self.problems, MAX_ARTICLE_BYTES)
         if text is None:
             return None
         return self.parse_article(text, path, feed)

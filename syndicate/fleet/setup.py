@@ -9,10 +9,10 @@ from pathlib import Path
 from aiohttp import web
 
 from syndicate.config import Config
+from syndicate.credentials import secret_from_env_or_file
 from syndicate.fleet.limits import FleetRateLimiter
 from syndicate.fleet.replica import Fleet
 from syndicate.problems import Level, LoadError, Problem
-from syndicate.secrets import secret_from_env_or_file
 from syndicate.storage.backend import is_shared
 from syndicate.storage.pgstore import PostgresStore
 from syndicate.storage.url import DATABASE_URL_ENV, database_url

@@ -188,7 +188,7 @@ def skip_reason(item: Item, pages: bool) -> str | None:
 
 def shortcode_counts(items: Iterable[Item]) -> Counter[str]:
     """Every shortcode-like tag in the imported posts' content, with how often it occurs."""
-    from syndicate.checks import _looks_like_shortcode  # the rule `check` uses, so both report the same tags
+    from syndicate.advice import _looks_like_shortcode  # the rule `check` uses, so both report the same tags
 
     counts: Counter[str] = Counter()
     for item in items:

@@ -11,8 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from syndicate.config import Config
+from syndicate.credentials import secret_from_env_or_file
 from syndicate.problems import Level, LoadError, Problem
-from syndicate.secrets import secret_from_env_or_file
 
 DATABASE_URL_ENV = "SYNDICATE_DATABASE_URL"
 

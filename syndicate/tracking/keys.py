@@ -12,8 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+from syndicate.credentials import secret_from_env_or_file
 from syndicate.problems import Level, LoadError, Problem
-from syndicate.secrets import secret_from_env_or_file
 from syndicate.tracking.tokens import SigningKeys
 
 KEYS_ENV = "SYNDICATE_SIGNING_KEYS"

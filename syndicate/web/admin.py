@@ -25,12 +25,12 @@ from syndicate import audit
 from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.loader import SPACE_ID
 from syndicate.ads.store import Change, SpaceStore
-from syndicate.checks import advice, scheduled
+from syndicate.advice import advice, scheduled
+from syndicate.credentials import AdminToken
 from syndicate.files import NotAFile
 from syndicate.fleet.admin_store import SharedSpaceStore
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
-from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
 from syndicate.web.accesslog import logged_address
 from syndicate.web.admin_auth import require_token

@@ -10,6 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from syndicate.formats import FORMATS
+from syndicate.web.admin_preview import PREVIEW_FORMATS
+
 _PROBLEM = {
     "type": "object",
     "required": ["path", "line", "level", "message"],
@@ -290,8 +293,8 @@ def openapi_document() -> dict[str, Any]:
                      "description": "the article id (may contain '/') or its file name without extension"},
                     {"name": "partner", "in": "query", "schema": {"type": "string", "default": "public"}},
                     {"name": "format", "in": "query",
-                     "schema": {"enum": ["html", "rss", "atom", "json"], "default": "html"}},
-                    {"name": "via", "in": "query", "schema": {"enum": ["rss", "atom", "json"], "default": "rss"},
+                     "schema": {"enum": list(PREVIEW_FORMATS), "default": "html"}},
+                    {"name": "via", "in": "query", "schema": {"enum": list(FORMATS), "default": "rss"},
                      "description": "html only: resolve ads as for this feed format"},
                     {"name": "at", "in": "query", "schema": {"type": "string", "format": "date-time"},
                      "description": "resolve ads for the rotation window holding this time"},

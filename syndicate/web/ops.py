@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from syndicate.credentials import admin_token
 from syndicate.reload import Reloader
-from syndicate.secrets import admin_token
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.watch import Watcher
 from syndicate.web.admin import admin_app

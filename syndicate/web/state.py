@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Protocol
 from aiohttp import web
 
 from syndicate.ads.resolver import Links, Placed
+from syndicate.credentials import AdminToken
 from syndicate.formats.assembly import FragmentCache
 from syndicate.reload import Reloader
-from syndicate.secrets import AdminToken
 from syndicate.snapshot import Snapshot
 from syndicate.tracking.caps import CapState
 from syndicate.tracking.tokens import SigningKeys

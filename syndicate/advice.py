@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterator
 
 from syndicate.ads.resolver import target_of
-from syndicate.content.loader import read_text
+from syndicate.content.loader import MAX_ARTICLE_BYTES
 from syndicate.content.model import Article
+from syndicate.files import read_text
 from syndicate.problems import Problem, ProblemList
 from syndicate.shortcodes import find_tokens
 from syndicate.snapshot import Snapshot
@@ -69,7 +70,7 @@ def unhandled_shortcodes(snapshot: Snapshot, problems: ProblemList) -> None:
                  if name not in snapshot.shortcode_tags and _looks_like_shortcode(name, text)}
         if not names:
             continue
-        source = read_text(article.path, snapshot.config.feeds_dir, ProblemList()) or ""
+        source = read_text(article.path, snapshot.config.feeds_dir, ProblemList(), MAX_ARTICLE_BYTES) or ""
         lines: dict[str, int] = {}
         for line, name in find_tokens(source):
             lines.setdefault(name, line)
