@@ -49,6 +49,7 @@ async def test_an_ad_space_put_on_one_replica_is_served_by_the_others(tmp_path: 
         health = await (await b.get("/healthz")).json()
         assert health["status"] == "ok" and health["store"]["reachable"]
         assert health["store"]["revision"]["behind"] == 0 and health["store"]["revision"]["applied"] >= 1
+        assert health["store"]["revision"]["seconds_behind"] == 0
 
         # a third replica started later gets the current state before it answers anything
         async with replica(replica_site(tmp_path / "three", postgres_url)) as c:

@@ -1,6 +1,6 @@
 """The proof: three replicas as real processes, each with its own site and data folder, behind a real nginx,
-sharing a real PostgreSQL. Counts exactly once, admin writes everywhere within 2 s, one fleet-wide burst,
-and ``kill -9`` of a replica under load fails no request and loses at most one flush interval."""
+sharing a real PostgreSQL. Counts exactly once, admin writes (ad spaces, articles) everywhere within 2 s, one
+fleet-wide burst, and ``kill -9`` of a replica under load fails no request and loses at most one flush interval."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.conftest import article
 from tests.fleet_processes import Nginx, Replica, fleet_sites, free_port, nginx_or_skip, proxy_config
 from tests.fleet_support import space_4
 from tests.pg import fresh_database
@@ -80,6 +81,20 @@ async def _everyone_sees(session: aiohttp.ClientSession, fleet: Fleet, replicas:
         await asyncio.sleep(0.2)
 
 
+async def _served_everywhere(session: aiohttp.ClientSession, replicas: list[Replica], text: str,
+                             present: bool) -> None:
+    """Every replica's feed has ``text`` (or, ``present`` off, no longer has it) within 2 s."""
+    begun = time.monotonic()
+    waiting = set(range(len(replicas)))
+    while waiting:
+        for index in list(waiting):
+            async with session.get(f"{replicas[index].url}/feeds/news.rss") as response:
+                if (text in await response.text()) == present:
+                    waiting.discard(index)
+        assert time.monotonic() - begun < 2.0, f"replicas {waiting} still without the change"
+        await asyncio.sleep(0.02)
+
+
 async def test_three_replicas_behind_nginx_act_as_one(fleet: Fleet) -> None:
     base = fleet.proxy.url
     async with aiohttp.ClientSession(headers={"User-Agent": CHROME}) as session:
@@ -116,6 +131,16 @@ async def test_three_replicas_behind_nginx_act_as_one(fleet: Fleet) -> None:
                         waiting.discard(index)
             assert time.monotonic() - begun < 2.0, f"replicas {waiting} still without the change"
             await asyncio.sleep(0.02)
+
+        # so is an article pushed to another replica, and so is its deletion
+        pushed = article("Pushed-to-the-fleet", "2024-05-09T10:00:00+00:00", "From the CMS.")
+        put = await session.put(f"{others[0].url}/admin/articles/news/pushed", data=pushed,
+                                headers={**ADMIN, "Content-Type": "text/markdown"})
+        assert put.status == 201, await put.text()
+        await _served_everywhere(session, fleet.replicas, "Pushed-to-the-fleet", True)
+        gone = await session.delete(f"{one.url}/admin/articles/news/pushed", headers=ADMIN)
+        assert gone.status == 200, await gone.text()
+        await _served_everywhere(session, fleet.replicas, "Pushed-to-the-fleet", False)
 
         # a partner's burst through the proxy holds for the whole fleet, within 10 %
         allowed = refused = 0

@@ -17,6 +17,7 @@ from syndicate.content.bodies import BodyError, BodyRenderer, summarize
 from syndicate.content.model import Article, Author, Feed, Image
 from syndicate.fields import Fields
 from syndicate.files import read_text
+from syndicate.fleet.objects import shared_articles
 from syndicate.ingest.upstream_config import read_upstream
 from syndicate.problems import LoadError, ProblemList
 from syndicate.yamlfile import load_yaml
@@ -165,7 +166,7 @@ class ContentLoader:
             return None
         articles: list[Article] = []
         ids: dict[str, Path] = {}
-        for path in sorted(folder.iterdir()):
+        for path in [*sorted(folder.iterdir()), *shared_articles(self.config, folder, self.problems)]:
             if path.suffix.lower() not in ARTICLE_SUFFIXES or path.name.startswith((".", "_")):
                 continue
             article = self.load_article(path, folder.name)
@@ -187,7 +188,8 @@ class ContentLoader:
                     per_page, tuple(articles), meta_path, upstream)
 
     def load_article(self, path: Path, feed: str) -> Article | None:
-        text = read_text(path, self.config.feeds_dir, self.problems, MAX_ARTICLE_BYTES)
+        # feeds/, or the shared store's copy of it
+        text = read_text(path, path.parent.parent, self.problems, MAX_ARTICLE_BYTES)
         if text is None:
             return None
         return self.parse_article(text, path, feed)

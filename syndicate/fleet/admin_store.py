@@ -1,70 +1,55 @@
-"""Ad space files on a replica with a shared store: the admin API's store, and the copy of the store's spaces.
+"""The admin API's stores when a shared store is on: writes go to this replica's copy of the store (then to
+the store itself, ``fleet/replica.py``), and ids a file of the site defines are refused (a file wins).
 
-The rule for files and the store is in ``fleet/spaces.py``.
+The rule and the copy are described in ``fleet/objects.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
-
-from syndicate.ads.store import SpaceStore
+from syndicate.ads.store import Change, SpaceStore
 from syndicate.config import Config
-from syndicate.files import atomic_write
-from syndicate.fleet.spaces import file_of, shared_folder
+from syndicate.fleet.objects import ADSPACES, ARTICLES, Key, Kind
+from syndicate.ingest.store import ArticleStore
 from syndicate.problems import ProblemList
 from syndicate.snapshot import Snapshot
 
 
+def _refuse_over_a_file(config: Config, kind: Kind, object_id: str, problems: ProblemList) -> ProblemList:
+    defined = kind.file_of(config, object_id)
+    if defined is not None:
+        problems.error(defined, 0, kind.refusal(object_id))
+    return problems
+
+
 class SharedSpaceStore(SpaceStore):
-    """The admin API's ``SpaceStore`` when a shared store is on: writes go to this replica's copy of the store
-    (then to the store itself), and ids defined by files are refused."""
+    """``SpaceStore`` on this replica's copy of the store's ad spaces."""
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.folder = shared_folder(config)
+        self.folder = ADSPACES.folder(config)
         self.backups = config.data_dir / "admin" / "backups" / "shared-adspaces"
 
     def validate(self, space_id: str, data: bytes, snapshot: Snapshot) -> ProblemList:
-        problems = super().validate(space_id, data, snapshot)
-        defined = file_of(self.config, space_id)
-        if defined is not None:
-            problems.error(defined, 0, f"ad space {space_id!r} is defined by this file, which wins over the shared "
-                                       "store: change the file (in git), or delete it to manage the space here")
-        return problems
+        return _refuse_over_a_file(self.config, ADSPACES, space_id, super().validate(space_id, data, snapshot))
 
 
-class Copy:
-    """This replica's files of the store's spaces: what a change does to them, and how to undo it."""
+class SharedArticleStore(ArticleStore):
+    """``ArticleStore`` on this replica's copy of the store's articles (the feeds stay the site's)."""
 
     def __init__(self, config: Config) -> None:
-        self.folder = shared_folder(config)
+        super().__init__(config)
+        self.folder = ARTICLES.folder(config)
+        self.backups = config.data_dir / "admin" / "backups" / "shared-articles"
 
-    def path(self, space_id: str) -> Path:
-        return self.folder / f"{space_id}.yaml"
+    def validate(self, feed: str, article_id: str, data: bytes, suffix: str) -> ProblemList:
+        problems = super().validate(feed, article_id, data, suffix)
+        return _refuse_over_a_file(self.config, ARTICLES, f"{feed}/{article_id}{suffix}", problems)
 
-    def read(self, space_id: str) -> bytes | None:
-        try:
-            return self.path(space_id).read_bytes()
-        except FileNotFoundError:
-            return None
 
-    def ids(self) -> set[str]:
-        return {p.stem for p in self.folder.glob("*.yaml")} if self.folder.is_dir() else set()
-
-    def put(self, space_id: str, body: bytes | None) -> None:
-        path = self.path(space_id)
-        if body is None:
-            path.unlink(missing_ok=True)
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self.read(space_id) != body:
-            atomic_write(path, body, 0o644)
-
-    def apply(self, changes: dict[str, bytes | None]) -> dict[str, bytes | None]:
-        """Write ``changes`` (None: delete); returns what was there before, to undo with ``apply`` again."""
-        before = {space_id: self.read(space_id) for space_id in changes}
-        for space_id, body in changes.items():
-            with contextlib.suppress(FileNotFoundError):
-                self.put(space_id, body)
-        return before
+def stored_as(store: SpaceStore | ArticleStore, change: Change) -> Key | None:
+    """The store's key of a change the admin API made through ``store``; None for a store of the site's files."""
+    if isinstance(store, SharedSpaceStore):
+        return ADSPACES, change.space_id
+    if isinstance(store, SharedArticleStore):
+        return ARTICLES, f"{change.space_id}{change.path.suffix}"
+    return None

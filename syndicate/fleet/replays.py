@@ -36,7 +36,7 @@ class FleetReplays:
     def add(self, kind: Kind, token: str, client: str, user_agent: str, space: str, unit: str, partner: str,
             agent: str) -> None:
         if len(self.events) >= self.limit:
-            self.buffer.dropped += 1
+            self.buffer.drop(1)
             return
         key = CountKey(self.buffer.today(), space, unit, partner, kind, agent)
         self.events.append(UniqueEvent(self.digest(kind, token, client, user_agent), self.clock(), key))
@@ -52,7 +52,8 @@ class FleetReplays:
     def put_back(self, events: list[UniqueEvent]) -> None:
         room = max(0, self.limit - len(self.events))
         self.events[:0] = events[:room]
-        self.buffer.dropped += len(events) - min(room, len(events))
+        if len(events) > room:
+            self.buffer.drop(len(events) - room)
 
     def pending(self) -> int:
         return len(self.events)

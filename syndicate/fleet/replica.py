@@ -25,10 +25,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from syndicate.config import Config
 from syndicate.fleet import db
-from syndicate.fleet.admin_store import Copy
 from syndicate.fleet.limits import FleetRateLimiter
+from syndicate.fleet.objects import KINDS, Copy, Key
 from syndicate.fleet.replays import FleetReplays
-from syndicate.fleet.spaces import KIND
 from syndicate.reload import Reloader
 from syndicate.storage.pgstore import PostgresStore, connection_options
 from syndicate.storage.url import redacted
@@ -52,8 +51,9 @@ class Fleet:
         self.active_seconds = active_seconds
         self.id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.replicas = 1  # alive in the fleet, self included (from the heartbeat)
-        self.latest = 0  # the store's newest admin revision, as last seen
-        self.applied = 0  # the newest one applied here
+        self._latest = 0  # the store's newest admin revision, as last seen
+        self._applied = 0  # the newest one applied here
+        self._behind_since: float | None = None  # monotonic time a newer revision was first seen
         self.rejected: int | None = None  # a revision this replica's acceptance rule refused
         self.error: str | None = None
         self.contact = 0.0  # monotonic time of the last answer from the store
@@ -99,6 +99,30 @@ class Fleet:
 
     # -- health ------------------------------------------------------------------------------------
 
+    @property
+    def latest(self) -> int:
+        return self._latest
+
+    @latest.setter
+    def latest(self, revision: int) -> None:
+        self._latest = revision
+        if revision > self._applied and self._behind_since is None:
+            self._behind_since = time.monotonic()
+
+    @property
+    def applied(self) -> int:
+        return self._applied
+
+    @applied.setter
+    def applied(self, revision: int) -> None:
+        self._applied = revision
+        if revision >= self._latest:
+            self._behind_since = None
+
+    def seconds_behind(self) -> float:
+        """How long the fleet's newest admin state has not been applied here (0: up to date)."""
+        return 0.0 if self._behind_since is None else round(time.monotonic() - self._behind_since, 3)
+
     def _ok(self) -> None:
         if self.error is not None:
             log.info("shared store: reachable again")
@@ -118,9 +142,8 @@ class Fleet:
                           "error": self.error, "seconds_since_contact": seconds, "replica": self.id,
                           "replicas": self.replicas, "listening": self.listening,
                           "revision": {"applied": self.applied, "latest": self.latest,
-                                       "behind": max(0, self.latest - self.applied), "rejected": self.rejected}},
-                "tracking": {"pending": self.tracker.pending(), "dropped": self.tracker.buffer.dropped,
-                             "fleet_replay_filter": self.tracker.replays is not None}}
+                                       "behind": max(0, self.latest - self.applied),
+                                       "seconds_behind": self.seconds_behind(), "rejected": self.rejected}}}
 
     # -- background work ---------------------------------------------------------------------------
 
@@ -184,11 +207,13 @@ class Fleet:
 
     # -- admin writes ------------------------------------------------------------------------------
 
-    async def publish(self, space_id: str, body: bytes | None, actor: str) -> int:
-        """Store an ad space written here (None: deleted) and broadcast it; raises when the store is down."""
+    async def publish(self, key: Key, body: bytes | None, actor: str) -> int:
+        """Store an ad space or article written here (None: deleted) and broadcast it; raises when the store
+        is down."""
         assert self._pool is not None
+        kind, object_id = key
         async with self._pool.connection() as conn:
-            revision = await db.publish(conn, KIND, space_id, body, actor)
+            revision = await db.publish(conn, kind.name, object_id, body, actor)
         self._ok()
         self.latest = max(self.latest, revision)  # its NOTIFY comes back here too, and finds the copy current
         return revision
@@ -201,17 +226,18 @@ class Fleet:
             async with self._pool.connection() as conn:
                 rows = await db.written_since(conn, 0 if full else self.applied)
             self._ok()
-            changes: dict[str, bytes | None] = {row.id: row.body for row in rows if row.kind == KIND}
+            changes: dict[Key, bytes | None] = {(KINDS[row.kind], row.id): row.body for row in rows
+                                                 if row.kind in KINDS and KINDS[row.kind].valid.fullmatch(row.id)}
             copy = Copy(self.config())
             if full:
-                for stale in copy.ids() - set(changes):
+                for stale in copy.keys() - set(changes):
                     changes[stale] = None  # deleted while this replica was away
             newest = max((row.revision for row in rows), default=self.applied)
             if not changes and newest <= self.applied:
                 return
             await self._apply(copy, changes, newest)
 
-    async def _apply(self, copy: Copy, changes: dict[str, bytes | None], revision: int) -> None:
+    async def _apply(self, copy: Copy, changes: dict[Key, bytes | None], revision: int) -> None:
         async with self.reloader.lock:
             before = await asyncio.to_thread(copy.apply, changes)
             if before == changes:

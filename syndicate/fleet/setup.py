@@ -36,6 +36,7 @@ def require_signing_keys(config: Config) -> None:
 def setup_fleet(app: web.Application) -> None:
     """After tracking and ops are set up. Raises ``LoadError`` on a shared store without signing keys."""
     tracker = app[TRACKER]
+    app[HEALTH].append(tracker.health)
     store = tracker.store
     if not is_shared(store):
         return

@@ -53,11 +53,12 @@ class ArticleStore:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.folder = config.feeds_dir  # where the article files are; the feeds themselves are always in feeds/
         self.backups = config.data_dir / "admin" / "backups" / "articles"
 
     def existing(self, feed: str, article_id: str) -> Path | None:
         """The article's file under any article suffix (a link counts: it is refused, not written around)."""
-        folder = self.config.feeds_dir / feed
+        folder = self.folder / feed
         for suffix in (".md", ".markdown", ".html", ".htm"):
             candidate = folder / f"{article_id}{suffix}"
             if os.path.lexists(candidate):
@@ -65,7 +66,7 @@ class ArticleStore:
         return None
 
     def path_for(self, feed: str, article_id: str, suffix: str) -> Path:
-        return self.existing(feed, article_id) or self.config.feeds_dir / feed / f"{article_id}{suffix}"
+        return self.existing(feed, article_id) or self.folder / feed / f"{article_id}{suffix}"
 
     def read(self, path: Path) -> bytes | None:
         """The file's bytes, None when there is none; raises ``NotAFile`` for a link or a non-file."""
@@ -95,6 +96,7 @@ class ArticleStore:
         before = self.read(path)  # raises NotAFile before anything is written
         backup = self._backup(path, before)
         mode = path.lstat().st_mode & 0o777 if before is not None else 0o644
+        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data, mode)
         return Change(f"{feed}/{article_id}", path, before, data, backup)
 
@@ -114,6 +116,7 @@ class ArticleStore:
         if change.before is None:
             change.path.unlink(missing_ok=True)
         else:
+            change.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(change.path, change.before, 0o644)
 
     def _backup(self, path: Path, before: bytes | None) -> Path | None:

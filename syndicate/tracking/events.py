@@ -54,7 +54,14 @@ class EventBuffer:
         self.limit = limit  # distinct counters held at most
         self.today = today
         self.counts: dict[CountKey, int] = {}
-        self.dropped = 0
+        self.dropped = 0  # since the last flush (stored with it)
+        self.dropped_since_start = 0  # never reset: what /healthz and the stats show
+
+    def drop(self, n: int) -> None:
+        """``n`` events lost to a full buffer."""
+        self.dropped += n
+        self.dropped_since_start += n
+        DROPPED_EVENTS.inc(n)
 
     def add(self, kind: Kind, space: str, unit: str, partner: str, agent: str, n: int = 1) -> None:
         key = CountKey(self.today(), space, unit, partner, kind, agent)
@@ -64,8 +71,7 @@ class EventBuffer:
         elif len(counts) < self.limit:
             counts[key] = n
         else:
-            self.dropped += n
-            DROPPED_EVENTS.inc(n)
+            self.drop(n)
 
     def take(self) -> dict[CountKey, int]:
         """Everything held, with the dropped count as its own counter; the buffer starts empty again."""
@@ -86,8 +92,7 @@ class EventBuffer:
             elif len(self.counts) < self.limit:
                 self.counts[key] = n
             else:
-                self.dropped += n
-                DROPPED_EVENTS.inc(n)
+                self.drop(n)
 
     def pending(self) -> int:
         """Events held, dropped ones included."""

@@ -156,12 +156,18 @@ class Tracker:
         """Events held in memory, waiting for the store (dropped ones included)."""
         return self.buffer.pending() + (self.replays.pending() if self.replays is not None else 0)
 
+    def health(self) -> dict[str, object]:
+        """This process's side of tracking, for /healthz and the stats: what it holds and what it lost."""
+        return {"tracking": {"enabled": self.enabled, "pending": self.pending(),
+                             "dropped_since_start": self.buffer.dropped_since_start,
+                             "store_error": self._error, "fleet_replay_filter": self.replays is not None}}
+
     def _store_failed(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}"
         now = time.monotonic()
         if text != self._error or now - self._error_logged_at >= ERROR_LOG_SECONDS:
             log.error("tracking store: cannot write (%s); holding %d events in memory (%d dropped so far) "
-                      "and still serving feeds", text, self.pending(), self.buffer.dropped)
+                      "and still serving feeds", text, self.pending(), self.buffer.dropped_since_start)
             self._error_logged_at = now
         self._error = text
 

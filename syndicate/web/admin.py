@@ -28,7 +28,8 @@ from syndicate.ads.store import Change, SpaceStore
 from syndicate.advice import advice, scheduled
 from syndicate.credentials import AdminToken
 from syndicate.files import NotAFile
-from syndicate.fleet.admin_store import SharedSpaceStore
+from syndicate.fleet.admin_store import SharedSpaceStore, stored_as
+from syndicate.ingest.store import ArticleStore
 from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
 from syndicate.snapshot import Snapshot
@@ -228,22 +229,25 @@ def _rejected(outcome: ReloadOutcome, snapshot: Snapshot) -> web.Response:
                       problem_dicts(outcome.errors, snapshot.config.root))
 
 
-async def _go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot, store: SpaceStore, action: str,
-                   change: Change) -> tuple[ReloadOutcome, web.Response | None]:
-    """Reload after a written change; undo the change when the reload is rejected. Audited either way."""
-    outcome = await reloader.reload_locked(f"admin {action.upper()} adspaces/{change.space_id}")
+async def go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot, store: SpaceStore | ArticleStore,
+                  action: str, change: Change, what: str) -> tuple[ReloadOutcome, web.Response | None]:
+    """Reload after a written change; undo the change when the reload is rejected, or when the shared store
+    (if any) does not take it. Audited either way (``action``); ``what`` names the change in the log."""
+    verb = action.rsplit(" ", 1)[-1].upper()
+    outcome = await reloader.reload_locked(f"admin {verb} {what}")
     if not outcome.accepted:
         await asyncio.to_thread(store.undo, change)
         _audit(request, snapshot, action, change, "undone", outcome.generation)
         return outcome, _rejected(outcome, snapshot)
     fleet = request.config_dict.get(FLEET)
-    if fleet is not None:  # live here: now store it for every replica, or take it back
+    key = stored_as(store, change)
+    if fleet is not None and key is not None:  # live here: now store it for every replica, or take it back
         try:
-            await fleet.publish(change.space_id, change.after, _actor(request))
+            await fleet.publish(key, change.after, _actor(request))
         except Exception as exc:
-            log.error("admin: the shared store did not take adspaces/%s (%s); change undone", change.space_id, exc)
+            log.error("admin: the shared store did not take %s (%s); change undone", what, exc)
             await asyncio.to_thread(store.undo, change)
-            outcome = await reloader.reload_locked(f"admin undo {action.upper()} adspaces/{change.space_id}")
+            outcome = await reloader.reload_locked(f"admin undo {verb} {what}")
             _audit(request, snapshot, action, change, "undone", outcome.generation)
             return outcome, json_error(503, "the shared store cannot be written; the change was undone")
     _audit(request, snapshot, action, change, "applied", outcome.generation)
@@ -292,7 +296,7 @@ async def put_space(request: web.Request) -> web.Response:
         if problems.errors:
             return json_error(422, "invalid ad space", problem_dicts(problems, snapshot.config.root))
         change = await asyncio.to_thread(store.write, space_id, data)
-        outcome, refused = await _go_live(request, reloader, snapshot, store, "put", change)
+        outcome, refused = await go_live(request, reloader, snapshot, store, "put", change, f"adspaces/{space_id}")
         if refused is not None:
             return refused
     return web.json_response({"id": space_id, "path": _shown(path, snapshot.config.root),
@@ -315,7 +319,7 @@ async def delete_space(request: web.Request) -> web.Response:
             return _not_a_file(exc, snapshot)
         if change is None:
             return json_error(404, f"no ad space file for {space_id!r}")
-        outcome, refused = await _go_live(request, reloader, snapshot, store, "delete", change)
+        outcome, refused = await go_live(request, reloader, snapshot, store, "delete", change, f"adspaces/{space_id}")
         if refused is not None:
             return refused
     return web.json_response({"id": space_id, "generation": outcome.generation,

@@ -4,7 +4,9 @@ PUT takes an article file (front matter + Markdown or HTML) or the same fields a
 JSON; it is checked exactly as the loader reads files (422 listing every problem,
 nothing written), written atomically with a backup, reloaded under the reload lock
 (so it is live when the answer comes) and undone when that reload is rejected;
-every change is in the audit log.
+every change is in the audit log. With a shared store the article is written to
+this replica's copy of the store and then stored for every replica
+(``fleet/objects.py``: a file of the site wins).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import asyncio
 
 from aiohttp import web
 
-from syndicate.ads.store import Change
 from syndicate.files import NotAFile
+from syndicate.fleet.admin_store import SharedArticleStore
 from syndicate.ingest.store import ARTICLE_ID, SUFFIXES, ArticleStore, json_article
 from syndicate.problems import Level, Problem
-from syndicate.reload import Reloader, problem_dicts
+from syndicate.reload import problem_dicts
 from syndicate.snapshot import Snapshot
-from syndicate.web.admin import _audit, _not_a_file, _rejected, _reloader, _shown, etag_of, json_error, read_body
+from syndicate.web.admin import _not_a_file, _reloader, _shown, etag_of, go_live, json_error, read_body
+from syndicate.web.state import FLEET
 
 
 def _ids(request: web.Request) -> tuple[str, str] | None:
@@ -32,16 +35,9 @@ def _bad_id() -> web.Response:
                            "the file name without its extension")
 
 
-async def _go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot, store: ArticleStore, action: str,
-                   change: Change) -> tuple[int, web.Response | None]:
-    """Reload after a written change; undo it when the reload is rejected. Audited either way."""
-    outcome = await reloader.reload_locked(f"admin {action.upper()} articles/{change.space_id}")
-    if not outcome.accepted:
-        await asyncio.to_thread(store.undo, change)
-        _audit(request, snapshot, f"article {action}", change, "undone", outcome.generation)
-        return outcome.generation, _rejected(outcome, snapshot)
-    _audit(request, snapshot, f"article {action}", change, "applied", outcome.generation)
-    return outcome.generation, None
+def article_store(request: web.Request, snapshot: Snapshot) -> ArticleStore:
+    """The article files the admin API writes: ``feeds/``, or with a shared store this replica's copy of it."""
+    return SharedArticleStore(snapshot.config) if FLEET in request.config_dict else ArticleStore(snapshot.config)
 
 
 def _as_file(body: bytes, content_type: str) -> tuple[bytes, str]:
@@ -57,7 +53,7 @@ async def get_article(request: web.Request) -> web.Response:
     if ids is None:
         return _bad_id()
     snapshot = _reloader(request).holder.current
-    store = ArticleStore(snapshot.config)
+    store = article_store(request, snapshot)
     path = store.existing(*ids)
     try:
         data = store.read(path) if path is not None else None
@@ -82,7 +78,7 @@ async def put_article(request: web.Request) -> web.Response:
     reloader = _reloader(request)
     async with reloader.lock:
         snapshot = reloader.holder.current
-        store = ArticleStore(snapshot.config)
+        store = article_store(request, snapshot)
         try:
             data, suffix = _as_file(body, content_type)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
@@ -100,11 +96,12 @@ async def put_article(request: web.Request) -> web.Response:
         if problems.errors:
             return json_error(422, "invalid article", problem_dicts(problems.errors, snapshot.config.root))
         change = await asyncio.to_thread(store.write, feed, article_id, data, suffix)
-        generation, refused = await _go_live(request, reloader, snapshot, store, "put", change)
+        outcome, refused = await go_live(request, reloader, snapshot, store, "article put", change,
+                                         f"articles/{feed}/{article_id}")
         if refused is not None:
             return refused
     return web.json_response({"feed": feed, "id": article_id, "path": _shown(path, snapshot.config.root),
-                              "generation": generation, "etag": etag_of(data),
+                              "generation": outcome.generation, "etag": etag_of(data),
                               "backup": str(change.backup) if change.backup else None},
                              status=201 if current is None else 200, headers={"ETag": etag_of(data) or ""})
 
@@ -116,17 +113,18 @@ async def delete_article(request: web.Request) -> web.Response:
     reloader = _reloader(request)
     async with reloader.lock:
         snapshot = reloader.holder.current
-        store = ArticleStore(snapshot.config)
+        store = article_store(request, snapshot)
         try:
             change = await asyncio.to_thread(store.delete, *ids)
         except NotAFile as exc:
             return _not_a_file(exc, snapshot)
         if change is None:
             return json_error(404, f"no article file for {ids[0]}/{ids[1]}")
-        generation, refused = await _go_live(request, reloader, snapshot, store, "delete", change)
+        outcome, refused = await go_live(request, reloader, snapshot, store, "article delete", change,
+                                         f"articles/{ids[0]}/{ids[1]}")
         if refused is not None:
             return refused
-    return web.json_response({"feed": ids[0], "id": ids[1], "generation": generation,
+    return web.json_response({"feed": ids[0], "id": ids[1], "generation": outcome.generation,
                               "backup": str(change.backup) if change.backup else None})
 
 

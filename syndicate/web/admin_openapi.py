@@ -136,7 +136,7 @@ _COUNTS = {"type": "object", "required": [*_COUNT_COLUMNS, "fetches"], "addition
 _ROW = {"type": "object", "required": list(_COUNT_COLUMNS), "additionalProperties": _NUMBER,
         "properties": {**_COUNT_COLUMNS, **{k: {"type": "string"} for k in ("day", "space", "unit", "partner")}}}
 _STATS = {
-    "type": "object", "required": ["since", "until", "by", "totals", "dropped", "rows"],
+    "type": "object", "required": ["since", "until", "by", "totals", "dropped", "rows", "replica"],
     "additionalProperties": False,
     "properties": {
         "since": {"type": ["string", "null"], "format": "date"},
@@ -145,6 +145,11 @@ _STATS = {
         "totals": {"$ref": "#/components/schemas/Counts"},
         "dropped": {**_COUNT, "description": "events lost to a full buffer"},
         "rows": {"type": "array", "items": {"$ref": "#/components/schemas/StatsRow"}},
+        "replica": {"type": "object", "required": ["dropped_since_start", "pending"], "additionalProperties": False,
+                    "description": "the answering server's own running totals (the counts above are the store's)",
+                    "properties": {"dropped_since_start": {**_COUNT, "description": "events it lost to a full "
+                                                                                    "buffer since it started"},
+                                   "pending": {**_COUNT, "description": "events it holds, not yet stored"}}},
     },
 }
 _ERROR = {

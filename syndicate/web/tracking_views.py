@@ -150,7 +150,13 @@ async def stats_json(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     [report], _ = found
-    return web.json_response(report.as_json(), headers=NO_STORE)
+    return web.json_response({**report.as_json(), "replica": _since_start(request)}, headers=NO_STORE)
+
+
+def _since_start(request: web.Request) -> dict[str, int]:
+    """This process's running totals: the stored counts cover the fleet, these only the answering replica."""
+    tracker = request.config_dict[TRACKER]
+    return {"dropped_since_start": tracker.buffer.dropped_since_start, "pending": tracker.pending()}
 
 
 async def stats_html(request: web.Request) -> web.Response:
@@ -159,7 +165,8 @@ async def stats_html(request: web.Request) -> web.Response:
         return found
     (days, spaces, units, partners), _ = found
     headers = {**NO_STORE, "Content-Security-Policy": PAGE_POLICY}
-    page = aiohttp_jinja2.render_string("stats.html", request, stats_context(days, spaces, units, partners))
+    context = {**stats_context(days, spaces, units, partners), "replica": _since_start(request)}
+    page = aiohttp_jinja2.render_string("stats.html", request, context)
     return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
 
 
