@@ -67,8 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = with_address(with_config(sub.add_parser("serve", help="serve the feeds over HTTP")), "to listen on")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default: 1)")
 
-    with_address(with_config(sub.add_parser("config", help="print the effective settings as YAML, secrets masked")),
-                 "serve would listen on")
+    config = with_address(with_config(sub.add_parser(
+        "config", help="print the effective settings as YAML, secrets masked")), "serve would listen on")
+    config.add_argument("--reference", action="store_true",
+                        help="print every setting (type, default, meaning) as the Markdown table of the docs")
 
     check = with_config(sub.add_parser("check", help="validate config, ad spaces and every article"))
     check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
@@ -181,7 +183,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     """The settings ``serve`` would run with (``--host``/``--port`` applied), as YAML; no secret printed."""
     from syndicate.configdump import dump
+    from syndicate.settings import reference
 
+    if args.reference:
+        print(reference(), end="")
+        return 0
     config = load_config(config_path(args.config))
     print(dump(replace(config, server=config.server.listening_on(args.host, args.port))), end="")
     return 0

@@ -1,7 +1,8 @@
 """``syndicate config``: the effective settings as YAML, every default filled in, no secret shown.
 
-The dump walks the ``Config`` dataclasses themselves, so a setting added to config.py
-appears here without anyone remembering to list it. Partner keys, the admin token,
+The dump follows the declarations in ``settings.py``, key by key, in the shape config.yaml
+is written in, so a declared setting appears here without anyone listing it (and a test
+fails for a ``Config`` field nobody declared). Partner keys, the admin token,
 signing keys and database passwords never appear: keys are counted, secrets are named
 by where they come from (an environment variable or a file), URLs lose their password.
 """
@@ -18,17 +19,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 
-from syndicate.config import Config
+from syndicate.config import Config, RateLimit, ShortcodeAlias
 from syndicate.credentials import ADMIN_TOKEN_ENV
+from syndicate.settings import SETTINGS, Setting
 from syndicate.storage.url import DATABASE_URL_ENV
 from syndicate.tracking.keys import KEYS_ENV
 
 MASK = "********"
 #: Fields that say where a thing sits in the file, not what it is.
-_SKIPPED = frozenset({"line"})
-#: Dataclass field -> the name config.yaml uses for it, where they differ.
-_RENAMED = {"cache_bytes": "cache_mb", "fragment_bytes": "fragment_cache_mb", "partner_limits": "per_partner",
-            "hubs": "websub_hubs", "feed_defaults": "feeds"}
+_SKIPPED = frozenset({"line", "feeds_line", "where"})
 
 
 def _masked_url(text: str) -> str:
@@ -59,10 +58,8 @@ def plain(value: Any, name: str = "") -> Any:
                 out["keys"] = [MASK] * len(item)
             elif f.name == "query":  # (name, value) pairs, written as a mapping in config.yaml
                 out["query"] = {str(k): str(v) for k, v in item}
-            elif f.name.endswith("_bytes") and isinstance(item, int):
-                out[_RENAMED.get(f.name, f.name)] = item // (1024 * 1024)
             else:
-                out[_RENAMED.get(f.name, f.name)] = plain(item, f.name)
+                out[f.name] = plain(item, f.name)
         return out
     if isinstance(value, enum.Enum):
         return value.value
@@ -103,8 +100,34 @@ def secret_sources(config: Config) -> dict[str, str]:
     }
 
 
+def _value(config: Config, setting: Setting) -> Any:
+    """The setting's value in ``config``, shaped as config.yaml writes it."""
+    value: Any = config
+    for name in setting.path.split("."):
+        value = getattr(value, name)
+    if setting.unit != 1:
+        return value // setting.unit
+    if isinstance(value, RateLimit) or (value is None and setting.default.__class__ is RateLimit):
+        return plain(value) if value is not None else {"enabled": False}
+    if isinstance(value, tuple) and value and isinstance(value[0], ShortcodeAlias):
+        return {a.tag: {"attribute": a.attribute, "spaces": dict(a.spaces), "default": a.default} for a in value}
+    return plain(value)
+
+
+def settings_tree(config: Config) -> dict[str, Any]:
+    """Every declared setting of ``config`` at its key, nested by section."""
+    tree: dict[str, Any] = {}
+    for setting in SETTINGS:
+        *sections, name = setting.key.split(".")
+        node = tree
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = _value(config, setting)
+    return tree
+
+
 def dump(config: Config) -> str:
     """The YAML ``syndicate config`` prints."""
-    data = plain(config)
+    data = settings_tree(config)
     data["secrets"] = secret_sources(config)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)

@@ -29,15 +29,28 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 class Fields:
-    """Reads the keys of one mapping; ``finish()`` reports keys nobody asked for."""
+    """Reads the keys of one mapping; ``finish()`` reports keys nobody asked for.
 
-    def __init__(self, mapping: YMap, path: Path, problems: ProblemList, prefix: str = "", anchor: int = 0) -> None:
+    A section that is missing, or is not a mapping, is read through an empty reader (``written`` false):
+    every read gives its default and nothing more is reported, so readers need no branch for it.
+    """
+
+    def __init__(self, mapping: YMap, path: Path, problems: ProblemList, prefix: str = "", anchor: int = 0,
+                 written: bool = True) -> None:
         self.mapping = mapping
         self.anchor = anchor or mapping.line  # where a missing key is reported: the parent key's line
         self.path = path
         self.problems = problems
         self.prefix = prefix
+        self.written = written  # false: stands for a missing or faulty section, already reported if it matters
         self.seen: set[str] = set()
+
+    @classmethod
+    def empty(cls, path: Path, problems: ProblemList, prefix: str, anchor: int) -> Fields:
+        """A reader of nothing: each read gives its default, no ``required`` is reported."""
+        mapping = YMap()
+        mapping.line, mapping.key_lines = anchor, {}
+        return cls(mapping, path, problems, prefix, anchor, written=False)
 
     @classmethod
     def of(cls, value: Any, path: Path, problems: ProblemList, prefix: str, line: int) -> Fields | None:
@@ -59,6 +72,10 @@ class Fields:
     def warning(self, key: str, message: str) -> None:
         self.problems.warning(self.path, self.line(key), f"{self.name(key)}: {message}")
 
+    def _required(self, key: str) -> None:
+        if self.written:
+            self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
+
     def has(self, key: str) -> bool:
         return key in self.mapping and self.mapping[key] is not None
 
@@ -78,7 +95,7 @@ class Fields:
         value = self.raw(key)
         if value is None:
             if required:
-                self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
+                self._required(key)
             return default
         converted = check(value)
         if converted is None:
@@ -106,7 +123,7 @@ class Fields:
         value = self.raw(key)
         if value is None:
             if required:
-                self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
+                self._required(key)
             return default
         url = value.strip() if isinstance(value, str) else ""
         if url and absolute is not None:
@@ -192,7 +209,7 @@ class Fields:
         value = self.raw(key)
         if value is None:
             if required:
-                self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
+                self._required(key)
             return None
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             self.error(key, "a date alone has no time or timezone; write e.g. 2020-09-14T10:00:00+00:00")
@@ -206,13 +223,15 @@ class Fields:
             self.error(key, str(exc))
             return None
 
-    def section(self, key: str, required: bool = False) -> Fields | None:
+    def section(self, key: str, required: bool = False) -> Fields:
+        """The mapping under ``key``; an empty reader when it is missing or not a mapping (which is reported)."""
         value = self.raw(key)
         if value is None:
             if required:
-                self.problems.error(self.path, self.line(key), f"{self.name(key)}: required")
-            return None
-        return Fields.of(value, self.path, self.problems, self.name(key), self.line(key))
+                self._required(key)
+        elif (fields := Fields.of(value, self.path, self.problems, self.name(key), self.line(key))) is not None:
+            return fields
+        return Fields.empty(self.path, self.problems, self.name(key), self.line(key))
 
     def sections(self, key: str) -> list[Fields]:
         """A list of mappings, each wrapped for reading."""

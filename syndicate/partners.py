@@ -66,12 +66,10 @@ def key_digest(key: str) -> bytes:
 
 def _read_overrides(f: Fields) -> dict[str, SpaceOverride]:
     section = f.section("overrides")
-    if section is None:
-        return {}
     overrides: dict[str, SpaceOverride] = {}
     for space_id in list(section.mapping):
         sub = section.section(space_id)
-        if sub is None:
+        if not sub.written:
             continue
         overrides[space_id] = SpaceOverride(
             use=sub.text("use") or None, only=sub.str_list("only"),
@@ -83,8 +81,6 @@ def _read_overrides(f: Fields) -> dict[str, SpaceOverride]:
 
 def _read_query(f: Fields) -> tuple[tuple[str, str], ...]:
     section = f.section("query")
-    if section is None:
-        return ()
     pairs = tuple((key, section.text(key)) for key in list(section.mapping))
     section.finish()
     return pairs

@@ -69,7 +69,7 @@ def _read_image(f: Fields, key: str, renderer: BodyRenderer) -> Image | None:
         url = f.url(key, renderer.absolute)
         return Image(url) if url else None
     sub = f.section(key)
-    if sub is None:
+    if not sub.written:
         return None
     image = Image(
         url=sub.url("url", renderer.absolute, required=True),
@@ -89,7 +89,7 @@ def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
         name = f.text("author")
         return Author(name) if name.strip() else None
     sub = f.section("author")
-    if sub is None:
+    if not sub.written:
         return None
     author = Author(sub.text("name", required=True), sub.url("url", renderer.absolute))
     if sub.raw("bio") is not None:  # RSS, Atom and JSON Feed have no field for it: say so, keep the article

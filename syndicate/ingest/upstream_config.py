@@ -15,7 +15,7 @@ def read_upstream(f: Fields) -> Upstream | None:
     if f.raw("upstream") is None:
         return None
     sub = f.section("upstream")
-    if sub is None:
+    if not sub.written:
         return None
     url = sub.url("url", required=True)  # "" after an error: the same rule as every URL field
     every = sub.number("every", DEFAULT_EVERY, minimum=1)
