@@ -182,7 +182,8 @@ def test_config_prints_effective_settings_with_secrets_masked(capsys: pytest.Cap
     assert settings["server"] == {"host": "127.0.0.1", "port": 9101, "public_url": "http://127.0.0.1:9101"}
     partner_a = next(p for p in settings["partners"] if p["id"] == "partner-a")
     assert partner_a["keys"] == ["********"] and partner_a["query"]["utm_source"] == "partner-a"
-    assert settings["http"]["public_limit"] == {"rate": 2.0, "burst": 60.0} and settings["http"]["cache_mb"] == 64
+    assert settings["http"]["rate_limits"]["public"] == {"rate": 2.0, "burst": 60.0}
+    assert settings["http"]["cache_mb"] == 64
     assert settings["secrets"]["admin_token"].startswith("$SYNDICATE_ADMIN_TOKEN")
     assert settings["secrets"]["signing_keys"].startswith("$SYNDICATE_SIGNING_KEYS")
 
