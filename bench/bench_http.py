@@ -6,8 +6,9 @@ Run: python bench/bench_http.py [--quick] [--articles N] [--feeds F] [--duration
 Builds a site in a temp dir (N articles of ~5 KB HTML with 3 ad shortcodes, F feed folders of 50 items a
 page, the "all" feed at 1,000 a page), starts ``syndicate serve`` on a free loopback port, and reports:
 
-1. wrk req/s and p99 of a cached 50-item partner feed (plain, gzip, 304) against a minimal aiohttp app
-   replaying the same bytes and headers;
+1. the cached path (``bench/cached_path.py``): wrk req/s and p99 of a cached 50-item feed (partner RSS
+   plain, gzip and 304, public JSON) with the realistic defaults on, against a minimal aiohttp app
+   replaying the same bytes and headers, in interleaved rounds;
 2. cold render time of 50 and 1,000 items per format against feedgen / orjson alone;
 3. Snapshot build time and memory per corpus size, each in a fresh process;
 4. reload time (SIGHUP, when the server handles it) and request latency during the reload;
@@ -57,6 +58,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 import aiohttp
+import cached_path
 import live
 import render_cost
 import report
@@ -95,7 +97,7 @@ class SnapshotRow:
 class Figures:
     """What one run measured; sections that did not run leave their field empty."""
 
-    pairs: list[live.Pair] = dataclasses.field(default_factory=list)
+    cached: list[cached_path.Row] = dataclasses.field(default_factory=list)
     blocking: live.Blocking | None = None
     reloads: list[live.ReloadRun] = dataclasses.field(default_factory=list)
     reload_fallback_s: float = math.nan
@@ -135,30 +137,16 @@ def reproduce(args: argparse.Namespace, only: str) -> str:
 # --- 1. throughput -------------------------------------------------------------------------------------------------
 
 
-def http_section(args: argparse.Namespace, corpus: Corpus, tmp: Path, procs: Processes,
-                 ours: Server) -> list[live.Pair]:
-    path = f"/feeds/{corpus.feeds[0]}.rss"
-    responses = asyncio.run(live.capture_fixture(ours, path, AUTH))
-    fixture = tmp / "fixture.json"
-    live.write_fixture(responses, fixture)
-    port = free_port()
-    minimal = procs.start("minimal", [sys.executable, str(BENCH / "minimal_app.py"), str(fixture), str(port)],
-                          port, tmp / "minimal.log", tmp)
-    wait_healthy(minimal, timeout=60)
-    section(f"1. Cached 50-item partner feed {path}: wrk -t2 -c64 -d{args.duration}s, median of {args.runs}",
-            reproduce(args, "http"))
-    print(f"   body {len(responses['plain'].body):,} bytes, gzip {len(responses['gzip'].body):,} bytes; "
-          f"minimal = bench/minimal_app.py replaying those bytes and headers", flush=True)
-    pairs = live.throughput(ours, minimal, path, live.scenarios(AUTH, responses["plain"].headers["ETag"]),
-                            args.duration, args.runs)
-    procs.stop(minimal)
-    rows = [[p.scenario.name, fmt(p.rps(p.ours), 0), fmt(p.rps(p.minimal), 0), fmt(p.rps_ratio, 2),
-             fmt(p.p99(p.ours), 2), fmt(p.p99(p.minimal), 2), fmt(p.p99_ratio, 2), str(p.errors)] for p in pairs]
-    print(table(["scenario", "ours req/s", "minimal req/s", "ratio", "ours p99 ms", "minimal p99 ms", "ratio",
-                 "errors"], rows))
-    for p in pairs:
-        print(f"   {p.scenario.name}:\n     ours:    {p.ours_cmd}\n     minimal: {p.minimal_cmd}")
-    return pairs
+def http_section(args: argparse.Namespace) -> list[cached_path.Row]:
+    opts = cached_path.CachedPathOptions(duration=args.duration, rounds=args.runs,
+                                         say=lambda line: print(line, flush=True))
+    section(f"1. Cached path: a 50-item feed of a {opts.articles}-article folder, realistic defaults on, "
+            f"wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s, {opts.rounds} interleaved rounds "
+            "against bench/minimal_app.py replaying the same bytes",
+            f"python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds}")
+    rows = cached_path.run_cached_path(opts)
+    cached_path.print_rows(rows)
+    return rows
 
 
 # --- 5. loop blocking ----------------------------------------------------------------------------------------------
@@ -283,13 +271,10 @@ def _growth(small: float, big: float) -> float:
 
 def targets(fig: Figures) -> list[Target]:
     nan = math.nan
-    by_name = {p.scenario.name: p for p in fig.pairs}
-    plain, gz, nm = (by_name.get(n) for n in ("cached partner feed", "cached partner feed, gzip",
-                                              "cached partner feed, 304"))
-    out = [report.at_least("cached partner feed req/s vs minimal", plain.rps_ratio if plain else nan, 0.85),
-           report.at_most("cached partner feed p99 vs minimal", plain.p99_ratio if plain else nan, 2.0),
-           report.at_least("gzip req/s vs minimal", gz.rps_ratio if gz else nan, 0.80),
-           report.at_least("304 req/s vs minimal", nm.rps_ratio if nm else nan, 1.0)]
+    out = []
+    for row in fig.cached:
+        out.append(report.at_least(f"{row.case.name} req/s vs minimal", row.ratio, 0.85))
+        out.append(report.at_most(f"{row.case.name} p99 vs minimal", row.p99_ratio, 1.5))
     out += [report.at_most(f"cold render {r.fmt} {r.items} items vs {'orjson' if r.fmt == 'json' else 'feedgen'}",
                            r.ratio, 1.5) for r in fig.renders]
     out += [report.at_most(f"first render after reload {r.fmt} {r.items} items vs "
@@ -328,8 +313,6 @@ def live_sections(args: argparse.Namespace, corpus: Corpus, tmp: Path, procs: Pr
                        corpus.port, tmp / "syndicate.log", corpus.root, {"PYTHONPATH": str(REPO)})
     waited = wait_healthy(ours)
     print(f"syndicate serve (pid {ours.process.pid}) healthy after {waited:.1f} s on {ours.url('/')}", flush=True)
-    if "http" in args.only:
-        figures.pairs = http_section(args, corpus, tmp, procs, ours)
     if "block" in args.only:
         figures.blocking = block_section(args, ours)
     if "reload" in args.only:
@@ -347,8 +330,10 @@ def run(args: argparse.Namespace, tmp: Path) -> Figures:
     print(f"corpus: {args.articles:,} articles in {args.feeds} feeds under {corpus.root}, "
           f"generated in {time.perf_counter() - begun:.1f} s", flush=True)
     figures = Figures()
+    if "http" in args.only:
+        figures.cached = http_section(args)
     with Processes() as procs:
-        if {"http", "block", "reload"} & set(args.only):
+        if {"block", "reload"} & set(args.only):
             live_sections(args, corpus, tmp, procs, figures)
     if "render" in args.only:
         figures.renders = render_section(args, corpus)

@@ -1,10 +1,11 @@
-"""The baseline server: the least aiohttp can do to answer like Syndicate's cached feed.
+"""The baseline server: the least aiohttp can do to answer like Syndicate's cached feeds.
 
-Run as ``python bench/minimal_app.py FIXTURE.json PORT``. FIXTURE holds the three responses captured
-from Syndicate (identity 200, gzip 200, 304) with their bodies and headers; this app replays them with
-the same negotiation (If-None-Match first, then Accept-Encoding), in one process like ``syndicate serve``.
+Run as ``python bench/minimal_app.py FIXTURE.json PORT``. FIXTURE maps each feed path to the three
+responses captured from Syndicate for it (identity 200, gzip 200, 304) with their bodies and headers;
+this app replays them with the same negotiation (If-None-Match first, then Accept-Encoding), in one
+process like ``syndicate serve``. The gzip body is the one Syndicate made, so nothing is compressed here.
 The ratio of Syndicate to this is the cost of Syndicate's own request path, not of aiohttp or the machine.
-Logging is left unconfigured, as in a bare ``web.run_app``.
+No access log, as in a bare ``web.run_app(..., access_log=None)``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ from pathlib import Path
 
 from aiohttp import web
 
+Replay = tuple[int, bytes, dict[str, str]]
 
-def load(fixture: Path) -> dict[str, tuple[int, bytes, dict[str, str]]]:
+
+def load(fixture: Path) -> dict[str, dict[str, Replay]]:
     data = json.loads(fixture.read_text())
-    return {name: (r["status"], base64.b64decode(r["body"]), r["headers"]) for name, r in data.items()}
+    return {path: {name: (r["status"], base64.b64decode(r["body"]), r["headers"]) for name, r in kinds.items()}
+            for path, kinds in data.items()}
 
 
-def make_app(responses: dict[str, tuple[int, bytes, dict[str, str]]]) -> web.Application:
-    etags = {responses["plain"][2]["ETag"], responses["gzip"][2]["ETag"]}
-    plain, gzipped, not_modified = responses["plain"], responses["gzip"], responses["not_modified"]
+def make_app(fixtures: dict[str, dict[str, Replay]]) -> web.Application:
+    tables = {path: ({kinds["plain"][2]["ETag"], kinds["gzip"][2]["ETag"]}, kinds["plain"], kinds["gzip"],
+                     kinds["not_modified"]) for path, kinds in fixtures.items()}
 
     async def feed(request: web.Request) -> web.Response:
+        found = tables.get(request.path)
+        if found is None:
+            raise web.HTTPNotFound()
+        etags, plain, gzipped, not_modified = found
         if request.headers.get("If-None-Match") in etags:
             return web.Response(status=304, headers=not_modified[2])
         chosen = gzipped if "gzip" in request.headers.get("Accept-Encoding", "") else plain
@@ -42,4 +50,5 @@ def make_app(responses: dict[str, tuple[int, bytes, dict[str, str]]]) -> web.App
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(load(Path(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), print=None)
+    web.run_app(make_app(load(Path(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), print=None,
+                access_log=None)
