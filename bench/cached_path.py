@@ -1,13 +1,13 @@
 """The cached request path: Syndicate against a minimal aiohttp app replaying the very bytes it served.
 
-Run: python bench/cached_path.py [--duration 3] [--rounds 3] [--connections 50] [--articles 200]
+Run: python bench/cached_path.py [--duration 3] [--rounds 3] [--connections 50] [--articles 200] [--source DIR]
 
 Or from another benchmark: ``rows = run_cached_path(CachedPathOptions(...))``, then ``print_rows(rows)``.
 
 The site is a fresh copy of the repository's config.yaml with the realistic defaults on (access log,
 ad tracking with its counts, rate limits, partner keys); only the rate limits are raised, so that no
-request is refused with a 429. One feed folder of ``--articles`` articles is served 50 items a page
-(200 articles give a 106 KB RSS page). Each scenario is measured with ``wrk -t1 -c50`` against
+request is refused with a 429. One feed folder of ``--articles`` short articles is served 50 items a page
+(a 120 KB RSS page with its signed ad links). Each scenario is measured with ``wrk -t1 -c50`` against
 ``syndicate serve`` (one worker) and against ``bench/minimal_app.py``, which replays the same body, ETag
 and headers with the gzip body precomputed and no access log. Rounds are interleaved (every scenario on
 both servers, then again), so machine drift lands on both sides of each ratio; the medians are reported.
@@ -64,6 +64,8 @@ class CachedPathOptions:
     threads: int = 1
     connections: int = 50
     articles: int = 200  # in one feed folder, served 50 a page
+    body_bytes: int = 400  # short news items (one paragraph, one ad): a ~100 KB RSS page
+    source: Path = REPO  # the checkout whose ``syndicate`` is served (another one: a before/after comparison)
     say: Callable[[str], None] = print  # progress lines
 
 
@@ -175,10 +177,10 @@ async def _check_status(server: Server, case: Case) -> None:
 
 
 def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server, Server, list[Case]]:
-    corpus = build_corpus(tmp / "site", opts.articles, 1, free_port())
+    corpus = build_corpus(tmp / "site", opts.articles, 1, free_port(), opts.body_bytes)
     realistic_config(corpus.config)
     ours = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
-                       corpus.port, tmp / "syndicate.log", corpus.root, {"PYTHONPATH": str(REPO)})
+                       corpus.port, tmp / "syndicate.log", corpus.root, {"PYTHONPATH": str(opts.source)})
     wait_healthy(ours)
     partner = asyncio.run(_capture(ours, f"/feeds/{corpus.feeds[0]}.rss", {"Authorization": f"Bearer {PARTNER_KEY}"}))
     public = asyncio.run(_capture(ours, f"/feeds/{corpus.feeds[0]}.json", {}))
@@ -251,10 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=defaults.rounds, help="interleaved rounds")
     p.add_argument("--connections", type=int, default=defaults.connections)
     p.add_argument("--articles", type=int, default=defaults.articles)
+    p.add_argument("--source", type=Path, default=REPO, help="serve the syndicate package of this checkout")
     args = p.parse_args(argv)
-    opts = CachedPathOptions(args.duration, args.rounds, 1, args.connections, args.articles)
+    opts = CachedPathOptions(args.duration, args.rounds, 1, args.connections, args.articles,
+                             source=args.source.resolve())
     print(f"command: python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds} "
-          f"--connections {opts.connections} --articles {opts.articles}", flush=True)
+          f"--connections {opts.connections} --articles {opts.articles} --source {opts.source}", flush=True)
     print_rows(run_cached_path(opts))
     return 0
 

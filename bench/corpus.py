@@ -25,6 +25,7 @@ PARTNER_KEY = "partner-a-demo-key"
 FEED_PAGE = 50  # items_per_page of every feed folder
 BIG_PAGE = 1000  # items_per_page of the "all" feed: the 1,000-item page
 BODY_BYTES = 5000
+SHORT_BODY = 1500
 SHORTCODES = ("[bsa_pro_ad_space id=4]", "[bsa_pro_ad_space id=5]", "[bsa_pro_ad_space id=4]")
 
 _WORD_TEXT = (
@@ -73,20 +74,25 @@ def _paragraph(rng: random.Random, slug_pool: list[str]) -> str:
     return "<p>" + " ".join(sentences) + "</p>"
 
 
-def article_body(rng: random.Random, slug_pool: list[str]) -> str:
-    """~BODY_BYTES of HTML with the three ad shortcodes: one inline, two alone in their paragraph."""
+def article_body(rng: random.Random, slug_pool: list[str], body_bytes: int = BODY_BYTES) -> str:
+    """~``body_bytes`` of HTML with the three ad shortcodes: one inline, two alone in their paragraph
+    (below SHORT_BODY, a short news item: one paragraph with one inline ad)."""
     parts = [_paragraph(rng, slug_pool)]
     parts[0] = parts[0].replace("</p>", f" {SHORTCODES[0]}</p>", 1)
-    parts += ["<h2>" + _sentence(rng).rstrip(".") + "</h2>",
-              "<ul>" + "".join(f"<li>{_sentence(rng)}</li>" for _ in range(3)) + "</ul>",
-              f"<p>{SHORTCODES[1]}</p>"]
-    while sum(map(len, parts)) < BODY_BYTES - 400:
+    if body_bytes >= SHORT_BODY:
+        parts += ["<h2>" + _sentence(rng).rstrip(".") + "</h2>",
+                  "<ul>" + "".join(f"<li>{_sentence(rng)}</li>" for _ in range(3)) + "</ul>"]
+    else:
+        return parts[0] + "\n"
+    parts.append(f"<p>{SHORTCODES[1]}</p>")
+    while sum(map(len, parts)) < body_bytes - 400:
         parts.append(_paragraph(rng, slug_pool))
     parts.insert(len(parts) - 1, f"<p>{SHORTCODES[2]}</p>")
     return "\n".join(parts) + "\n"
 
 
-def article_text(rng: random.Random, index: int, feed: str, published: dt.datetime, slug_pool: list[str]) -> str:
+def article_text(rng: random.Random, index: int, feed: str, published: dt.datetime, slug_pool: list[str],
+                 body_bytes: int = BODY_BYTES) -> str:
     tags = rng.sample(_TAGS, k=rng.randint(1, 3))
     title = _sentence(rng).rstrip(".")[:90].replace('"', "'")
     front = {
@@ -98,10 +104,11 @@ def article_text(rng: random.Random, index: int, feed: str, published: dt.dateti
     if index % 4 == 0:
         front["image"] = {"url": f"/images/{feed}/{index}.jpg", "width": 1200, "height": 675, "alt": title[:40]}
     meta = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
-    return f"---\n{meta}---\n{article_body(rng, slug_pool)}"
+    return f"---\n{meta}---\n{article_body(rng, slug_pool, body_bytes)}"
 
 
-def write_articles(feeds_dir: Path, feed_names: tuple[str, ...], count: int, seed: int = 1) -> None:
+def write_articles(feeds_dir: Path, feed_names: tuple[str, ...], count: int, seed: int = 1,
+                   body_bytes: int = BODY_BYTES) -> None:
     """``count`` articles spread round-robin over the feed folders, one a minute going back from 2024."""
     rng = random.Random(seed)
     start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=3)))
@@ -117,7 +124,7 @@ def write_articles(feeds_dir: Path, feed_names: tuple[str, ...], count: int, see
         feed = feed_names[i % len(feed_names)]
         published = start - dt.timedelta(minutes=i)
         path = feeds_dir / feed / f"{published:%Y-%m-%d}-a{i:06d}.html"
-        path.write_text(article_text(rng, i, feed, published, slug_pool), encoding="utf-8")
+        path.write_text(article_text(rng, i, feed, published, slug_pool, body_bytes), encoding="utf-8")
 
 
 def write_config(root: Path, port: int) -> Path:
@@ -134,11 +141,11 @@ def write_config(root: Path, port: int) -> Path:
     return path
 
 
-def build_corpus(root: Path, articles: int, feeds: int, port: int) -> Corpus:
+def build_corpus(root: Path, articles: int, feeds: int, port: int, body_bytes: int = BODY_BYTES) -> Corpus:
     """Write a complete site under ``root``: config.yaml, the repo's adspaces/, and feeds/."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "adspaces", root / "adspaces", dirs_exist_ok=True)
     (root / "data").mkdir(exist_ok=True)
     names = tuple(f"section-{i:02d}" for i in range(feeds))
-    write_articles(root / "feeds", names, articles)
+    write_articles(root / "feeds", names, articles, body_bytes=body_bytes)
     return Corpus(root, write_config(root, port), articles, names, port)
