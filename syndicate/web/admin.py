@@ -37,6 +37,7 @@ from syndicate.web.accesslog import logged_address
 from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.admin_preview import preview
+from syndicate.web.errors import json_error
 from syndicate.web.metrics_views import metrics
 from syndicate.web.state import ADMIN_TOKEN, CAPS, FLEET, RELOADER
 from syndicate.web.tracking_views import stats_html, stats_json
@@ -48,14 +49,6 @@ log = logging.getLogger("syndicate.admin")
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
                         "application/octet-stream"})
 _ACTOR = re.compile(r"[^\w .@+-]")
-
-
-def json_error(status: int, message: str, problems: list[dict[str, object]] | None = None,
-               headers: dict[str, str] | None = None) -> web.Response:
-    body: dict[str, object] = {"error": message}
-    if problems is not None:
-        body["problems"] = problems
-    return web.json_response(body, status=status, headers=headers)
 
 
 def admin_app(token: AdminToken, with_metrics: bool = True) -> web.Application:

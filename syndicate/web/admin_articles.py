@@ -21,7 +21,8 @@ from syndicate.ingest.store import ARTICLE_ID, SUFFIXES, ArticleStore, json_arti
 from syndicate.problems import Level, Problem
 from syndicate.reload import problem_dicts
 from syndicate.snapshot import Snapshot
-from syndicate.web.admin import _not_a_file, _reloader, _shown, etag_of, go_live, json_error, read_body
+from syndicate.web.admin import _not_a_file, _reloader, _shown, etag_of, go_live, read_body
+from syndicate.web.errors import json_error
 from syndicate.web.state import FLEET
 
 

@@ -175,8 +175,8 @@ _STATS_QUERY = [
     {"name": "until", "in": "query", "schema": {"type": "string", "format": "date"},
      "description": "last day counted, inclusive"},
 ]
-_STATS_ERRORS = {"400": {"description": "bad since, until or by", "content": _TEXT}, **_UNAUTHORIZED,
-                 "503": {"description": "the tracking store cannot be read (logged)", "content": _TEXT}}
+_STATS_ERRORS = {"400": _error("bad since, until or by"), **_UNAUTHORIZED,
+                 "503": _error("the tracking store cannot be read (logged)")}
 _LINK = "the file is a symbolic link or not a regular file: never read or written through"
 _SPACE_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string",
                                                                        "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}}

@@ -23,15 +23,12 @@ from syndicate.partners import Audience
 from syndicate.publish import PageRequest, ad_resolver, content_html, feed_view, item_view
 from syndicate.snapshot import Snapshot
 from syndicate.timestamps import parse_timestamp
+from syndicate.web.errors import json_error
 from syndicate.web.state import LINKS, SNAPSHOTS
 
 PREVIEW_FORMATS = ("html", *FORMATS)
 #: The preview page shows sanitised article and ad markup; nothing in it may run or load a frame.
 _PAGE_POLICY = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 def _moment(text: str | None) -> dt.datetime | None:
@@ -45,27 +42,28 @@ async def preview(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "html")
     via = request.query.get("via", "rss")
     if fmt not in PREVIEW_FORMATS or via not in FORMATS:
-        return _error(400, "format is one of " + ", ".join(PREVIEW_FORMATS) + "; via is one of " + ", ".join(FORMATS))
+        return json_error(400, "format is one of " + ", ".join(PREVIEW_FORMATS) + "; via is one of "
+                          + ", ".join(FORMATS))
     try:
         moment = _moment(request.query.get("at"))
     except ValueError as exc:
-        return _error(400, f"at: {exc}")
+        return json_error(400, f"at: {exc}")
     partner = request.query.get("partner", snapshot.config.public.id)
     audience = snapshot.audience(partner)
     if audience is None:
-        return _error(404, f"unknown partner {partner!r}")
+        return json_error(404, f"unknown partner {partner!r}")
     if feed_name not in snapshot.feeds:
-        return _error(404, f"unknown feed {feed_name!r}")
+        return json_error(404, f"unknown feed {feed_name!r}")
     article = snapshot.article(feed_name, article_id)
     if article is None:
-        return _error(404, f"no article {article_id!r} in feed {feed_name!r}")
+        return json_error(404, f"no article {article_id!r} in feed {feed_name!r}")
     if fmt == "html":
         resolver = ad_resolver(snapshot, audience, via, moment, DirectLinks())
         page = _page(snapshot, audience, article, via, resolver, request)
         return web.Response(text=page, content_type="text/html", charset="utf-8",
                             headers={"Content-Security-Policy": _PAGE_POLICY})
     if not audience.may_read(feed_name, fmt):
-        return _error(403, f"partner {audience.id!r} may not read {feed_name}.{fmt}: the feed answers 403")
+        return json_error(403, f"partner {audience.id!r} may not read {feed_name}.{fmt}: the feed answers 403")
     links: Links | None = request.config_dict.get(LINKS)
     resolver = ad_resolver(snapshot, audience, fmt, moment, links)
     view = feed_view(snapshot, PageRequest(feed_name, fmt))

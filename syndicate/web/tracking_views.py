@@ -27,7 +27,7 @@ from syndicate.tracking.page import stats_context
 from syndicate.tracking.store import Grouping
 from syndicate.tracking.tokens import BadToken, Claim
 from syndicate.tracking.tracker import Tracker
-from syndicate.web.errors import text_error
+from syndicate.web.errors import answer_error, text_error
 from syndicate.web.state import CAPS, LINKS, ON_SERVED, SIGNING_KEYS, SNAPSHOTS, TRACKER
 from syndicate.web.views import client_address
 
@@ -137,12 +137,13 @@ async def _stats_or_error(request: web.Request, groupings: Sequence[Grouping] | 
     try:
         since, until, by = _filters(request)
     except ValueError as exc:
-        return text_error(400, str(exc), headers=NO_STORE)
+        return answer_error(request, 400, str(exc), headers=NO_STORE)
     try:
         return await _reports(request, groupings or [by], since, until), by
     except Exception as exc:
         log.error("stats: the tracking store cannot be read: %s", exc)
-        return text_error(503, "the tracking store cannot be read; the error was logged", headers=NO_STORE)
+        return answer_error(request, 503, "the tracking store cannot be read; the error was logged",
+                            headers=NO_STORE)
 
 
 async def stats_json(request: web.Request) -> web.Response:
