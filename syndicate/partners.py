@@ -11,9 +11,13 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from syndicate.fields import Fields
 from syndicate.formats import FORMATS
+
+if TYPE_CHECKING:
+    from syndicate.config import HttpConfig, RateLimit
 
 PUBLIC_ID = "public"
 PARTNER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch only
@@ -57,6 +61,13 @@ class Audience:
 
     def may_read(self, feed: str, fmt: str) -> bool:
         return (not self.feeds or feed in self.feeds) and (not self.formats or fmt in self.formats)
+
+    def limit(self, http: HttpConfig) -> RateLimit | None:
+        """The token bucket this audience's requests spend: the public one (per client address), a partner's
+        own, or the partners' default; None when that bucket is off."""
+        if self.is_public:
+            return http.public_limit
+        return http.partner_limits.get(self.id, http.partner_limit)
 
 
 def key_digest(key: str) -> bytes:

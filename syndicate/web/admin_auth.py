@@ -1,4 +1,4 @@
-"""The one way into /admin/: the admin token, as a Bearer token or as a Basic password.
+"""The one way into /admin/: the admin token, as a Bearer token or as a Basic password (read by ``web/auth.py``).
 
 Scripts send ``Authorization: Bearer <token>``; a person opening /admin/stats in a
 browser types any user name and the token as password, so the browser sends Basic.
@@ -8,13 +8,13 @@ first scheme of a combined header, and Chromium asks for nothing when that is Be
 
 from __future__ import annotations
 
-import base64
 import logging
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from syndicate.web.accesslog import logged_address
+from syndicate.web.auth import admin_token
 from syndicate.web.errors import Handler
 from syndicate.web.state import ADMIN_TOKEN
 
@@ -22,20 +22,6 @@ log = logging.getLogger("syndicate.admin")
 
 #: One challenge per header line, Bearer first (the API's own scheme), then Basic for browsers.
 CHALLENGES = ('Bearer realm="admin"', 'Basic realm="admin", charset="UTF-8"')
-
-
-def presented_token(authorization: str) -> str:
-    """The token in an ``Authorization`` value: a Bearer token, or a Basic password; '' when neither."""
-    scheme, _, credentials = authorization.partition(" ")
-    scheme, credentials = scheme.lower(), credentials.strip()
-    if scheme == "bearer":
-        return credentials
-    if scheme == "basic":
-        try:
-            return base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")[2]
-        except ValueError:  # binascii.Error, UnicodeDecodeError, and credentials that are not ASCII
-            return ""
-    return ""
 
 
 def refusal() -> web.Response:
@@ -49,7 +35,7 @@ def refusal() -> web.Response:
 @web.middleware
 async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every /admin/ request: the token compared in constant time; admin answers are never cached."""
-    presented = presented_token(request.headers.get("Authorization", ""))
+    presented = admin_token(request)
     if not presented or not request.app[ADMIN_TOKEN].matches(presented):
         log.warning("admin: refused %s %s from %s", request.method, request.path, logged_address(request))
         response: web.StreamResponse = refusal()

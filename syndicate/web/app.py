@@ -18,9 +18,20 @@ from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.redaction import install_log_redaction
 from syndicate.web.routes import add_routes
 from syndicate.web.schedule import setup_schedule
-from syndicate.web.state import FRAGMENTS, HEALTH, LIMITER, PAGES, SNAPSHOTS, VARIANTS, HealthParts, SnapshotHolder
+from syndicate.web.state import (
+    FRAGMENTS,
+    HEALTH,
+    LIMITER,
+    PAGES,
+    SNAPSHOTS,
+    VARIANTS,
+    WANTED,
+    HealthParts,
+    SnapshotHolder,
+)
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
+from syndicate.web.wanted import KnownRequests
 from syndicate.web.websub import websub_context
 
 
@@ -53,10 +64,12 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     app[FRAGMENTS] = fragments = FragmentCache(snapshot.config.http.fragment_bytes)
     # Both caches' keys start with the generation: after a swap no old entry can be hit again.
     app[PAGES] = pages = PageCache()
+    app[WANTED] = wanted = KnownRequests()
     def clear_caches(old: Snapshot, new: Snapshot) -> None:
         cache.clear()
         fragments.clear()
         pages.clear()
+        wanted.clear()
 
     app[SNAPSHOTS].listeners.append(clear_caches)
     app[LIMITER] = RateLimiter()

@@ -6,6 +6,7 @@ Pure functions of header values, so each rule is tested on its own.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from email.utils import format_datetime, parsedate_to_datetime
 
 
@@ -50,6 +51,7 @@ def not_modified(if_none_match: str | None, if_modified_since: str | None, etags
     return False
 
 
+@functools.lru_cache(maxsize=256)  # clients send a handful of distinct values, on every request
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """gzip is acceptable: listed (or ``*``) with a non-zero q, and not refused by name."""
     if not accept_encoding:

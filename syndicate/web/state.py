@@ -19,6 +19,7 @@ from syndicate.tracking.tracker import Tracker
 from syndicate.web.pagecache import PageCache
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.variants import VariantCache
+from syndicate.web.wanted import KnownRequests
 
 if TYPE_CHECKING:
     from syndicate.fleet.replica import Fleet
@@ -44,6 +45,8 @@ SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)
 VARIANTS = web.AppKey("variants", VariantCache)
 FRAGMENTS = web.AppKey("fragments", FragmentCache)
 LIMITER = web.AppKey("limiter", RateLimiter)
+#: Feed requests already checked, by target and credentials (``web/wanted.py``).
+WANTED = web.AppKey("wanted", KnownRequests)
 #: ``/`` and the feed pages, rendered once per Snapshot (``web/pages.py``).
 PAGES = web.AppKey("pages", PageCache)
 #: Every reload (file watcher, SIGHUP, admin API) goes through this one object.

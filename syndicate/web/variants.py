@@ -3,7 +3,8 @@
 A variant is (Snapshot generation, feed, filter, page, format, audience, rotation
 window). A reload or a new window simply starts new keys; old ones age out of
 the LRU, which is bounded by total bytes. The gzip body and both ETags are made
-once, with the entry. Concurrent misses for one key share a single render.
+once, with the entry; the response headers once too, by the first response that
+needs them (``web/respond.py``). Concurrent misses for one key share a single render.
 """
 
 from __future__ import annotations
@@ -15,14 +16,31 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from syndicate.ads.resolver import Placed
 from syndicate.metrics import CACHE_LOOKUPS, RENDERS
 
+if TYPE_CHECKING:
+    from syndicate.web.respond import Answers
+
 VariantKey = tuple[object, ...]
+#: Bound once: a labelled child looked up per request costs a lock and a tuple.
+_HITS = CACHE_LOOKUPS.labels("hit")
+_MISSES = CACHE_LOOKUPS.labels("miss")
 
 
 @dataclass(frozen=True, slots=True)
+class Representation:
+    """What the response headers say about a body, as facts; ``web/respond.py`` writes them as headers."""
+
+    content_type: str = "application/octet-stream"
+    public: bool = True  # shared caches may keep it (else private: it was made for one partner)
+    max_age: int = 0
+    links: tuple[tuple[str, str], ...] = ()  # (URL, rel) for the Link header: WebSub hubs, then self
+
+
+@dataclass(slots=True)
 class Variant:
     body: bytes
     gzipped: bytes
@@ -30,7 +48,8 @@ class Variant:
     gzip_etag: str  # strong, of the gzip body: a different representation needs a different tag
     last_modified: dt.datetime
     served: tuple[Placed, ...]  # the ad placements this body carries, counted on every response
-    headers: dict[str, str]  # what every response of this variant says, made once with it
+    representation: Representation
+    answers: Answers | None = field(default=None, compare=False)  # the response headers, made once on the loop
 
     @property
     def size(self) -> int:
@@ -48,7 +67,7 @@ class Rendered:
     body: bytes
     last_modified: dt.datetime
     served: tuple[Placed, ...]
-    headers: dict[str, str] = field(default_factory=dict)
+    representation: Representation = Representation()
 
 
 def make_variant(rendered: Rendered) -> Variant:
@@ -56,7 +75,7 @@ def make_variant(rendered: Rendered) -> Variant:
     # mtime=0 keeps the gzip bytes (and so their ETag) identical for identical bodies.
     gzipped = gzip.compress(rendered.body, compresslevel=6, mtime=0)
     return Variant(rendered.body, gzipped, f'"{digest}"', f'"{digest}-gz"', rendered.last_modified,
-                   rendered.served, rendered.headers)
+                   rendered.served, rendered.representation)
 
 
 class VariantCache:
@@ -67,21 +86,27 @@ class VariantCache:
         self.pending: dict[VariantKey, asyncio.Future[Variant]] = {}
         self.hits = self.misses = self.renders = 0
 
-    async def get(self, key: VariantKey, render: Callable[[], Rendered]) -> Variant:
-        """The cached variant, or one rendered off the event loop by exactly one caller."""
+    def cached(self, key: VariantKey) -> Variant | None:
+        """The variant when it is already made (counted as a hit), else None: the hot path, no await."""
         found = self.entries.get(key)
         if found is not None:
             self.hits += 1
-            CACHE_LOOKUPS.labels("hit").inc()
+            _HITS.inc()
             self.entries.move_to_end(key)
+        return found
+
+    async def get(self, key: VariantKey, render: Callable[[], Rendered]) -> Variant:
+        """The cached variant, or one rendered off the event loop by exactly one caller."""
+        found = self.cached(key)
+        if found is not None:
             return found
         waiting = self.pending.get(key)
         if waiting is not None:
             self.hits += 1
-            CACHE_LOOKUPS.labels("hit").inc()
+            _HITS.inc()
             return await asyncio.shield(waiting)
         self.misses += 1
-        CACHE_LOOKUPS.labels("miss").inc()
+        _MISSES.inc()
         future: asyncio.Future[Variant] = asyncio.get_running_loop().create_future()
         self.pending[key] = future
         try:

@@ -6,6 +6,7 @@ import datetime as dt
 import html
 import os
 import time
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -27,35 +28,14 @@ from syndicate.publish import (
     page_url,
 )
 from syndicate.snapshot import Snapshot
-from syndicate.web.conditional import accepts_gzip, http_date, not_modified
+from syndicate.web.auth import Unauthorized, audience_of, query_key
 from syndicate.web.errors import text_error
 from syndicate.web.forwarded import client_of
-from syndicate.web.ratelimit import Verdict
-from syndicate.web.state import CAPS, FRAGMENTS, HEALTH, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS
-from syndicate.web.variants import Rendered
-
-
-class Unauthorized(Exception):
-    """A key was given and matches no partner."""
-
-
-def query_key(request: web.Request) -> str | None:
-    """The key a partner sent as ``?key=``, when that is how it authenticated (a Bearer header wins)."""
-    scheme, _, _ = request.headers.get("Authorization", "").partition(" ")
-    return None if scheme.lower() == "bearer" else request.query.get("key") or None
-
-
-def audience_of(request: web.Request, snapshot: Snapshot) -> Audience:
-    """The partner whose key came with the request, else the public profile."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    key = credentials.strip() if scheme.lower() == "bearer" else request.query.get("key", "")
-    if not key:
-        return snapshot.config.public
-    partner = snapshot.partner_for_key(key)
-    if partner is None:
-        raise Unauthorized
-    return partner
+from syndicate.web.ratelimit import RateLimiter, Verdict
+from syndicate.web.respond import Admit, respond
+from syndicate.web.state import CAPS, FRAGMENTS, HEALTH, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS, WANTED
+from syndicate.web.variants import Rendered, Representation, Variant, VariantKey
+from syndicate.web.wanted import Wanted
 
 
 def _page_request(request: web.Request) -> PageRequest:
@@ -113,10 +93,10 @@ def rotation_window(snapshot: Snapshot) -> int:
     return int(wall_clock()) // ads.rotation_seconds if ads.rotation is Rotation.WINDOW else 0
 
 
-def _caps(request: web.Request, snapshot: Snapshot) -> CapView | None:
+def _caps(app: web.Application, snapshot: Snapshot) -> CapView | None:
     """The counts caps are judged on in the current (wall-clock) rotation window, whatever ``ads.rotation`` is;
     None without tracking."""
-    state = request.app.get(CAPS)
+    state = app.get(CAPS)
     if state is None:
         return None
     seconds = snapshot.config.ads.rotation_seconds
@@ -141,28 +121,21 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
     if caps is not None and resolver.budget is not None and resolver.budget.limited:  # a cap changed what is here
         last_modified = max(last_modified, dt.datetime.fromtimestamp(caps.start, dt.UTC))
     http = snapshot.config.http
-    links_header = [f'<{hub}>; rel="hub"' for hub in http.hubs] + [f'<{page_url(snapshot, page)}>; rel="self"']
-    headers = {
-        "Content-Type": FORMATS[page.format].content_type,
-        "Last-Modified": http_date(last_modified),
-        "Cache-Control": f"{'public' if audience.is_public else 'private'}, max-age={http.max_age}",
-        "Vary": "Accept-Encoding, Authorization",
-        "Link": ", ".join(links_header),
-    }
+    related = (*((hub, "hub") for hub in http.hubs), (page_url(snapshot, page), "self"))
+    facts = Representation(FORMATS[page.format].content_type, audience.is_public, http.max_age, related)
     # ``served`` counts every placement (docs/tracking.md): tallied here once, added per response.
-    return Rendered(body, last_modified, tally(resolver.served), headers)
+    return Rendered(body, last_modified, tally(resolver.served), facts)
 
 
 def _too_many(verdict: Verdict) -> web.Response:
     return text_error(429, f"too many requests: retry in {verdict.retry_after} s", headers=verdict.headers())
 
 
-def _bucket(request: web.Request, snapshot: Snapshot, audience: Audience | None) -> tuple[RateLimit | None, str]:
+def _bucket(request: web.Request, snapshot: Snapshot, audience: Audience | None) -> str:
     """Whose tokens a request spends: a partner's own bucket, else its client address's (unknown keys too)."""
-    http = snapshot.config.http
     if audience is None or audience.is_public:
-        return http.public_limit, f"ip:{client_address(request, http)}"
-    return http.partner_limits.get(audience.id, http.partner_limit), f"p:{audience.id}"
+        return f"ip:{client_address(request, snapshot.config.http)}"
+    return f"p:{audience.id}"
 
 
 def _refusal(request: web.Request, snapshot: Snapshot, audience: Audience | None) -> web.Response | PageRequest:
@@ -187,21 +160,23 @@ def _refusal(request: web.Request, snapshot: Snapshot, audience: Audience | None
     return page
 
 
-async def feed(request: web.Request) -> web.StreamResponse:
-    snapshot = request.app[SNAPSHOTS].current
+def _checked(request: web.Request, snapshot: Snapshot) -> web.Response | Wanted:
+    """Who asks for which page, or the answer that refuses it: a 429 before anything else for a client
+    out of tokens, and an error answer costs what a full one does (guessing keys is throttled)."""
     http = snapshot.config.http
     try:
         audience: Audience | None = audience_of(request, snapshot)
     except Unauthorized:
         audience = None
-    limit, who = _bucket(request, snapshot, audience)
+    limit = (audience or snapshot.config.public).limit(http)
+    who = _bucket(request, snapshot, audience)
     limiter = request.app[LIMITER]
-    if limit is not None:  # refuse a client with no tokens left before doing anything for it
+    if limit is not None:
         verdict = limiter.take(who, limit, http.not_modified_cost, charge=False, wait_for=1.0)
         if not verdict.allowed:
             return _too_many(verdict)
     page = _refusal(request, snapshot, audience)
-    if isinstance(page, web.Response):  # an error answer costs what a full one does: guessing keys is throttled
+    if isinstance(page, web.Response):
         if limit is not None:
             verdict = limiter.take(who, limit, 1.0)
             if not verdict.allowed:
@@ -209,39 +184,87 @@ async def feed(request: web.Request) -> web.StreamResponse:
             page.headers.update(verdict.headers())
         return page
     assert audience is not None
+    return Wanted(page, audience, limit, None if audience.is_public else who)
 
+
+def _admission(limiter: RateLimiter, who: str, limit: RateLimit | None, not_modified_cost: float,
+               checked: bool) -> Admit | None:
+    """Charges the answer once it is known: a 304 costs ``not_modified_cost``, a 200 one token.
+
+    ``checked``: the client's tokens were already asked about before a render. A cached answer skips that
+    question: with ``not_modified_cost`` at most 1 the one charge refuses exactly the requests it would
+    have refused, with the same Retry-After (sized for the dearest answer).
+    """
+    if limit is None:
+        return None
+    ask_first = not checked and not_modified_cost > 1.0
+
+    def admit(fresh: bool) -> web.Response | Mapping[str, str]:
+        if ask_first:
+            asked = limiter.take(who, limit, not_modified_cost, charge=False, wait_for=1.0)
+            if not asked.allowed:
+                return _too_many(asked)
+        cost = not_modified_cost if fresh else 1.0
+        verdict = limiter.take(who, limit, cost, wait_for=1.0 if fresh and not checked else None)
+        return verdict.headers() if verdict.allowed else _too_many(verdict)
+
+    return admit
+
+
+def _variant_key(app: web.Application, snapshot: Snapshot, wanted: Wanted
+                 ) -> tuple[VariantKey, int, CapView | None]:
+    """The variant's cache key, with the rotation window and the cap counts a render of it would use."""
     window = rotation_window(snapshot)
-    caps = _caps(request, snapshot)
+    caps = _caps(app, snapshot)
     # A render reads the caps only through their state: it keys the variant (under per_item it stays the same
     # across windows until a capped unit nears or reaches its cap).
-    cap_key = caps.state(snapshot.generation, snapshot.spaces, audience.id) if caps is not None else ()
-    key = (snapshot.generation, page, audience.id, window, cap_key)
-    links = request.app.get(LINKS)
-    fragments = request.app[FRAGMENTS]
-    variant = await request.app[VARIANTS].get(
-        key, lambda: _render(snapshot, page, audience, window, links, fragments, caps))
+    audience_id = wanted.audience.id
+    cap_key = caps.state(snapshot.generation, snapshot.spaces, audience_id) if caps is not None else ()
+    return (snapshot.generation, wanted.page, audience_id, window, cap_key), window, caps
 
-    headers = dict(variant.headers)
-    use_gzip = accepts_gzip(request.headers.get("Accept-Encoding"))
-    headers["ETag"] = variant.gzip_etag if use_gzip else variant.etag
-    fresh = not_modified(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"),
-                         variant.etags, variant.last_modified)
 
-    if limit is not None:
-        verdict = limiter.take(who, limit, http.not_modified_cost if fresh else 1.0)
+async def _rendered(app: web.Application, snapshot: Snapshot, wanted: Wanted, who: str, checked: bool
+                    ) -> Variant | web.Response:
+    """The variant for ``wanted``, made (or awaited) when it was not cached: only for a client with tokens
+    left, since a render is the dearest work there is."""
+    if wanted.limit is not None and not checked:
+        verdict = app[LIMITER].take(who, wanted.limit, snapshot.config.http.not_modified_cost,
+                                    charge=False, wait_for=1.0)
         if not verdict.allowed:
             return _too_many(verdict)
-        headers.update(verdict.headers())
-    if fresh:
-        del headers["Content-Type"]
-        return web.Response(status=304, headers=headers)
-    on_served = request.app.get(ON_SERVED)
-    if on_served is not None and variant.served and request.method == "GET":
+    key, window, caps = _variant_key(app, snapshot, wanted)
+    links = app.get(LINKS)
+    fragments = app[FRAGMENTS]
+    page, audience = wanted.page, wanted.audience
+    return await app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, window, links, fragments, caps))
+
+
+async def feed(request: web.Request) -> web.StreamResponse:
+    """A feed page. The hot path is two lookups, who asks for what and its variant, and a prepared answer."""
+    app = request.app
+    snapshot = app[SNAPSHOTS].current
+    known = app[WANTED]
+    wanted = known.get(request, snapshot.generation)
+    checked = wanted is None
+    if wanted is None:
+        outcome = _checked(request, snapshot)
+        if isinstance(outcome, web.Response):
+            return outcome
+        wanted = known.put(request, snapshot.generation, outcome)
+    http = snapshot.config.http
+    who = wanted.bucket or f"ip:{client_address(request, http)}"
+    variant = app[VARIANTS].cached(_variant_key(app, snapshot, wanted)[0])
+    if variant is None:
+        made = await _rendered(app, snapshot, wanted, who, checked)
+        if isinstance(made, web.Response):
+            return made
+        variant, checked = made, True
+    response = respond(variant, request, _admission(app[LIMITER], who, wanted.limit, http.not_modified_cost,
+                                                    checked))
+    on_served = app.get(ON_SERVED)
+    if response.status == 200 and on_served is not None and variant.served and request.method == "GET":
         on_served(variant.served, request.headers.get("User-Agent", ""))
-    if use_gzip:
-        headers["Content-Encoding"] = "gzip"
-        return web.Response(body=variant.gzipped, headers=headers)
-    return web.Response(body=variant.body, headers=headers)
+    return response
 
 
 async def opml(request: web.Request) -> web.Response:
