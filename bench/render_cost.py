@@ -22,10 +22,10 @@ import orjson
 from feedgen.feed import FeedGenerator
 
 from syndicate.formats import FORMATS
-from syndicate.formats.assembly import FragmentCache, assemble, marker
+from syndicate.formats.assembly import FragmentCache, assemble
 from syndicate.formats.model import ItemView
 from syndicate.partners import Audience
-from syndicate.publish import PageRequest, ad_resolver, feed_view, page_articles
+from syndicate.publish import PageRequest, ad_resolver, feed_header, feed_view, page_articles
 from syndicate.snapshot import Snapshot
 
 
@@ -80,8 +80,8 @@ def ours(snapshot: Snapshot, page: PageRequest, audience: Audience, fresh: bool)
     def render() -> bytes:
         cache = FragmentCache(1 << 30) if fresh else shared
         resolver = ad_resolver(snapshot, audience, page.format, moment)
-        template = feed_view(snapshot, page, lambda call, article: marker(call.index))
-        return assemble(page.format, snapshot.generation, template, page_articles(snapshot, page), resolver, cache)
+        return assemble(page.format, snapshot.generation, feed_header(snapshot, page), page_articles(snapshot, page),
+                        resolver, cache)
 
     if not fresh:
         render()  # write the items once, as the first variant of this Snapshot would

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
+from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
+from syndicate.content.model import Article, Call
 from syndicate.formats import FORMATS
-from syndicate.formats.assembly import FragmentCache, assemble, marker
-from syndicate.publish import PageRequest, ad_resolver, feed_view, page_articles
+from syndicate.formats.assembly import FragmentCache, assemble
+from syndicate.formats.model import FeedView
+from syndicate.publish import PageRequest, ad_resolver, feed_header, feed_view, item_view, page_articles
+from syndicate.shortcodes import Shortcode
 from syndicate.snapshot import Snapshot, build_snapshot
 from tests.conftest import FEED_YAML, SiteFactory, article
 from tests.feedcheck import check_any, strict_xml
@@ -24,8 +31,7 @@ def both(snapshot: Snapshot, page: PageRequest, audience_id: str, cache: Fragmen
     assert audience is not None
     direct = FORMATS[page.format].render(
         feed_view(snapshot, page, ad_resolver(snapshot, audience, page.format, MOMENT)))
-    template = feed_view(snapshot, page, lambda call, art: marker(call.index))
-    assembled = assemble(page.format, snapshot.generation, template, page_articles(snapshot, page),
+    assembled = assemble(page.format, snapshot.generation, feed_header(snapshot, page), page_articles(snapshot, page),
                          ad_resolver(snapshot, audience, page.format, MOMENT), cache)
     return direct, assembled
 
@@ -81,3 +87,49 @@ def test_fragment_cache_is_bounded(sample: Snapshot) -> None:
     for fmt in FORMATS:
         both(sample, PageRequest("all", fmt), "public", cache)
     assert cache.bytes <= 3000 and len(cache.entries) < 9
+
+
+# --- assembled against whole documents, over generated bodies and ad markup ------------------------------------------
+
+PIECE = st.one_of(st.sampled_from(["&", "<", ">", "\r", "\r\n", "]]>", '"', "&amp;", "<a href='x?a=1&b'>", "</p>",
+                                   "\u00a0", "é", "\u2028"]),
+                  st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"))
+MARKUP = st.lists(PIECE, max_size=8).map("".join)
+
+
+def _call(index: int) -> Call:
+    raw = f"[bsa_pro_ad_space id={index}]"
+    return Call(Shortcode("bsa_pro_ad_space", {"id": str(index)}, "", False, 0, len(raw), raw), index, False, 1)
+
+
+@st.composite
+def articles(draw: st.DrawFn) -> tuple[Article, ...]:
+    out = []
+    for n in range(draw(st.integers(1, 4))):
+        body: list[str | Call] = []
+        for part in draw(st.lists(st.one_of(MARKUP, st.none()), max_size=6)):
+            body.append(_call(len([p for p in body if isinstance(p, Call)])) if part is None else part)
+        published = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n)
+        out.append(Article(feed="news", slug=f"a{n}", id=f"news/a{n}", uid=f"tag:x.test,2024:news/a{n}",
+                           path=Path(f"a{n}.md"), title=draw(MARKUP.filter(str.strip)) or "t", published=published,
+                           updated=published, author=None, tags=(), summary=draw(st.sampled_from(["", "s & <t>"])),
+                           image=None, url=f"https://x.test/a{n}", body=tuple(body), body_line=1))
+    return tuple(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(articles(), st.lists(MARKUP, min_size=20, max_size=20), st.sampled_from(list(FORMATS)))
+def test_assembled_is_the_whole_document_for_any_ad_markup(page: tuple[Article, ...], markup: list[str],
+                                                           fmt: str) -> None:
+    """Slots hold whatever a resolver returns (\\r, ]]>, entities, empty), escaped as the writer escapes text;
+    an item whose text is only slots that come out empty loses its content element, as in a whole document."""
+    def resolve(call: Call, article: Article) -> str:
+        return markup[(call.index + len(article.slug)) % len(markup)]
+
+    header = FeedView(id="tag:x.test,2024:feeds/news", title="News", description="", language="en",
+                      home_url="https://x.test/", self_url="https://x.test/feeds/news.rss",
+                      updated=page[-1].updated, image=None, items=())
+    whole = FORMATS[fmt].render(replace(header, items=tuple(item_view(a, resolve) for a in page)))
+    for cache in (FragmentCache(10_000_000), FragmentCache(0)):  # fragments written now, and kept
+        assert assemble(fmt, 1, header, page, resolve, cache) == whole
+        assert assemble(fmt, 1, header, page, resolve, cache) == whole

@@ -1,72 +1,76 @@
 """Feeds assembled from per-item fragments: the format writers run once per article, not per variant.
 
 An item's XML or JSON depends only on its article, except for the ad slots in
-its content. So each item is written once per Snapshot and format, with an inert
-marker where each slot goes, and kept (bounded by bytes) as the byte runs between
-markers. A variant then costs a small feed header from the writer, and for each
-item its runs joined with the slots resolved for the audience asking, escaped as
-that format's writer would have escaped them. No long single serialisation call
-holds the GIL, and a new partner or rotation window never re-runs feedgen.
+its content. So each item is written once per Snapshot and format by the writer
+whole documents are written with, which reports where each slot goes, and kept
+(bounded by bytes) as the byte runs between slots. A variant then costs a small
+feed header from that writer, and for each item its runs joined with the slots
+resolved for the audience asking, escaped by the same writer. No long single
+serialisation call holds the GIL, and a new partner or rotation window writes no item.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-
-import orjson
+from dataclasses import dataclass
+from types import ModuleType
 
 from syndicate.content.model import Article, Call
-from syndicate.formats import FORMATS
-from syndicate.formats.jsonfeed import item_json
+from syndicate.formats import atom, jsonfeed, rss
 from syndicate.formats.model import FeedView, ItemView
+from syndicate.formats.xmlwriter import Content, escape_texts
 from syndicate.metrics import FRAGMENT_WRITES
 
-#: One feed's fragments as (runs, slot numbers): runs[0] slot[0] runs[1] slot[1] ... runs[-1].
-Fragment = tuple[tuple[bytes, ...], tuple[int, ...]]
 Resolve = Callable[[Call, Article], str]
 
-_NONCE = secrets.token_hex(4)
-_MARK = re.compile(f"\ue000{_NONCE}:(\\d+)\ue001".encode())
-# Where items go in a document written with none: before the closing tags.
-_ITEMS_END = {"rss": b"</channel>", "atom": b"</feed>"}
-_ITEM_START = {"rss": b"<item>", "atom": b"<entry>"}
+#: Each format's writer: ``items``, ``head_and_tail_of``, and the escaping of slot text.
+WRITERS: dict[str, ModuleType] = {"rss": rss, "atom": atom, "json": jsonfeed}
+ESCAPE: dict[str, Callable[[Sequence[str]], list[bytes]]] = {
+    "rss": escape_texts, "atom": escape_texts, "json": jsonfeed.escape_texts}
+SEPARATOR = {"rss": b"", "atom": b"", "json": b","}
 
 
-def marker(index: int) -> str:
-    return f"\ue000{_NONCE}:{index}\ue001"
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One item as written: ``runs[0] slot[0] runs[1] ... runs[-1]``, where each slot is a call index."""
+
+    runs: tuple[bytes, ...]
+    slots: tuple[int, ...]
+    #: The item with no content element, for an article whose text is all slots: when every slot
+    #: resolves to nothing a whole-document render leaves the element out, and so must this.
+    bare: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(len(run) for run in self.runs) + len(self.bare or b"") + 100
 
 
-def _escape_xml_text(html: str) -> bytes:
-    # What lxml does to text content: only &, < and > are escaped.
-    return html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
+def item_of(article: Article) -> ItemView:
+    """The item's fields other than its content, which ``content_of`` gives as text and slots."""
+    return ItemView(id=article.uid, url=article.url, title=article.title, content_html="", summary=article.summary,
+                    published=article.published, updated=article.updated, author=article.author, tags=article.tags,
+                    image=article.image)
 
 
-def _escape_json_text(html: str) -> bytes:
-    return orjson.dumps(html)[1:-1]
+def content_of(article: Article) -> Content:
+    return tuple(part if isinstance(part, str) else part.index for part in article.body)
 
 
-ESCAPE: dict[str, Callable[[str], bytes]] = {"rss": _escape_xml_text, "atom": _escape_xml_text,
-                                             "json": _escape_json_text}
-
-
-def _split(item: bytes) -> Fragment:
-    pieces = _MARK.split(item)
-    return tuple(pieces[0::2]), tuple(int(n) for n in pieces[1::2])
-
-
-def write_fragments(fmt: str, view: FeedView, items: Sequence[ItemView]) -> list[Fragment]:
-    """Each item written by the format's own writer, in one document, then cut out of it."""
-    if fmt == "json":
-        return [_split(orjson.dumps(item_json(item))) for item in items]
-    document = FORMATS[fmt].render(replace(view, items=tuple(items)))
-    start, end = _ITEM_START[fmt], _ITEMS_END[fmt]
-    body = document[document.index(start):document.rindex(end)]
-    return [_split(start + chunk) for chunk in body.split(start)[1:]]
+def write_fragments(fmt: str, articles: Sequence[Article]) -> list[Fragment]:
+    """Each article's item written by the format's writer, with its slots left open."""
+    writer = WRITERS[fmt]
+    entries = [(item_of(article), content_of(article)) for article in articles]
+    written = writer.items(entries)
+    out = []
+    for (item, content), (runs, slots) in zip(entries, written, strict=True):
+        bare = None
+        if slots and not any(isinstance(part, str) and part for part in content):
+            ((bare_runs, _),) = writer.items([(item, ())])
+            bare = bare_runs[0]
+        out.append(Fragment(runs, slots, bare))
+    return out
 
 
 class FragmentCache:
@@ -98,24 +102,19 @@ class FragmentCache:
                 if key in self.entries:
                     continue
                 self.entries[key] = fragment
-                self.bytes += _size(fragment)
+                self.bytes += fragment.size
             while self.bytes > self.max_bytes and self.entries:
                 _, evicted = self.entries.popitem(last=False)
-                self.bytes -= _size(evicted)
+                self.bytes -= evicted.size
 
 
-def _size(fragment: Fragment) -> int:
-    return sum(len(run) for run in fragment[0]) + 100
-
-
-def fragments_for(fmt: str, generation: int, view: FeedView, articles: Sequence[Article],
-                  cache: FragmentCache) -> list[Fragment]:
+def fragments_for(fmt: str, generation: int, articles: Sequence[Article], cache: FragmentCache) -> list[Fragment]:
     """The page's fragments, writing (in one batch) and caching those not cached yet."""
     keys = [(generation, article.uid, fmt) for article in articles]
     found = cache.get_many(keys)
     missing = [i for i, fragment in enumerate(found) if fragment is None]
     if missing:
-        written = write_fragments(fmt, view, [view.items[i] for i in missing])
+        written = write_fragments(fmt, [articles[i] for i in missing])
         cache.written += len(written)
         FRAGMENT_WRITES.labels(fmt).inc(len(written))
         cache.put_many([(keys[i], fragment) for i, fragment in zip(missing, written, strict=True)])
@@ -124,27 +123,32 @@ def fragments_for(fmt: str, generation: int, view: FeedView, articles: Sequence[
     return [fragment for fragment in found if fragment is not None]
 
 
-def assemble(fmt: str, generation: int, view: FeedView, articles: Sequence[Article], resolve: Resolve,
+def assemble(fmt: str, generation: int, header: FeedView, articles: Sequence[Article], resolve: Resolve,
              cache: FragmentCache) -> bytes:
-    """The document for ``view`` (whose items carry a ``marker`` where each ad slot goes),
-    with each article's slots resolved by ``resolve``, in order."""
-    fragments = fragments_for(fmt, generation, view, articles, cache)
-    header = FORMATS[fmt].render(replace(view, items=()))
-    if fmt == "json":
-        cut = header.rindex(b"[]") + 1
-        head, tail, separator = header[:cut], header[cut:], b","
-    else:
-        cut = header.rindex(_ITEMS_END[fmt])
-        head, tail, separator = header[:cut], header[cut:], b""
-    escape = ESCAPE[fmt]
+    """The document ``header`` (a ``FeedView``; its items are not read) with ``articles`` as its items, each
+    slot resolved by ``resolve``, in document order: the bytes ``FORMATS[fmt].render`` gives for them."""
+    fragments = fragments_for(fmt, generation, articles, cache)
+    head, tail = WRITERS[fmt].head_and_tail_of(header)
+    texts: list[str] = []
+    for article, fragment in zip(articles, fragments, strict=True):
+        if fragment.slots:
+            calls = article.calls
+            texts.extend(resolve(calls[slot], article) for slot in fragment.slots)
+    escaped = ESCAPE[fmt](texts) if texts else []
     out: list[bytes] = [head]
-    for position, (article, (runs, slots)) in enumerate(zip(articles, fragments, strict=True)):
+    separator = SEPARATOR[fmt]
+    at = 0
+    for position, fragment in enumerate(fragments):
         if position and separator:
             out.append(separator)
-        calls = article.calls
-        out.append(runs[0])
-        for slot, run in zip(slots, runs[1:], strict=True):
-            out.append(escape(resolve(calls[slot], article)))
-            out.append(run)
+        runs, count = fragment.runs, len(fragment.slots)
+        if fragment.bare is not None and not any(texts[at:at + count]):
+            out.append(fragment.bare)
+        else:
+            out.append(runs[0])
+            for index in range(count):
+                out.append(escaped[at + index])
+                out.append(runs[index + 1])
+        at += count
     out.append(tail)
     return b"".join(out)

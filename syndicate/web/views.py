@@ -14,15 +14,15 @@ from syndicate.ads.caps import CapView
 from syndicate.ads.resolver import Links, tally
 from syndicate.config import HttpConfig, RateLimit, Rotation
 from syndicate.formats import FORMATS
-from syndicate.formats.assembly import FragmentCache, assemble, marker
+from syndicate.formats.assembly import FragmentCache, assemble
 from syndicate.partners import Audience
 from syndicate.publish import (
     PageRequest,
     ad_resolver,
+    feed_header,
     feed_of,
     feed_updated,
     feed_url,
-    feed_view,
     page_articles,
     page_count,
     page_url,
@@ -111,8 +111,8 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
     """
     window_start = dt.datetime.fromtimestamp(window * snapshot.config.ads.rotation_seconds, dt.UTC)
     resolver = ad_resolver(snapshot, audience, page.format, window_start, links, caps)
-    template = feed_view(snapshot, page, lambda call, article: marker(call.index))
-    body = assemble(page.format, snapshot.generation, template, page_articles(snapshot, page), resolver, fragments)
+    header = feed_header(snapshot, page)
+    body = assemble(page.format, snapshot.generation, header, page_articles(snapshot, page), resolver, fragments)
     last_modified = feed_updated(feed_of(snapshot, page))
     if resolver.served:  # ads change with config edits, and (rotation: window) with each rotation window
         last_modified = max(last_modified, snapshot.ads_changed)
