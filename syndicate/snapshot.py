@@ -26,6 +26,7 @@ from syndicate.content.bodies import BodyRenderer
 from syndicate.content.index import FilterKey, filtered_feeds, published_feeds, scheduled_articles
 from syndicate.content.loader import ContentLoader
 from syndicate.content.model import Article, Feed
+from syndicate.content.parsecache import ParseCache
 from syndicate.fleet.spaces import merge_shared
 from syndicate.partners import Audience, key_digest
 from syndicate.problems import Problem, ProblemList
@@ -105,13 +106,16 @@ def _derive(snapshot: Snapshot, moment: dt.datetime) -> Snapshot:
                    scheduled=scheduled_articles(snapshot.loaded["all"].articles, moment))
 
 
-def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going: bool = False) -> Snapshot:
+def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going: bool = False,
+                   cache: ParseCache | None = None) -> Snapshot:
     """Read everything from disk, published as of ``now`` (default: the current time).
 
     Raises ``LoadError`` when the config itself is unusable; problems in single
     articles are recorded on the Snapshot (those articles are left out).
     ``keep_going`` (for ``check``): errors in config.yaml are recorded too, and
-    everything else is read with defaults in their place, so one run lists all."""
+    everything else is read with defaults in their place, so one run lists all.
+    ``cache`` (the server's, kept across reloads): articles whose file and parse inputs are
+    unchanged since its last build are taken from it, not parsed again."""
     problems = ProblemList()
     if keep_going:
         config, config_problems = read_config(config_path)
@@ -123,7 +127,7 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
     spaces = load_spaces(config.adspaces_dir, problems, renderer.absolute, renderer.sanitize)
     shared_files = merge_shared(config, spaces, problems, renderer.absolute, renderer.sanitize)  # files win
     check_partners(spaces, config, problems)
-    feeds = ContentLoader(config, renderer, problems).load()
+    feeds = ContentLoader(config, renderer, problems, cache).load()
     check_calls(feeds["all"].articles, spaces, config, problems)
     check_targeting(spaces, feeds, config, problems)
     ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ()),

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from syndicate.config import Config
 from syndicate.content.bodies import BodyError, BodyRenderer, summarize
 from syndicate.content.model import Article, Author, Feed, Image
+from syndicate.content.parsecache import ArticleInputs, ParseCache
 from syndicate.fields import Fields
 from syndicate.files import read_text
 from syndicate.fleet.objects import shared_articles
@@ -98,13 +99,26 @@ def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
     return author
 
 
-class ContentLoader:
-    """Loads every feed folder under ``config.feeds_dir`` with one body renderer."""
+def article_inputs(config: Config, renderer: BodyRenderer) -> ArticleInputs:
+    """What an article's parse reads besides its file: the key its cached parse is kept under."""
+    site = config.site
+    return ArticleInputs(site.base_url, site.host, site.tag_date, site.article_url, config.feeds_dir,
+                         renderer.tags, renderer.guarded)
 
-    def __init__(self, config: Config, renderer: BodyRenderer, problems: ProblemList) -> None:
+
+class ContentLoader:
+    """Loads every feed folder under ``config.feeds_dir`` with one body renderer.
+
+    With a ``cache``, an article whose file and inputs are unchanged since the cache's last
+    build is taken from it instead of parsed again."""
+
+    def __init__(self, config: Config, renderer: BodyRenderer, problems: ProblemList,
+                 cache: ParseCache | None = None) -> None:
         self.config = config
         self.renderer = renderer
         self.problems = problems
+        self.cache = cache
+        self.inputs = article_inputs(config, renderer)
 
     def _plain(self, text: str) -> str:
         """A title or summary as written, without ad shortcodes. Only where one was removed are the
@@ -118,11 +132,15 @@ class ContentLoader:
             raise LoadError(self.problems)
         feeds: dict[str, Feed] = {}
         seen_uids: dict[str, Path] = {}
+        if self.cache is not None:
+            self.cache.begin()
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             feed = self.load_feed(folder, seen_uids)
             if feed is not None:
                 feeds[feed.name] = feed
         feeds[ALL_FEED] = self.all_feed(feeds.values())
+        if self.cache is not None:
+            self.cache.finish()
         return feeds
 
     def all_feed(self, feeds: Any) -> Feed:
@@ -166,10 +184,11 @@ class ContentLoader:
             return None
         articles: list[Article] = []
         ids: dict[str, Path] = {}
+        cacheable = not folder.is_symlink()  # a linked folder can change target under an unchanged stat
         for path in [*sorted(folder.iterdir()), *shared_articles(self.config, folder, self.problems)]:
             if path.suffix.lower() not in ARTICLE_SUFFIXES or path.name.startswith((".", "_")):
                 continue
-            article = self.load_article(path, folder.name)
+            article = self.load_article(path, folder.name, cacheable)
             if article is None:
                 continue
             if article.id in ids:
@@ -187,12 +206,19 @@ class ContentLoader:
         return Feed(folder.name, title, description or title, language, link, image,
                     per_page, tuple(articles), meta_path, upstream)
 
-    def load_article(self, path: Path, feed: str) -> Article | None:
-        # feeds/, or the shared store's copy of it
-        text = read_text(path, path.parent.parent, self.problems, MAX_ARTICLE_BYTES)
+    def load_article(self, path: Path, feed: str, cacheable: bool = True) -> Article | None:
+        root = path.parent.parent  # feeds/, or the shared store's copy of it
+        if self.cache is not None and cacheable and root == self.config.feeds_dir:
+            return self.cache.load(path, feed, self.inputs, self.problems,
+                                   lambda p, problems: read_text(p, root, problems, MAX_ARTICLE_BYTES),
+                                   lambda text, problems: self._reporting_to(problems).parse_article(text, path, feed))
+        text = read_text(path, root, self.problems, MAX_ARTICLE_BYTES)
         if text is None:
             return None
         return self.parse_article(text, path, feed)
+
+    def _reporting_to(self, problems: ProblemList) -> ContentLoader:
+        return ContentLoader(self.config, self.renderer, problems)
 
     def parse_article(self, text: str, path: Path, feed: str) -> Article | None:
         """An article file's text as it would load from ``path``: also checks pushed and followed articles."""
@@ -210,7 +236,7 @@ class ContentLoader:
         return None if len(self.problems.errors) > errors_before else article
 
     def _build(self, f: Fields, source: Source, path: Path, feed: str) -> Article | None:
-        site = self.config.site
+        site = self.inputs  # all the parse may read besides the file: the cache's key
         title = self._plain(f.text("title", required=True))
         published = f.datetime("date", required=True)
         updated = f.datetime("updated") or published

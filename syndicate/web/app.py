@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from syndicate.content.parsecache import ParseCache
 from syndicate.fleet.setup import setup_fleet
 from syndicate.formats.assembly import FragmentCache
 from syndicate.snapshot import Snapshot, build_snapshot
@@ -54,8 +55,10 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     """
     install_log_redaction()  # aiohttp's own error lines quote request lines: no key or token may pass
 
+    parses = ParseCache()  # every build of this app reuses the articles the one before it parsed
+
     def build(path: Path) -> Snapshot:
-        return listening(build_snapshot(path), host, port)
+        return listening(build_snapshot(path, cache=parses), host, port)
 
     snapshot = listening(config, host, port) if isinstance(config, Snapshot) else build(config)
     app = web.Application(middlewares=[error_middleware])

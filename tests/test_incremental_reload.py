@@ -1,0 +1,253 @@
+"""Reloads in proportion to the change: unchanged articles keep their parse, everything else is re-read.
+
+Real files, the real app and its Reloader; an incremental build is held to the Snapshot (and the
+bytes) a cold build of the same files gives.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syndicate.content.parsecache import ParseCache
+from syndicate.reload import Reloader
+from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.web.app import create_app
+from syndicate.web.state import RELOADER
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+
+Client = Callable[..., Any]
+FORMATS = ("rss", "atom", "json")
+
+
+def age(path: Path, seconds: float = 10.0) -> None:
+    """Date a file back, as every file not written in the last moments is: its stat can be trusted."""
+    stamp = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(stamp, stamp))
+
+
+def site_files(count: int) -> dict[str, str]:
+    files = {"feeds/news/_feed.yaml": FEED_YAML}
+    for n in range(count):
+        files[f"feeds/news/a{n}.md"] = article(f"Story {n}", f"2024-05-{n + 1:02d}T10:00:00+00:00",
+                                               f"Body of story {n}, with [a link](/about/).",
+                                               extra="tags: [Trade]\nauthor: Ann\n")
+    return files
+
+
+def age_all(config: Path) -> None:
+    for path in config.parent.rglob("*"):
+        if path.is_file():
+            age(path)
+
+
+async def start(aiohttp_client: Client, config: Path) -> tuple[TestClient, Reloader]:
+    client: TestClient = await aiohttp_client(create_app(config))
+    return client, client.app[RELOADER]
+
+
+def same_content(a: Snapshot, b: Snapshot) -> None:
+    """Everything a Snapshot serves, compared field by field (generation and build time aside)."""
+    assert a.loaded == b.loaded
+    assert a.feeds == b.feeds
+    assert a.filtered == b.filtered
+    assert a.problems == b.problems
+    assert a.spaces == b.spaces
+    assert a.scheduled == b.scheduled
+    assert a.shortcode_tags == b.shortcode_tags
+
+
+async def served(client: TestClient) -> dict[str, bytes]:
+    pages = {}
+    for fmt in FORMATS:
+        response = await client.get(f"/feeds/news.{fmt}")
+        assert response.status == 200
+        pages[fmt] = await response.read()
+    return pages
+
+
+async def test_unchanged_articles_keep_their_parse(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    config = make_site(site_files(3))
+    age_all(config)
+    _client, reloader = await start(aiohttp_client, config)
+    before = reloader.holder.current
+    outcome = await reloader.reload("test")
+    assert outcome.accepted
+    after = reloader.holder.current
+    assert after.generation != before.generation
+    for n in range(3):
+        assert after.article("news", f"a{n}") is before.article("news", f"a{n}")
+
+
+async def test_an_edit_an_addition_and_a_removal_are_served(aiohttp_client: Client,
+                                                            make_site: SiteFactory) -> None:
+    config = make_site(site_files(3))
+    age_all(config)
+    client, reloader = await start(aiohttp_client, config)
+    before = reloader.holder.current
+    news = config.parent / "feeds" / "news"
+    (news / "a1.md").write_text(article("Story 1 revised", "2024-05-02T10:00:00+00:00", "New words."),
+                                encoding="utf-8")
+    (news / "a2.md").unlink()
+    (news / "a9.md").write_text(article("Story 9", "2024-06-01T10:00:00+00:00", "Fresh."), encoding="utf-8")
+    assert (await reloader.reload("test")).accepted
+    after = reloader.holder.current
+    assert after.article("news", "a0") is before.article("news", "a0")
+    revised = after.article("news", "a1")
+    assert revised is not None and revised.title == "Story 1 revised"
+    assert after.article("news", "a2") is None
+    assert after.article("news", "a9") is not None
+    rss = (await served(client))["rss"].decode()
+    assert "Story 1 revised" in rss and "New words." in rss and "Fresh." in rss and "Story 2" not in rss
+
+    cold_client, _ = await start(aiohttp_client, config)  # a fresh app: nothing to reuse
+    assert await served(client) == await served(cold_client)
+
+
+async def test_a_same_size_edit_right_after_a_build_is_seen(aiohttp_client: Client,
+                                                            make_site: SiteFactory) -> None:
+    """Written within one timestamp tick of its reading, a file's size and mtime can stay the same
+    while its text changes: such a file is hashed, not trusted."""
+    config = make_site(site_files(1))
+    path = config.parent / "feeds" / "news" / "a0.md"
+    age(path)
+    _client, reloader = await start(aiohttp_client, config)
+    stamp = time.time_ns()
+    os.utime(path, ns=(stamp, stamp))
+    assert (await reloader.reload("test")).accepted  # read now: its mtime is racy from here on
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Story 0", "Story X"), encoding="utf-8")
+    os.utime(path, ns=(stamp, stamp))  # same size, same mtime: only the content differs
+    assert (await reloader.reload("test")).accepted
+    changed = reloader.holder.current.article("news", "a0")
+    assert changed is not None and changed.title == "Story X"
+
+
+def test_a_touched_file_with_the_same_text_keeps_its_parse(make_site: SiteFactory) -> None:
+    config = make_site(site_files(2))
+    age_all(config)
+    cache = ParseCache()
+    first = build_snapshot(config, cache=cache)
+    path = config.parent / "feeds" / "news" / "a0.md"
+    age(path, 5.0)  # a new mtime, the same bytes
+    second = build_snapshot(config, cache=cache)
+    assert second.article("news", "a0") is first.article("news", "a0")
+    assert (cache.parsed, cache.reused, cache.hashed) == (2, 2, 3)
+
+
+def test_a_config_change_the_parse_reads_parses_again(make_site: SiteFactory) -> None:
+    config = make_site(site_files(2))
+    age_all(config)
+    cache = ParseCache()
+    first = build_snapshot(config, cache=cache)
+    config.write_text(MINIMAL_CONFIG.replace("title: Test Site", "title: Renamed Site"), encoding="utf-8")
+    renamed = build_snapshot(config, cache=cache)  # the site title is not in any article
+    assert renamed.article("news", "a0") is first.article("news", "a0")
+    assert cache.parsed == 2
+
+    config.write_text(MINIMAL_CONFIG.replace("https://news.test", "https://moved.test"), encoding="utf-8")
+    moved = build_snapshot(config, cache=cache)
+    assert cache.parsed == 4
+    story = moved.article("news", "a0")
+    assert story is not None and story is not first.article("news", "a0")
+    assert "https://moved.test/about/" in "".join(p for p in story.body if isinstance(p, str))
+    assert story.uid.startswith("tag:moved.test,")
+    same_content(moved, build_snapshot(config))
+
+
+def test_new_ad_tags_parse_again(make_site: SiteFactory) -> None:
+    """``ads.strip_tags`` and aliases decide which shortcodes a body keeps as calls."""
+    files = site_files(1)
+    files["feeds/news/a0.md"] = article("Promo", body="Before [promo id=1] after.")
+    config = make_site(files)
+    age_all(config)
+    cache = ParseCache()
+    first = build_snapshot(config, cache=cache)
+    config.write_text(MINIMAL_CONFIG + "ads:\n  strip_tags: [promo]\n", encoding="utf-8")
+    second = build_snapshot(config, cache=cache)
+    before, after = first.article("news", "a0"), second.article("news", "a0")
+    assert before is not None and after is not None
+    assert "[promo id=1]" in "".join(p for p in before.body if isinstance(p, str))
+    assert "[promo" not in "".join(p for p in after.body if isinstance(p, str))
+    same_content(second, build_snapshot(config))
+
+
+def test_problems_of_a_reused_parse_are_reported_again(make_site: SiteFactory) -> None:
+    files = site_files(2)
+    files["feeds/news/bad.md"] = "no front matter\n"
+    files["feeds/news/warned.md"] = article("Warned", extra="updated: 2020-01-01T00:00:00+00:00\n")
+    config = make_site(files)
+    age_all(config)
+    cache = ParseCache()
+    first = build_snapshot(config, cache=cache)
+    second = build_snapshot(config, cache=cache)
+    assert [p.message for p in first.problems if p.path.name in ("bad.md", "warned.md")]
+    assert second.problems == first.problems
+    assert cache.parsed == 4
+
+
+# A small site edited at random: after every step the incremental build equals a cold one.
+_BODIES = ("Plain words.", "Link [here](/x/).", "Ad [bsa_pro_ad_space id=1] in text.", "[promo] alone",
+           "<div><p>html</p></div>", "Same size A", "Same size B")
+_step = st.one_of(
+    st.tuples(st.just("write"), st.integers(0, 3), st.sampled_from(_BODIES), st.booleans()),
+    st.tuples(st.just("broken"), st.integers(0, 3)),
+    st.tuples(st.just("delete"), st.integers(0, 3)),
+    st.tuples(st.just("touch"), st.integers(0, 3)),
+    st.tuples(st.just("config"), st.sampled_from(("https://news.test", "https://moved.test")),
+              st.booleans()),
+    st.tuples(st.just("space"), st.booleans()),
+)
+
+
+def _apply(root: Path, step: tuple[Any, ...]) -> None:
+    news = root / "feeds" / "news"
+    kind = step[0]
+    if kind in ("write", "broken", "delete", "touch"):
+        path = news / f"s{step[1]}.md"
+        if kind == "write":
+            extra = "tags: [One, Two]\n" if step[3] else "author: Ann\n"
+            path.write_text(article(f"T{step[1]}", body=step[2], extra=extra), encoding="utf-8")
+        elif kind == "broken":
+            path.write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+        elif kind == "delete":
+            path.unlink(missing_ok=True)
+        elif path.exists():
+            age(path, 3.0)
+    elif kind == "config":
+        strip = "ads:\n  strip_tags: [promo]\n" if step[2] else ""
+        (root / "config.yaml").write_text(MINIMAL_CONFIG.replace("https://news.test", step[1]) + strip,
+                                          encoding="utf-8")
+    else:
+        space = root / "adspaces" / "1.yaml"
+        if step[1]:
+            space.write_text("units:\n  - id: u\n    type: text\n    title: Buy\n    url: https://ad.test/\n",
+                             encoding="utf-8")
+        else:
+            space.unlink(missing_ok=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_step, min_size=1, max_size=8))
+def test_incremental_builds_equal_cold_builds(steps: list[tuple[Any, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "feeds" / "news").mkdir(parents=True)
+        (root / "adspaces").mkdir()
+        (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
+        (root / "feeds" / "news" / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
+        config = root / "config.yaml"
+        cache = ParseCache()
+        build_snapshot(config, cache=cache)
+        for step in steps:
+            _apply(root, step)
+            same_content(build_snapshot(config, cache=cache), build_snapshot(config))
+
