@@ -50,7 +50,7 @@ class Parsed:
     size: int
     mtime_ns: int
     read_ns: int  # when the text was read: judges whether the stat can be trusted next time
-    digest: bytes
+    text_hash: bytes
     inputs: ArticleInputs
     feed: str
     article: Article | None  # None: skipped (a draft, or an error that is among ``problems``)
@@ -62,7 +62,7 @@ class Parsed:
                 and inputs == self.inputs and feed == self.feed)
 
 
-def digest_of(text: str) -> bytes:
+def hash_of(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -112,14 +112,14 @@ class ParseCache:
             problems.extend(local)
             return None
         self.hashed += 1
-        digest = digest_of(text)
-        if prior is not None and prior.digest == digest and prior.inputs == inputs and prior.feed == feed:
-            record = Parsed(info.st_size, info.st_mtime_ns, read_ns, digest, inputs, feed, prior.article,
+        text_hash = hash_of(text)
+        if prior is not None and prior.text_hash == text_hash and prior.inputs == inputs and prior.feed == feed:
+            record = Parsed(info.st_size, info.st_mtime_ns, read_ns, text_hash, inputs, feed, prior.article,
                             prior.problems)
             return self._reuse(path, record, prior, problems)
         self.parsed += 1
         article = parse(text, local)
-        self._next[path] = Parsed(info.st_size, info.st_mtime_ns, read_ns, digest, inputs, feed, article,
+        self._next[path] = Parsed(info.st_size, info.st_mtime_ns, read_ns, text_hash, inputs, feed, article,
                                   tuple(local))
         problems.extend(local)
         return article
