@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from syndicate.ads.checks import check_calls, check_partners, check_targeting
+from syndicate.ads.checks import CallChecks, check_calls, check_partners, check_targeting
 from syndicate.ads.loader import load_spaces
 from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS
 from syndicate.config import Config, load_config, read_config
 from syndicate.content.bodies import BodyRenderer
-from syndicate.content.index import FilterKey, filtered_feeds, published_feeds, scheduled_articles
+from syndicate.content.index import FilterKey, SubfeedMemo, filtered_feeds, published_feeds, scheduled_articles
 from syndicate.content.loader import ContentLoader
 from syndicate.content.model import Article, Feed
 from syndicate.content.parsecache import ParseCache
@@ -100,22 +100,33 @@ def body_renderer(config: Config) -> BodyRenderer:
     return BodyRenderer(config.site.base_url, ad_tags | frozenset(config.ads.strip_tags), ad_tags)
 
 
-def _derive(snapshot: Snapshot, moment: dt.datetime) -> Snapshot:
+@dataclass(slots=True)
+class BuildCache:
+    """What one build leaves for the next, so that a rebuild costs what changed: the parsed articles,
+    the tag and author feeds of feeds that did not change, each article's ad-call warnings."""
+
+    parses: ParseCache = field(default_factory=ParseCache)
+    subfeeds: SubfeedMemo = field(default_factory=SubfeedMemo)
+    calls: CallChecks = field(default_factory=CallChecks)
+
+
+def _derive(snapshot: Snapshot, moment: dt.datetime, cache: BuildCache | None = None) -> Snapshot:
     feeds = published_feeds(snapshot.loaded, moment)
-    return replace(snapshot, feeds=feeds, filtered=filtered_feeds(feeds), as_of=moment,
+    filtered = filtered_feeds(feeds, cache.subfeeds if cache is not None else None)
+    return replace(snapshot, feeds=feeds, filtered=filtered, as_of=moment,
                    scheduled=scheduled_articles(snapshot.loaded["all"].articles, moment))
 
 
 def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going: bool = False,
-                   cache: ParseCache | None = None) -> Snapshot:
+                   cache: BuildCache | None = None) -> Snapshot:
     """Read everything from disk, published as of ``now`` (default: the current time).
 
     Raises ``LoadError`` when the config itself is unusable; problems in single
     articles are recorded on the Snapshot (those articles are left out).
     ``keep_going`` (for ``check``): errors in config.yaml are recorded too, and
     everything else is read with defaults in their place, so one run lists all.
-    ``cache`` (the server's, kept across reloads): articles whose file and parse inputs are
-    unchanged since its last build are taken from it, not parsed again."""
+    ``cache`` (the server's, kept across reloads): what did not change since its last build is
+    taken from it (articles whose file and parse inputs are the same, and what derives from them)."""
     problems = ProblemList()
     if keep_going:
         config, config_problems = read_config(config_path)
@@ -127,8 +138,8 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
     spaces = load_spaces(config.adspaces_dir, problems, renderer.absolute, renderer.sanitize)
     shared_files = merge_shared(config, spaces, problems, renderer.absolute, renderer.sanitize)  # files win
     check_partners(spaces, config, problems)
-    feeds = ContentLoader(config, renderer, problems, cache).load()
-    check_calls(feeds["all"].articles, spaces, config, problems)
+    feeds = ContentLoader(config, renderer, problems, cache.parses if cache else None).load()
+    check_calls(feeds["all"].articles, spaces, config, problems, cache.calls if cache else None)
     check_targeting(spaces, feeds, config, problems)
     ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ()),
                 *shared_files]
@@ -148,4 +159,4 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
         loaded=feeds,
         as_of=built_at,
         scheduled=(),
-    ), now or built_at)
+    ), now or built_at, cache)

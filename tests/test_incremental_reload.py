@@ -17,9 +17,8 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.content.parsecache import ParseCache
 from syndicate.reload import Reloader
-from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
 from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
@@ -134,28 +133,28 @@ async def test_a_same_size_edit_right_after_a_build_is_seen(aiohttp_client: Clie
 def test_a_touched_file_with_the_same_text_keeps_its_parse(make_site: SiteFactory) -> None:
     config = make_site(site_files(2))
     age_all(config)
-    cache = ParseCache()
+    cache = BuildCache()
     first = build_snapshot(config, cache=cache)
     path = config.parent / "feeds" / "news" / "a0.md"
     age(path, 5.0)  # a new mtime, the same bytes
     second = build_snapshot(config, cache=cache)
     assert second.article("news", "a0") is first.article("news", "a0")
-    assert (cache.parsed, cache.reused, cache.hashed) == (2, 2, 3)
+    assert (cache.parses.parsed, cache.parses.reused, cache.parses.hashed) == (2, 2, 3)
 
 
 def test_a_config_change_the_parse_reads_parses_again(make_site: SiteFactory) -> None:
     config = make_site(site_files(2))
     age_all(config)
-    cache = ParseCache()
+    cache = BuildCache()
     first = build_snapshot(config, cache=cache)
     config.write_text(MINIMAL_CONFIG.replace("title: Test Site", "title: Renamed Site"), encoding="utf-8")
     renamed = build_snapshot(config, cache=cache)  # the site title is not in any article
     assert renamed.article("news", "a0") is first.article("news", "a0")
-    assert cache.parsed == 2
+    assert cache.parses.parsed == 2
 
     config.write_text(MINIMAL_CONFIG.replace("https://news.test", "https://moved.test"), encoding="utf-8")
     moved = build_snapshot(config, cache=cache)
-    assert cache.parsed == 4
+    assert cache.parses.parsed == 4
     story = moved.article("news", "a0")
     assert story is not None and story is not first.article("news", "a0")
     assert "https://moved.test/about/" in "".join(p for p in story.body if isinstance(p, str))
@@ -169,7 +168,7 @@ def test_new_ad_tags_parse_again(make_site: SiteFactory) -> None:
     files["feeds/news/a0.md"] = article("Promo", body="Before [promo id=1] after.")
     config = make_site(files)
     age_all(config)
-    cache = ParseCache()
+    cache = BuildCache()
     first = build_snapshot(config, cache=cache)
     config.write_text(MINIMAL_CONFIG + "ads:\n  strip_tags: [promo]\n", encoding="utf-8")
     second = build_snapshot(config, cache=cache)
@@ -186,22 +185,74 @@ def test_problems_of_a_reused_parse_are_reported_again(make_site: SiteFactory) -
     files["feeds/news/warned.md"] = article("Warned", extra="updated: 2020-01-01T00:00:00+00:00\n")
     config = make_site(files)
     age_all(config)
-    cache = ParseCache()
+    cache = BuildCache()
     first = build_snapshot(config, cache=cache)
     second = build_snapshot(config, cache=cache)
     assert [p.message for p in first.problems if p.path.name in ("bad.md", "warned.md")]
     assert second.problems == first.problems
-    assert cache.parsed == 4
+    assert cache.parses.parsed == 4
+
+
+def test_an_unchanged_folder_is_taken_whole(make_site: SiteFactory) -> None:
+    files = site_files(2)
+    files["feeds/sport/_feed.yaml"] = "title: Sport\n"
+    files["feeds/sport/match.md"] = article("Match", extra="tags: [Cup]\n")
+    config = make_site(files)
+    age_all(config)
+    cache = BuildCache()
+    first = build_snapshot(config, cache=cache)
+    (config.parent / "feeds" / "sport" / "match.md").write_text(article("Final", extra="tags: [Cup]\n"),
+                                                                encoding="utf-8")
+    second = build_snapshot(config, cache=cache)
+    assert cache.parses.folders_kept == 1  # news: not one file read
+    assert second.feeds["news"].articles is first.feeds["news"].articles
+    assert second.filtered[("news", "tags", "trade")] is first.filtered[("news", "tags", "trade")]
+    assert second.filtered[("sport", "tags", "cup")].articles[0].title == "Final"
+    same_content(second, build_snapshot(config))
+
+
+def test_an_old_mtime_put_back_on_new_text_is_seen(make_site: SiteFactory) -> None:
+    """``touch -d`` or ``rsync -t`` can give new text the old size and mtime; the change time still moves."""
+    config = make_site(site_files(1))
+    path = config.parent / "feeds" / "news" / "a0.md"
+    age(path)
+    before = path.stat()
+    cache = BuildCache()
+    build_snapshot(config, cache=cache)
+    path.write_text(path.read_text(encoding="utf-8").replace("Story 0", "Story Z"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    story = build_snapshot(config, cache=cache).article("news", "a0")
+    assert story is not None and story.title == "Story Z"
+
+
+def test_an_id_freed_in_one_folder_lets_the_other_folder_have_it(make_site: SiteFactory) -> None:
+    files = {"feeds/a/_feed.yaml": FEED_YAML, "feeds/b/_feed.yaml": FEED_YAML,
+             "feeds/a/x.md": article("In a", extra="id: shared\n"),
+             "feeds/b/y.md": article("In b", extra="id: shared\n")}
+    config = make_site(files)
+    age_all(config)
+    cache = BuildCache()
+    first = build_snapshot(config, cache=cache)
+    assert first.feeds["b"].articles == ()
+    build_snapshot(config, cache=cache)
+    (config.parent / "feeds" / "a" / "x.md").unlink()
+    third = build_snapshot(config, cache=cache)
+    assert [a.title for a in third.feeds["b"].articles] == ["In b"]
+    same_content(third, build_snapshot(config))
 
 
 # A small site edited at random: after every step the incremental build equals a cold one.
 _BODIES = ("Plain words.", "Link [here](/x/).", "Ad [bsa_pro_ad_space id=1] in text.", "[promo] alone",
            "<div><p>html</p></div>", "Same size A", "Same size B")
+_FOLDERS = ("news", "sport")
 _step = st.one_of(
-    st.tuples(st.just("write"), st.integers(0, 3), st.sampled_from(_BODIES), st.booleans()),
-    st.tuples(st.just("broken"), st.integers(0, 3)),
-    st.tuples(st.just("delete"), st.integers(0, 3)),
-    st.tuples(st.just("touch"), st.integers(0, 3)),
+    st.tuples(st.just("write"), st.sampled_from(_FOLDERS), st.integers(0, 2), st.sampled_from(_BODIES),
+              st.sampled_from(("tags: [One, Two]\n", "author: Ann\n", "id: shared\n"))),
+    st.tuples(st.just("broken"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
+    st.tuples(st.just("delete"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
+    st.tuples(st.just("touch"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
+    st.tuples(st.just("age"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
     st.tuples(st.just("config"), st.sampled_from(("https://news.test", "https://moved.test")),
               st.booleans()),
     st.tuples(st.just("space"), st.booleans()),
@@ -209,19 +260,17 @@ _step = st.one_of(
 
 
 def _apply(root: Path, step: tuple[Any, ...]) -> None:
-    news = root / "feeds" / "news"
     kind = step[0]
-    if kind in ("write", "broken", "delete", "touch"):
-        path = news / f"s{step[1]}.md"
+    if kind in ("write", "broken", "delete", "touch", "age"):
+        path = root / "feeds" / step[1] / f"s{step[2]}.md"
         if kind == "write":
-            extra = "tags: [One, Two]\n" if step[3] else "author: Ann\n"
-            path.write_text(article(f"T{step[1]}", body=step[2], extra=extra), encoding="utf-8")
+            path.write_text(article(f"T{step[2]}", body=step[3], extra=step[4]), encoding="utf-8")
         elif kind == "broken":
             path.write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
         elif kind == "delete":
             path.unlink(missing_ok=True)
         elif path.exists():
-            age(path, 3.0)
+            age(path, 3.0 if kind == "touch" else 30.0)
     elif kind == "config":
         strip = "ads:\n  strip_tags: [promo]\n" if step[2] else ""
         (root / "config.yaml").write_text(MINIMAL_CONFIG.replace("https://news.test", step[1]) + strip,
@@ -235,19 +284,19 @@ def _apply(root: Path, step: tuple[Any, ...]) -> None:
             space.unlink(missing_ok=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_step, min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_step, min_size=1, max_size=10))
 def test_incremental_builds_equal_cold_builds(steps: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        (root / "feeds" / "news").mkdir(parents=True)
+        for name in _FOLDERS:
+            (root / "feeds" / name).mkdir(parents=True)
+            (root / "feeds" / name / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
         (root / "adspaces").mkdir()
         (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
-        (root / "feeds" / "news" / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
         config = root / "config.yaml"
-        cache = ParseCache()
+        cache = BuildCache()
         build_snapshot(config, cache=cache)
         for step in steps:
             _apply(root, step)
             same_content(build_snapshot(config, cache=cache), build_snapshot(config))
-

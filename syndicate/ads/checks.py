@@ -6,49 +6,82 @@ But ops should hear about it from ``syndicate check`` before readers notice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS, BROWSER_ATTRIBUTES, USED_ATTRIBUTES, split_ids, target_of
-from syndicate.config import Config
+from syndicate.config import Config, ShortcodeAlias
 from syndicate.content.loader import ALL_FEED
 from syndicate.content.model import Article, Feed
 from syndicate.partners import PUBLIC_ID
-from syndicate.problems import ProblemList
+from syndicate.problems import Problem, ProblemList
 
 
 def check_calls(articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config,
-                problems: ProblemList) -> None:
-    """Warn about ad calls that cannot resolve, and attributes we do not understand."""
+                problems: ProblemList, memo: CallChecks | None = None) -> None:
+    """Warn about ad calls that cannot resolve, and attributes we do not understand. With a ``memo``,
+    an article of the last build checked against the same spaces and ad settings is not checked again."""
+    if memo is not None:
+        memo.check(articles, spaces, config, problems)
+        return
     aliases = {alias.tag: alias for alias in config.ads.aliases}
     for article in articles:
-        for call in article.calls:
-            shortcode = call.shortcode
-            if shortcode.tag in aliases or shortcode.tag in config.ads.strip_tags:
-                target = target_of(call, aliases)
-                if shortcode.tag in aliases and target is None:
-                    attribute = aliases[shortcode.tag].attribute
-                    value = shortcode.attrs.get(attribute, "")
-                    problems.warning(article.path, call.line, f"[{shortcode.tag}]: no space mapped for "
-                                     f"{attribute}={value!r}; it renders as nothing")
+        check_article(article, spaces, aliases, config.ads.strip_tags, problems)
+
+
+def check_article(article: Article, spaces: Container[str], aliases: dict[str, ShortcodeAlias],
+                  strip_tags: Container[str], problems: ProblemList) -> None:
+    for call in article.calls:
+        shortcode = call.shortcode
+        if shortcode.tag in aliases or shortcode.tag in strip_tags:
+            target = target_of(call, aliases)
+            if shortcode.tag in aliases and target is None:
+                attribute = aliases[shortcode.tag].attribute
+                value = shortcode.attrs.get(attribute, "")
+                problems.warning(article.path, call.line, f"[{shortcode.tag}]: no space mapped for "
+                                 f"{attribute}={value!r}; it renders as nothing")
+            continue
+        if shortcode.tag not in AD_TAGS:
+            continue
+        where = f"[{shortcode.tag}]"
+        ids = split_ids(shortcode.attrs.get("id", shortcode.attrs.get("0", "")))
+        if not ids:
+            problems.warning(article.path, call.line, f"{where}: no id attribute; it renders as nothing")
+        for space_id in ids:
+            if space_id not in spaces:
+                problems.warning(article.path, call.line, f"{where}: no ad space {space_id!r}")
+        fallback = shortcode.attrs.get("if_empty", "")
+        if fallback and fallback not in spaces:
+            problems.warning(article.path, call.line, f"{where}: if_empty: no ad space {fallback!r}")
+        for name in shortcode.attrs:
+            if name in USED_ATTRIBUTES or name.isdigit():
                 continue
-            if shortcode.tag not in AD_TAGS:
-                continue
-            where = f"[{shortcode.tag}]"
-            ids = split_ids(shortcode.attrs.get("id", shortcode.attrs.get("0", "")))
-            if not ids:
-                problems.warning(article.path, call.line, f"{where}: no id attribute; it renders as nothing")
-            for space_id in ids:
-                if space_id not in spaces:
-                    problems.warning(article.path, call.line, f"{where}: no ad space {space_id!r}")
-            fallback = shortcode.attrs.get("if_empty", "")
-            if fallback and fallback not in spaces:
-                problems.warning(article.path, call.line, f"{where}: if_empty: no ad space {fallback!r}")
-            for name in shortcode.attrs:
-                if name in USED_ATTRIBUTES or name.isdigit():
-                    continue
-                if name not in BROWSER_ATTRIBUTES:
-                    problems.warning(article.path, call.line, f"{where}: unknown attribute {name!r} ignored")
+            if name not in BROWSER_ATTRIBUTES:
+                problems.warning(article.path, call.line, f"{where}: unknown attribute {name!r} ignored")
+
+
+class CallChecks:
+    """Each article's call warnings from the last build, while the space ids and ad settings stay."""
+
+    def __init__(self) -> None:
+        self._against: tuple[frozenset[str], tuple[ShortcodeAlias, ...], tuple[str, ...]] | None = None
+        self._by_article: dict[int, tuple[Article, tuple[Problem, ...]]] = {}  # by id(): articles hash slowly
+
+    def check(self, articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config,
+              problems: ProblemList) -> None:
+        against = (frozenset(spaces), config.ads.aliases, config.ads.strip_tags)
+        kept = self._by_article if against == self._against else {}
+        aliases = {alias.tag: alias for alias in config.ads.aliases}
+        found: dict[int, tuple[Article, tuple[Problem, ...]]] = {}
+        for article in articles:
+            entry = kept.get(id(article))
+            if entry is None or entry[0] is not article:  # the entry holds its article: its id is not reused
+                local = ProblemList()
+                check_article(article, against[0], aliases, config.ads.strip_tags, local)
+                entry = (article, tuple(local))
+            found[id(article)] = entry
+            problems.extend(entry[1])
+        self._against, self._by_article = against, found
 
 
 def check_partners(spaces: dict[str, AdSpace], config: Config, problems: ProblemList) -> None:

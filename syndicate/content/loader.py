@@ -6,6 +6,7 @@ a missing or unreadable feeds folder fails the whole load.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,8 @@ from urllib.parse import quote
 
 from syndicate.config import Config
 from syndicate.content.bodies import BodyError, BodyRenderer, summarize
-from syndicate.content.model import Article, Author, Feed, Image
-from syndicate.content.parsecache import ArticleInputs, ParseCache
+from syndicate.content.model import Article, Author, Feed, Image, newest_first
+from syndicate.content.parsecache import ArticleInputs, FolderOutcome, ParseCache
 from syndicate.fields import Fields
 from syndicate.files import read_text
 from syndicate.fleet.objects import shared_articles
@@ -145,9 +146,10 @@ class ContentLoader:
 
     def all_feed(self, feeds: Any) -> Feed:
         site = self.config.site
-        articles = sorted((a for f in feeds for a in f.articles), key=_newest_first)
+        sections = tuple(f.articles for f in feeds)
+        articles = self.cache.all_articles(sections, _merged) if self.cache is not None else _merged(sections)
         return Feed(ALL_FEED, site.title, site.description or site.title, site.language, site.base_url + "/",
-                    None, self.config.feed_defaults.items_per_page, tuple(articles))
+                    None, self.config.feed_defaults.items_per_page, articles)
 
     def load_feed(self, folder: Path, seen_uids: dict[str, Path]) -> Feed | None:
         meta_path = folder / FEED_FILE
@@ -182,12 +184,28 @@ class ContentLoader:
         f.finish()
         if len(self.problems.errors) > errors_before:
             return None
+        return Feed(folder.name, title, description or title, language, link, image,
+                    per_page, self.load_articles(folder, seen_uids), meta_path, upstream)
+
+    def load_articles(self, folder: Path, seen_uids: dict[str, Path]) -> tuple[Article, ...]:
+        """The folder's articles, newest first; ``seen_uids`` (every earlier folder's) grows by theirs.
+
+        With a cache, a folder none of whose files changed is taken whole from the last build."""
+        names = article_names(folder)
+        shared = list(shared_articles(self.config, folder, self.problems))  # the store's, after the files
+        cacheable = self.cache is not None and not folder.is_symlink()  # a link can change target unseen
+        if self.cache is not None and cacheable and not shared:
+            kept = self.cache.unchanged_folder(folder, names, self.inputs)
+            if kept is not None and seen_uids.keys().isdisjoint(kept.uids):
+                self.problems.extend(kept.problems)
+                seen_uids.update(kept.uids)
+                return kept.articles
+        first_problem = len(self.problems)
         articles: list[Article] = []
         ids: dict[str, Path] = {}
-        cacheable = not folder.is_symlink()  # a linked folder can change target under an unchanged stat
-        for path in [*sorted(folder.iterdir()), *shared_articles(self.config, folder, self.problems)]:
-            if path.suffix.lower() not in ARTICLE_SUFFIXES or path.name.startswith((".", "_")):
-                continue
+        uids: dict[str, Path] = {}
+        independent = not shared  # and no article refused for an id an earlier folder holds
+        for path in [*(folder / name for name in names), *shared]:
             article = self.load_article(path, folder.name, cacheable)
             if article is None:
                 continue
@@ -198,13 +216,17 @@ class ContentLoader:
             if article.uid in seen_uids:
                 self.problems.error(path, 0, f"article id {article.id!r} is already used by "
                                              f"{seen_uids[article.uid]}; skipped")
+                independent = False
                 continue
             ids[article.id] = path
-            seen_uids[article.uid] = path
+            seen_uids[article.uid] = uids[article.uid] = path
             articles.append(article)
-        articles.sort(key=_newest_first)
-        return Feed(folder.name, title, description or title, language, link, image,
-                    per_page, tuple(articles), meta_path, upstream)
+        articles.sort(key=newest_first)
+        found = tuple(articles)
+        if self.cache is not None and cacheable:
+            outcome = FolderOutcome(found, tuple(self.problems[first_problem:]), uids)
+            self.cache.folder_done(folder, names, self.inputs, outcome, independent)
+        return found
 
     def load_article(self, path: Path, feed: str, cacheable: bool = True) -> Article | None:
         root = path.parent.parent  # feeds/, or the shared store's copy of it
@@ -275,6 +297,18 @@ class ContentLoader:
         )
 
 
-def _newest_first(article: Article) -> tuple[float, str]:
-    return (-article.published.timestamp(), article.uid)
+def _merged(sections: tuple[tuple[Article, ...], ...]) -> tuple[Article, ...]:
+    return tuple(sorted((a for articles in sections for a in articles), key=newest_first))
+
+
+def _suffix(name: str) -> str:
+    """``Path(name).suffix``, without making a Path."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def article_names(folder: Path) -> list[str]:
+    """The names of the article files in ``folder``, sorted (as its paths would sort)."""
+    return sorted(name for name in os.listdir(folder)
+                  if _suffix(name).lower() in ARTICLE_SUFFIXES and not name.startswith((".", "_")))
 

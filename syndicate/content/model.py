@@ -62,6 +62,19 @@ class Article:
         return tuple(part for part in self.body if isinstance(part, Call))
 
 
+def newest_first(article: Article) -> tuple[float, str]:
+    """The order of every feed's articles: newest first, ties by item id (unique within a Snapshot)."""
+    return (-article.published.timestamp(), article.uid)
+
+
+def changes(before: tuple[Article, ...], after: tuple[Article, ...]) -> tuple[list[Article], list[Article]]:
+    """The articles ``before`` has and ``after`` has not, and those ``after`` has and ``before`` has not,
+    by identity: reused parses are the very same objects."""
+    kept_before = {id(a) for a in before}
+    kept_after = {id(a) for a in after}
+    return [a for a in before if id(a) not in kept_after], [a for a in after if id(a) not in kept_before]
+
+
 @dataclass(frozen=True, slots=True)
 class Upstream:
     """A feed followed from elsewhere (``upstream:`` in _feed.yaml): polled, its items written as files."""

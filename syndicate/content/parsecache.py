@@ -1,19 +1,22 @@
 """Parsed articles kept from one Snapshot build to the next, so a reload costs what changed.
 
 An article's parse depends on its text, its path (slug, default id, feed folder) and
-``ArticleInputs``: the site URL fields and the body renderer's tags. A file whose size
-and mtime are what they were when it was read is not read again; one whose stat changed,
-or that was written so close to its reading that an edit could have kept both (the
-"racy" case: timestamps are coarse), is read and hashed, and re-parsed only when its
-text or the inputs differ. The problems a parse reported are kept with it and reported
-again, in the same order, so a reused parse is indistinguishable from a fresh one.
+``ArticleInputs``: the site URL fields and the body renderer's tags. A file whose stat
+(inode, size, modification and change times) is what it was when it was read is not read
+again. One whose stat changed, or that was written so close to its reading that an edit
+could have kept its stat (the "racy" case: timestamps are coarse), is read and hashed, and
+parsed again only when its text or the inputs differ. The problems a parse reported are
+kept with it and reported again, in the same order, so a reused parse is indistinguishable
+from a fresh one.
 
-Symbolic links and folders that resolve outside the content folder are never cached:
-their target can change without their own stat changing.
+A folder none of whose files changed is taken whole: its articles already sorted, its
+problems, its ids. Symbolic links are never cached (their target can change under an
+unchanged stat of their own), nor is a folder that holds one.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import stat
@@ -22,12 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from syndicate.content.model import Article
+from syndicate.content.model import Article, changes, newest_first
 from syndicate.problems import Problem, ProblemList
 
-#: A file modified less than this before it was read may have been edited again within one
+#: A file modified less than this before it was read may have been written again within one
 #: timestamp tick (FAT's is 2 s): such a file is hashed on the next build instead of trusted.
 RACY_NS = 2_000_000_000
+
+StatKey = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +52,7 @@ class ArticleInputs:
 class Parsed:
     """One file's parse, and the stat and hash of the text it came from."""
 
-    size: int
-    mtime_ns: int
+    stat: StatKey
     read_ns: int  # when the text was read: judges whether the stat can be trusted next time
     text_hash: bytes
     inputs: ArticleInputs
@@ -56,10 +60,34 @@ class Parsed:
     article: Article | None  # None: skipped (a draft, or an error that is among ``problems``)
     problems: tuple[Problem, ...]
 
-    def trusted(self, size: int, mtime_ns: int, inputs: ArticleInputs, feed: str) -> bool:
-        """Whether the file can be taken as unchanged without reading it."""
-        return (size == self.size and mtime_ns == self.mtime_ns and self.mtime_ns < self.read_ns - RACY_NS
-                and inputs == self.inputs and feed == self.feed)
+    @property
+    def settled(self) -> bool:
+        """Whether the file was modified long enough before its reading for its stat to be trusted: a later
+        write can only leave the stat as it was by giving the file the very same mtime, which means one
+        within a timestamp tick of that reading."""
+        return self.stat[2] < self.read_ns - RACY_NS
+
+
+@dataclass(frozen=True, slots=True)
+class FolderOutcome:
+    """What walking a feed folder gave: the part of a build a folder with no change can skip."""
+
+    articles: tuple[Article, ...]  # newest first
+    problems: tuple[Problem, ...]  # its articles' problems and the duplicate-id errors, in order
+    uids: dict[str, Path]  # the accepted articles' tag URIs
+
+
+@dataclass(frozen=True, slots=True)
+class FolderParses:
+    names: tuple[str, ...]  # the article files, sorted
+    stats: tuple[StatKey, ...]  # theirs, in that order
+    inputs: ArticleInputs
+    records: dict[str, Parsed]  # by file name
+    outcome: FolderOutcome | None  # None: walk it again (a file was unreadable, a link, or an id clashed)
+
+
+def stat_key(info: os.stat_result) -> StatKey:
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def hash_of(text: str) -> bytes:
@@ -70,28 +98,87 @@ def hash_of(text: str) -> bytes:
 ReadText = Callable[[Path, ProblemList], "str | None"]
 #: Parses an article's text, recording its problems.
 Parse = Callable[[str, ProblemList], "Article | None"]
+Sections = tuple[tuple[Article, ...], ...]
 
 
 class ParseCache:
-    """The parses of the latest build, by path. One build at a time (the Reloader serialises them)."""
+    """The parses of the latest build, by folder and file name. One build at a time (the Reloader
+    serialises them); a build that fails half-way leaves the cache as the last complete one left it."""
 
     def __init__(self) -> None:
-        self._kept: dict[Path, Parsed] = {}
-        self._next: dict[Path, Parsed] = {}
+        self._kept: dict[Path, FolderParses] = {}
+        self._next: dict[Path, FolderParses] = {}
+        self._walking: dict[str, Parsed] = {}
+        self._all: tuple[Sections, tuple[Article, ...]] | None = None
         self.parsed = 0  # parses run, over this cache's life
-        self.reused = 0  # parses taken from an earlier build
-        self.hashed = 0  # files read to compare their hash, stat unchanged or not
-
-    def __len__(self) -> int:
-        return len(self._kept)
+        self.reused = 0  # parses taken from an earlier build, one by one
+        self.hashed = 0  # files read to compare their hash
+        self.folders_kept = 0  # folders taken whole
 
     def begin(self) -> None:
-        """Start a build: what it does not load is forgotten when it finishes."""
-        self._next = {}
+        self._next, self._walking = {}, {}
 
     def finish(self) -> None:
-        """The build read every file: its parses are the ones to keep."""
+        """The build read every folder: its parses are the ones to keep, the rest are forgotten."""
         self._kept, self._next = self._next, {}
+
+    def unchanged_folder(self, folder: Path, names: list[str], inputs: ArticleInputs) -> FolderOutcome | None:
+        """The folder's outcome from the last build when no file in it changed (one ``lstat`` each)."""
+        prior = self._kept.get(folder)
+        if (prior is None or prior.outcome is None or prior.inputs != inputs or len(names) != len(prior.names)
+                or tuple(names) != prior.names):
+            return None
+        base = str(folder)
+        try:
+            stats = tuple(stat_key(os.lstat(os.path.join(base, name))) for name in names)
+        except OSError:
+            return None
+        if stats != prior.stats:
+            return None
+        self._next[folder] = prior
+        self.folders_kept += 1
+        return prior.outcome
+
+    def folder_done(self, folder: Path, names: list[str], inputs: ArticleInputs, outcome: FolderOutcome,
+                    independent: bool) -> None:
+        """Record a walked folder. ``independent``: no article in it was refused for an id another folder
+        holds, so its outcome does not depend on the folders before it."""
+        records, self._walking = self._walking, {}
+        whole = independent and all(name in records and records[name].settled for name in names)
+        stats = tuple(records[name].stat for name in names) if whole else ()
+        self._next[folder] = FolderParses(tuple(names), stats, inputs, records, outcome if whole else None)
+
+    def all_articles(self, sections: Sections, merge: Callable[[Sections], tuple[Article, ...]]
+                     ) -> tuple[Article, ...]:
+        """Every section's articles merged: the last build's merge, with only what changed taken out and
+        put in, while the sections are the same ones and few of their articles changed."""
+        merged = self._remerged(sections) if self._all is not None else None
+        if merged is None:
+            merged = merge(sections)
+        self._all = (sections, merged)
+        return merged
+
+    def _remerged(self, sections: Sections) -> tuple[Article, ...] | None:
+        assert self._all is not None
+        before, merged = self._all
+        if len(before) != len(sections):
+            return None
+        removed: list[Article] = []
+        added: list[Article] = []
+        for old, new in zip(before, sections, strict=True):
+            if old is not new:
+                gone, came = changes(old, new)
+                removed += gone
+                added += came
+        if len(removed) + len(added) > len(merged) // 4 + 16:
+            return None
+        if not removed and not added:
+            return merged
+        dropped = {id(a) for a in removed}
+        result = [a for a in merged if id(a) not in dropped] if dropped else list(merged)
+        for article in added:
+            bisect.insort(result, article, key=newest_first)
+        return tuple(result)
 
     def load(self, path: Path, feed: str, inputs: ArticleInputs, problems: ProblemList,
              read: ReadText, parse: Parse) -> Article | None:
@@ -102,8 +189,12 @@ class ParseCache:
             info = None
         if info is None or not stat.S_ISREG(info.st_mode):  # gone, or a link: let ``read`` report or follow it
             return self._uncached(path, problems, read, parse)
-        prior = self._kept.get(path)
-        if prior is not None and prior.trusted(info.st_size, info.st_mtime_ns, inputs, feed):
+        key = stat_key(info)
+        folder = self._kept.get(path.parent)
+        prior = folder.records.get(path.name) if folder is not None else None
+        if prior is not None and (prior.inputs, prior.feed) != (inputs, feed):
+            prior = None
+        if prior is not None and prior.stat == key and prior.settled:
             return self._reuse(path, prior, prior, problems)
         read_ns = time.time_ns()
         local = ProblemList()
@@ -113,20 +204,18 @@ class ParseCache:
             return None
         self.hashed += 1
         text_hash = hash_of(text)
-        if prior is not None and prior.text_hash == text_hash and prior.inputs == inputs and prior.feed == feed:
-            record = Parsed(info.st_size, info.st_mtime_ns, read_ns, text_hash, inputs, feed, prior.article,
-                            prior.problems)
-            return self._reuse(path, record, prior, problems)
+        if prior is not None and prior.text_hash == text_hash:
+            return self._reuse(path, Parsed(key, read_ns, text_hash, inputs, feed, prior.article, prior.problems),
+                               prior, problems)
         self.parsed += 1
         article = parse(text, local)
-        self._next[path] = Parsed(info.st_size, info.st_mtime_ns, read_ns, text_hash, inputs, feed, article,
-                                  tuple(local))
+        self._walking[path.name] = Parsed(key, read_ns, text_hash, inputs, feed, article, tuple(local))
         problems.extend(local)
         return article
 
     def _reuse(self, path: Path, record: Parsed, prior: Parsed, problems: ProblemList) -> Article | None:
         self.reused += 1
-        self._next[path] = record
+        self._walking[path.name] = record
         problems.extend(prior.problems)
         return prior.article
 

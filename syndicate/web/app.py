@@ -7,10 +7,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from syndicate.content.parsecache import ParseCache
 from syndicate.fleet.setup import setup_fleet
 from syndicate.formats.assembly import FragmentCache
-from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.web.errors import error_middleware
 from syndicate.web.ops import setup_ops
 from syndicate.web.pagecache import PageCache
@@ -55,10 +54,10 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     """
     install_log_redaction()  # aiohttp's own error lines quote request lines: no key or token may pass
 
-    parses = ParseCache()  # every build of this app reuses the articles the one before it parsed
+    reuse = BuildCache()  # every build of this app reuses what the one before it made and did not change
 
     def build(path: Path) -> Snapshot:
-        return listening(build_snapshot(path, cache=parses), host, port)
+        return listening(build_snapshot(path, cache=reuse), host, port)
 
     snapshot = listening(config, host, port) if isinstance(config, Snapshot) else build(config)
     app = web.Application(middlewares=[error_middleware])
