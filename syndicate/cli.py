@@ -27,7 +27,7 @@ from syndicate.ingest.importer import cmd_import
 from syndicate.ingest.upstream_check import check_upstreams, summary_line
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.publish import PageNotFound, PageRequest, ad_resolver, feed_view
-from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.storage.command import add_arguments as add_db_arguments
 from syndicate.storage.command import cmd_db
 from syndicate.tracking.caps import stored_view
@@ -95,9 +95,9 @@ def _print_problems(problems: Sequence[Problem], root: Path | None) -> None:
         print(problem.format(root), file=sys.stderr)
 
 
-def _load(path: Path) -> Snapshot | None:
+def _load(path: Path, cache: BuildCache | None = None) -> Snapshot | None:
     try:
-        return build_snapshot(path)
+        return build_snapshot(path, cache=cache)
     except LoadError as exc:
         _print_problems(exc.problems, Path.cwd())
         return None
@@ -197,7 +197,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from syndicate.serving import Supervisor, serve_one
 
     path = config_path(args.config)
-    snapshot = _load(path)
+    cache = BuildCache()  # the server's reloads start from this build's articles
+    snapshot = _load(path, cache)
     if snapshot is None:
         return 1
     for problem in snapshot.problems:
@@ -215,7 +216,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
         return Supervisor(path.resolve(), host, port, args.workers).run()
-    serve_one(snapshot, host, port)
+    serve_one(snapshot, host, port, reuse=cache)
     return 0
 
 

@@ -154,8 +154,8 @@ class Reloader:
             outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), True, new.generation, seconds)
             self.rejected = None
             _warn_restart_settings(current, new)
-            log.info("reload (%s): generation %d, %d articles, %d ad spaces, %.0f ms", trigger, new.generation,
-                     new.article_count, len(new.spaces), seconds * 1000)
+            log.info("reload (%s): generation %d, %d articles (%d parsed), %d ad spaces, %.0f ms", trigger,
+                     new.generation, new.article_count, new.parsed, len(new.spaces), seconds * 1000)
         self.last = outcome
         count_reload(trigger, outcome.accepted, seconds)
         return outcome

@@ -23,7 +23,7 @@ from types import FrameType
 from aiohttp import web
 
 from syndicate.metrics import MULTIPROC_ENV
-from syndicate.snapshot import Snapshot
+from syndicate.snapshot import BuildCache, Snapshot
 from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
 from syndicate.web.state import SNAPSHOTS
 
@@ -50,11 +50,13 @@ def tune_for_serving(app: web.Application) -> None:
     app[SNAPSHOTS].listeners.append(freeze)
 
 
-def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = False) -> None:
-    """Build the app and serve until SIGTERM/SIGINT. Raises ``LoadError`` on a broken config."""
+def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = False,
+              reuse: BuildCache | None = None) -> None:
+    """Build the app and serve until SIGTERM/SIGINT (``reuse``: the cache a given Snapshot was built
+    with). Raises ``LoadError`` on a broken config."""
     from syndicate.web.app import create_app
 
-    app = create_app(config, watch=True, host=host, port=port)
+    app = create_app(config, watch=True, host=host, port=port, reuse=reuse)
     tune_for_serving(app)
     KeylessAccessLogger.sink = sink = AccessLog(sys.stderr)
 

@@ -50,6 +50,7 @@ class Snapshot:
     loaded: dict[str, Feed]  # every feed as loaded, scheduled articles included
     as_of: dt.datetime  # the instant ``feeds`` are published for
     scheduled: tuple[Article, ...]  # dated after ``as_of``, soonest first: in no feed yet
+    parsed: int = 0  # articles this build parsed; every other one was reused from the build before it
 
     @property
     def next_publication(self) -> dt.datetime | None:
@@ -138,6 +139,7 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
     spaces = load_spaces(config.adspaces_dir, problems, renderer.absolute, renderer.sanitize)
     shared_files = merge_shared(config, spaces, problems, renderer.absolute, renderer.sanitize)  # files win
     check_partners(spaces, config, problems)
+    parsed_before = cache.parses.parsed if cache else 0
     feeds = ContentLoader(config, renderer, problems, cache.parses if cache else None).load()
     check_calls(feeds["all"].articles, spaces, config, problems, cache.calls if cache else None)
     check_targeting(spaces, feeds, config, problems)
@@ -159,4 +161,5 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
         loaded=feeds,
         as_of=built_at,
         scheduled=(),
+        parsed=cache.parses.parsed - parsed_before if cache else sum(len(f.articles) for f in feeds.values()),
     ), now or built_at, cache)

@@ -7,8 +7,14 @@ bytes) a cold build of the same files gives.
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -300,3 +306,41 @@ def test_incremental_builds_equal_cold_builds(steps: list[tuple[Any, ...]]) -> N
         for step in steps:
             _apply(root, step)
             same_content(build_snapshot(config, cache=cache), build_snapshot(config))
+
+
+def _serve_log_until(log: Path, pattern: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        found = re.search(pattern, text)
+        if found is not None:
+            return found.group(0)
+        assert process.poll() is None, text
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not in the log:\n{log.read_text(encoding='utf-8', errors='replace')}")
+
+
+def test_serve_reloads_on_sighup_and_edits_parse_only_what_changed(make_site: SiteFactory, tmp_path: Path) -> None:
+    """The real ``syndicate serve``: its first reload already reuses the articles the start-up build parsed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = make_site(site_files(4), MINIMAL_CONFIG.replace("port: 8080", f"port: {port}"))
+    age_all(config)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
+                                   stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        _serve_log_until(log, r"serving 4 articles", process)
+        time.sleep(0.5)  # the SIGHUP handler is installed as the app starts
+        process.send_signal(signal.SIGHUP)
+        assert "(0 parsed)" in _serve_log_until(log, r"reload \(SIGHUP\): .*", process)
+        path = config.parent / "feeds" / "news" / "a2.md"
+        path.write_text(article("Story 2 edited", "2024-05-03T10:00:00+00:00", "Changed."), encoding="utf-8")
+        assert "(1 parsed)" in _serve_log_until(log, r"reload \(watch\): .*", process)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/feeds/news.rss", timeout=10) as response:
+            assert b"Story 2 edited" in response.read()
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -44,20 +44,21 @@ def listening(snapshot: Snapshot, host: str | None, port: int | None) -> Snapsho
 
 
 def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None = None,
-               port: int | None = None) -> web.Application:
+               port: int | None = None, reuse: BuildCache | None = None) -> web.Application:
     """An app serving ``config`` (a config.yaml path, or a Snapshot built from one).
 
     ``watch``: reload on file changes and SIGHUP (``syndicate serve``); off for tests.
     ``host``/``port``: where it listens, when not where config says; every reload keeps them, so
     self links, the index, OPML and signed ad links name the address that answers.
+    ``reuse``: the cache a given Snapshot was built with, so the first reload reuses its articles.
     Raises ``LoadError`` when a path is given and the config is unusable, or the admin token is.
     """
     install_log_redaction()  # aiohttp's own error lines quote request lines: no key or token may pass
 
-    reuse = BuildCache()  # every build of this app reuses what the one before it made and did not change
+    builds = reuse or BuildCache()  # each build reuses what the one before it made and did not change
 
     def build(path: Path) -> Snapshot:
-        return listening(build_snapshot(path, cache=reuse), host, port)
+        return listening(build_snapshot(path, cache=builds), host, port)
 
     snapshot = listening(config, host, port) if isinstance(config, Snapshot) else build(config)
     app = web.Application(middlewares=[error_middleware])
