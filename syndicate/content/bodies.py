@@ -41,6 +41,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 _HTML_SPACE = re.compile(r"[ \t\n\f\r]+")  # what HTML collapses (not U+00A0)
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
+SUMMARY_CHARS = 280  # a derived summary's length at most, before its ellipsis
 
 _markdown = MarkdownIt("commonmark", {"typographer": False, "html": True}).enable("table").enable("strikethrough")
 
@@ -185,11 +186,26 @@ class BodyRenderer:
 
     def plain_text(self, segments: Iterable[Segment]) -> str:
         """The body as plain text without any shortcode output (enclosed text is kept): for derived summaries."""
-        html = " ".join(s if isinstance(s, str) else escape(s.text) for s in segments)
-        if not html.strip():
-            return ""
-        text = lxml.html.fragment_fromstring(html, create_parent="div").text_content()
-        return _HTML_SPACE.sub(" ", text).strip(" ")  # as a browser shows it: U+00A0 is not white space
+        return _HTML_SPACE.sub(" ", _text_content(segments)).strip(" ")  # U+00A0 is not white space to HTML
+
+    def summary(self, segments: Iterable[Segment], limit: int = SUMMARY_CHARS) -> str:
+        """``summarize(self.plain_text(segments), limit)``, with only the start of the text's spaces collapsed:
+        collapsing the whole of a long body cost more than the rest of its summary."""
+        text = _text_content(segments)
+        reach = 4 * (limit + 2)
+        if len(text) > reach:
+            head = _HTML_SPACE.sub(" ", text[:reach]).lstrip(" ")
+            if len(head) >= limit + 2:  # the whole text collapsed starts with these limit + 1 characters
+                return summarize(head, limit)
+        return summarize(_HTML_SPACE.sub(" ", text).strip(" "), limit)
+
+
+def _text_content(segments: Iterable[Segment]) -> str:
+    """The body's text as the markup holds it (spaces not collapsed), calls replaced by their enclosed text."""
+    html = " ".join(s if isinstance(s, str) else escape(s.text) for s in segments)
+    if not html.strip():
+        return ""
+    return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
 
 
 def _safe_url(url: str) -> bool:
@@ -244,7 +260,7 @@ class _Layout:
         return alone
 
 
-def summarize(text: str, limit: int = 280) -> str:
+def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
     """The first ``limit`` characters of ``text``, cut at a word, with an ellipsis when cut."""
     if len(text) <= limit:
         return text

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from syndicate.config import Config
-from syndicate.content.bodies import BodyError, BodyRenderer, summarize
+from syndicate.content.bodies import BodyError, BodyRenderer
 from syndicate.content.model import Article, Author, Feed, Image, newest_first
 from syndicate.content.parsecache import ArticleInputs, FolderOutcome, ParseCache
 from syndicate.fields import Fields
@@ -286,7 +286,7 @@ class ContentLoader:
         for line, note in body.notes:
             self.problems.warning(path, line, note)
         summary_text = self._plain(summary_given) if summary_given.strip() else ""
-        summary = summary_text or summarize(self.renderer.plain_text(body.segments))
+        summary = summary_text or self.renderer.summary(body.segments)
         url = canonical or site.article_url.format(
             base_url=site.base_url, feed=feed, slug=slug)
         return Article(
