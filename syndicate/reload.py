@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from syndicate.content.parsecache import ChangeLog
 from syndicate.metrics import count_reload
 from syndicate.problems import Level, LoadError, Problem
 from syndicate.snapshot import Snapshot, build_snapshot
 
 log = logging.getLogger("syndicate.reload")
+WATCH = "watch"  # the trigger of reloads the file watcher asks for
 
 
 class Holder(Protocol):
@@ -91,9 +93,11 @@ class _Built:
 class Reloader:
     """Serialises reloads; ``lock`` is also held by admin writes so a write and its reload are one step."""
 
-    def __init__(self, holder: Holder, build: Callable[[Path], Snapshot] = build_snapshot) -> None:
+    def __init__(self, holder: Holder, build: Callable[[Path], Snapshot] = build_snapshot,
+                 changes: ChangeLog | None = None) -> None:
         self.holder = holder
         self.build = build
+        self.changes = changes  # the build's change log: trusted only by reloads that may trust the watcher
         self.lock = asyncio.Lock()
         self.started = time.monotonic()
         self.attempts = 0
@@ -105,7 +109,7 @@ class Reloader:
     def uptime(self) -> float:
         return time.monotonic() - self.started
 
-    async def reload(self, trigger: str) -> ReloadOutcome:
+    async def reload(self, trigger: str, written: Sequence[Path] = ()) -> ReloadOutcome:
         """Reload now; callers arriving while a reload waits for the lock share that reload,
         which starts after their call and so sees every change made before it."""
         joined = self._queued
@@ -122,7 +126,7 @@ class Reloader:
             async with self.lock:
                 if self._queued is queued:
                     self._queued = None
-                outcome = await self.reload_locked(trigger)
+                outcome = await self.reload_locked(trigger, written)
         except BaseException:
             if self._queued is queued:
                 self._queued = None
@@ -131,12 +135,22 @@ class Reloader:
         queued.set_result(outcome)
         return outcome
 
-    async def reload_locked(self, trigger: str) -> ReloadOutcome:
-        """Reload while the caller already holds ``lock``."""
+    async def reload_locked(self, trigger: str, written: Sequence[Path] = ()) -> ReloadOutcome:
+        """Reload while the caller already holds ``lock``. ``written``: the files the caller just wrote.
+
+        Only a reload the watcher triggered, or one after writes to ad spaces alone, trusts the watcher's
+        change log to skip article folders it saw no change in: a caller that wrote an article, or asked
+        for a reload (SIGHUP, POST /admin/reload), gets every file checked."""
         assert self.lock.locked(), "reload_locked needs the reload lock"
         current = self.holder.current
         begun = time.monotonic()
-        built = await asyncio.get_running_loop().run_in_executor(None, self._candidate, current)
+        if self.changes is not None:
+            self.changes.trusted = trigger == WATCH or _ad_spaces_only(written, current.config.adspaces_dir)
+        try:
+            built = await asyncio.get_running_loop().run_in_executor(None, self._candidate, current)
+        finally:
+            if self.changes is not None:
+                self.changes.trusted = False
         self.attempts += 1
         seconds = time.monotonic() - begun
         root = current.config.root
@@ -172,6 +186,12 @@ class Reloader:
             return _Built(None, (error,))
         blocking = blocking_errors(current, candidate)
         return _Built(None, tuple(blocking)) if blocking else _Built(candidate, ())
+
+
+def _ad_spaces_only(written: Sequence[Path], folder: Path) -> bool:
+    """Whether every written file is an ad space: a build reads all of those anyway."""
+    spaces = folder.resolve()
+    return bool(written) and all(path.resolve().is_relative_to(spaces) for path in written)
 
 
 def _warn_restart_settings(old: Snapshot, new: Snapshot) -> None:

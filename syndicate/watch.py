@@ -21,6 +21,7 @@ from pathlib import Path
 import watchfiles
 
 from syndicate.config import Config
+from syndicate.content.parsecache import ChangeLog
 
 log = logging.getLogger("syndicate.watch")
 
@@ -64,9 +65,10 @@ class Watcher:
     """Runs ``reload(trigger)`` after file changes and on SIGHUP, until ``close``."""
 
     def __init__(self, config: Callable[[], Config], reload: Callable[[str], Awaitable[object]],
-                 step_ms: int = 300, debounce_ms: int = 2000) -> None:
+                 step_ms: int = 300, debounce_ms: int = 2000, changes: ChangeLog | None = None) -> None:
         self.config = config
         self.reload = reload
+        self.changes = changes  # told of every change seen, so a reload can skip folders without one
         self.step_ms = step_ms
         self.debounce_ms = debounce_ms
         self.sighup = False  # True once the SIGHUP handler is installed
@@ -85,6 +87,8 @@ class Watcher:
 
     async def close(self) -> None:
         self._closing.set()
+        if self.changes is not None:
+            self.changes.stopped()
         if self.sighup:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             self.sighup = False
@@ -127,13 +131,21 @@ class Watcher:
     async def _stream(self, paths: tuple[Path, ...], recursive: bool, targets: Targets, stop: asyncio.Event) -> None:
         """Set ``_dirty`` for every batch of relevant changes; retries after a watcher failure."""
         while not stop.is_set():
+            if self.changes is not None:
+                self.changes.watching()
             try:
                 async for changes in watchfiles.awatch(*paths, recursive=recursive, stop_event=stop,
                                                        step=self.step_ms, debounce=self.debounce_ms,
                                                        watch_filter=None, ignore_permission_denied=True):
-                    if any(targets.wanted(path) for _, path in changes):
+                    wanted = [Path(path) for _, path in changes if targets.wanted(path)]
+                    if wanted:
+                        if self.changes is not None:
+                            for path in wanted:
+                                self.changes.mark(path)
                         self._dirty.set()
             except Exception as exc:  # a watched folder vanished, inotify limits, ...
+                if self.changes is not None:
+                    self.changes.stopped()
                 log.warning("file watcher stopped (%s); retrying", exc)
                 self._dirty.set()  # the reload after it notices what changed, and retargets
                 with contextlib.suppress(TimeoutError):

@@ -6,6 +6,7 @@ bytes) a cold build of the same files gives.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -23,11 +24,14 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syndicate.content.parsecache import ChangeLog
 from syndicate.reload import Reloader
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
 from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.opsite import wait_for
+from tests.test_reload import until_watching
 
 Client = Callable[..., Any]
 FORMATS = ("rss", "atom", "json")
@@ -344,3 +348,50 @@ def test_serve_reloads_on_sighup_and_edits_parse_only_what_changed(make_site: Si
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def _watch_reload(client: TestClient, reloader: Reloader, change: Callable[[], object]) -> None:
+    """Make ``change`` and wait until a reload the watcher triggered has run after it."""
+    before = reloader.attempts
+    change()
+
+    async def reloaded() -> bool:
+        return reloader.attempts > before and reloader.last is not None and reloader.last.trigger == "watch"
+
+    await wait_for(reloaded, "a reload by the watcher")
+
+
+async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp_client: Client,
+                                                                         make_site: SiteFactory) -> None:
+    files = site_files(2)
+    files["feeds/sport/_feed.yaml"] = "title: Sport\n"
+    files["feeds/sport/match.md"] = article("Match")
+    config = make_site(files)
+    age_all(config)
+    cache = BuildCache()
+    client: TestClient = await aiohttp_client(create_app(config, watch=True, reuse=cache))
+    reloader = client.app[RELOADER]
+    await until_watching(config, reloader)
+    await asyncio.sleep(ChangeLog.SETTLING + 0.2)  # scans from now on are covered by the watch
+    await _watch_reload(client, reloader, lambda: config.write_bytes(config.read_bytes()))
+    unread = cache.parses.folders_unread
+    match = config.parent / "feeds" / "sport" / "match.md"
+    await _watch_reload(client, reloader, lambda: match.write_text(article("Final"), encoding="utf-8"))
+    assert cache.parses.folders_unread > unread  # news: not even listed
+    rss = (await client.get("/feeds/sport.rss"))
+    assert "Final" in await rss.text()
+    same_content(reloader.holder.current, build_snapshot(config))
+
+    unread = cache.parses.folders_unread
+    outcome = await reloader.reload("admin")  # asked for by hand: every file is checked
+    assert outcome.accepted and cache.parses.folders_unread == unread
+
+    space = config.parent / "adspaces" / "1.yaml"
+    space.write_text("units: []\n", encoding="utf-8")
+    async with reloader.lock:  # as the admin API writes an ad space and reloads
+        outcome = await reloader.reload_locked("admin PUT adspaces/1", (space,))
+    assert outcome.accepted and cache.parses.folders_unread > unread  # news at least, unread
+    unread = cache.parses.folders_unread
+    async with reloader.lock:  # an article written by the caller: every folder is checked
+        outcome = await reloader.reload_locked("admin PUT articles/news/a0", (config.parent / "feeds/news/a0.md",))
+    assert outcome.accepted and cache.parses.folders_unread == unread

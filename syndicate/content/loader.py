@@ -191,9 +191,14 @@ class ContentLoader:
         """The folder's articles, newest first; ``seen_uids`` (every earlier folder's) grows by theirs.
 
         With a cache, a folder none of whose files changed is taken whole from the last build."""
-        names = article_names(folder)
         shared = list(shared_articles(self.config, folder, self.problems))  # the store's, after the files
         cacheable = self.cache is not None and not folder.is_symlink()  # a link can change target unseen
+        kept = self.cache.unwatched_folder(folder, self.inputs) if self.cache is not None and cacheable else None
+        if kept is not None and not shared and seen_uids.keys().isdisjoint(kept.uids):
+            self.problems.extend(kept.problems)
+            seen_uids.update(kept.uids)
+            return kept.articles
+        names = article_names(folder)
         if self.cache is not None and cacheable and not shared:
             kept = self.cache.unchanged_folder(folder, names, self.inputs)
             if kept is not None and seen_uids.keys().isdisjoint(kept.uids):

@@ -22,7 +22,7 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from syndicate.content.model import Article, changes, newest_first
@@ -84,6 +84,56 @@ class FolderParses:
     inputs: ArticleInputs
     records: dict[str, Parsed]  # by file name
     outcome: FolderOutcome | None  # None: walk it again (a file was unreadable, a link, or an id clashed)
+    scan: ScanToken | None = None  # when its files were last listed and stat-ed, as the change log counts
+
+
+class ChangeLog:
+    """The folders the file watcher saw change, so a build it triggers can skip the others unread.
+
+    Every reported path marks itself and its folder with a rising number. A folder scanned while the
+    watcher was running, with no mark since that scan began, cannot have changed: a build that trusts the
+    log (``trusted``) takes it as it was without listing or stat-ing its files. A change not reported yet
+    when a build starts is reported later, marks its folder and triggers the reload that reads it.
+    Written on the event loop, read by the build thread: single dict operations, atomic under the GIL."""
+
+    #: How long a watch must have run before it is trusted to report every change (setting up takes ms).
+    SETTLING = 1.0
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.epoch = 0  # bumped whenever a watch (re)starts or fails: scans before it are not covered
+        self.live_since: float | None = None  # monotonic time from which every change is reported
+        self.trusted = False  # set per build by the Reloader: may this build skip unmarked folders?
+        self._marks: dict[Path, int] = {}
+
+    def mark(self, path: Path) -> None:
+        self.seq += 1
+        self._marks[path] = self._marks[path.parent] = self.seq
+
+    def watching(self) -> None:
+        """A watch (re)started: nothing it did not see can be trusted."""
+        self.epoch += 1
+        self.live_since = time.monotonic() + self.SETTLING
+
+    def stopped(self) -> None:
+        self.epoch += 1
+        self.live_since = None
+
+    def token(self) -> ScanToken:
+        """Taken as a folder's scan begins."""
+        return ScanToken(self.epoch, self.seq, time.monotonic())
+
+    def unchanged_since(self, folder: Path, scan: ScanToken | None) -> bool:
+        live = self.live_since
+        return (self.trusted and scan is not None and live is not None and scan.started >= live
+                and scan.epoch == self.epoch and self._marks.get(folder, 0) <= scan.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanToken:
+    epoch: int
+    seq: int
+    started: float
 
 
 def stat_key(info: os.stat_result) -> StatKey:
@@ -105,7 +155,9 @@ class ParseCache:
     """The parses of the latest build, by folder and file name. One build at a time (the Reloader
     serialises them); a build that fails half-way leaves the cache as the last complete one left it."""
 
-    def __init__(self) -> None:
+    def __init__(self, changes: ChangeLog | None = None) -> None:
+        self.changes = changes or ChangeLog()
+        self._scan: ScanToken | None = None
         self._kept: dict[Path, FolderParses] = {}
         self._next: dict[Path, FolderParses] = {}
         self._walking: dict[str, Parsed] = {}
@@ -114,6 +166,7 @@ class ParseCache:
         self.reused = 0  # parses taken from an earlier build, one by one
         self.hashed = 0  # files read to compare their hash
         self.folders_kept = 0  # folders taken whole
+        self.folders_unread = 0  # of those, folders taken whole without a stat (the watcher saw no change)
 
     def begin(self) -> None:
         self._next, self._walking = {}, {}
@@ -121,6 +174,18 @@ class ParseCache:
     def finish(self) -> None:
         """The build read every folder: its parses are the ones to keep, the rest are forgotten."""
         self._kept, self._next = self._next, {}
+
+    def unwatched_folder(self, folder: Path, inputs: ArticleInputs) -> FolderOutcome | None:
+        """The folder's outcome from the last build when the change log says nothing in it changed."""
+        self._scan = self.changes.token()  # before anything in the folder is read
+        prior = self._kept.get(folder)
+        if (prior is None or prior.outcome is None or prior.inputs != inputs
+                or not self.changes.unchanged_since(folder.resolve(), prior.scan)):
+            return None
+        self._next[folder] = prior
+        self.folders_kept += 1
+        self.folders_unread += 1
+        return prior.outcome
 
     def unchanged_folder(self, folder: Path, names: list[str], inputs: ArticleInputs) -> FolderOutcome | None:
         """The folder's outcome from the last build when no file in it changed (one ``lstat`` each)."""
@@ -135,7 +200,7 @@ class ParseCache:
             return None
         if stats != prior.stats:
             return None
-        self._next[folder] = prior
+        self._next[folder] = replace(prior, scan=self._scan)
         self.folders_kept += 1
         return prior.outcome
 
@@ -146,7 +211,8 @@ class ParseCache:
         records, self._walking = self._walking, {}
         whole = independent and all(name in records and records[name].settled for name in names)
         stats = tuple(records[name].stat for name in names) if whole else ()
-        self._next[folder] = FolderParses(tuple(names), stats, inputs, records, outcome if whole else None)
+        self._next[folder] = FolderParses(tuple(names), stats, inputs, records, outcome if whole else None,
+                                          self._scan)
 
     def all_articles(self, sections: Sections, merge: Callable[[Sections], tuple[Article, ...]]
                      ) -> tuple[Article, ...]:

@@ -227,7 +227,7 @@ async def go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot, 
     """Reload after a written change; undo the change when the reload is rejected, or when the shared store
     (if any) does not take it. Audited either way (``action``); ``what`` names the change in the log."""
     verb = action.rsplit(" ", 1)[-1].upper()
-    outcome = await reloader.reload_locked(f"admin {verb} {what}")
+    outcome = await reloader.reload_locked(f"admin {verb} {what}", (change.path,))
     if not outcome.accepted:
         await asyncio.to_thread(store.undo, change)
         _audit(request, snapshot, action, change, "undone", outcome.generation)

@@ -80,7 +80,7 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     setup_templates(app)
     add_routes(app)
     setup_tracking(app)
-    setup_ops(app, watch=watch, build=build)
+    setup_ops(app, watch=watch, build=build, changes=builds.parses.changes)
     setup_schedule(app)  # scheduled articles go live on time, through the Reloader's swap
     app[HEALTH] = HealthParts()
     setup_fleet(app)  # with a shared store: fleet-wide limits, replay filter and admin writes

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from syndicate.content.parsecache import ChangeLog
 from syndicate.credentials import admin_token
 from syndicate.reload import Reloader
 from syndicate.snapshot import Snapshot, build_snapshot
@@ -20,13 +21,15 @@ from syndicate.web.upstreams import upstream_context
 log = logging.getLogger("syndicate.admin")
 
 
-def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snapshot] = build_snapshot) -> None:
+def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snapshot] = build_snapshot,
+              changes: ChangeLog | None = None) -> None:
     """A Reloader always (the admin API uses it); the file watcher and SIGHUP only when ``watch``.
-    ``build`` makes each new Snapshot (``create_app`` keeps the listening address in it).
+    ``build`` makes each new Snapshot (``create_app`` keeps the listening address in it); ``changes`` is
+    its cache's change log, which the watcher fills so that its reloads skip folders with no change.
 
     Raises ``LoadError`` when an admin token is configured but unusable.
     """
-    reloader = Reloader(app[SNAPSHOTS], build)
+    reloader = Reloader(app[SNAPSHOTS], build, changes if watch else None)
     app[RELOADER] = reloader
     config = reloader.holder.current.config
     token = admin_token(config.admin_token_file)
@@ -40,7 +43,7 @@ def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snap
 
 async def _watching(app: web.Application) -> AsyncIterator[None]:
     reloader = app[RELOADER]
-    watcher = Watcher(lambda: reloader.holder.current.config, reloader.reload)
+    watcher = Watcher(lambda: reloader.holder.current.config, reloader.reload, changes=reloader.changes)
     watcher.start()
     try:
         yield
