@@ -395,3 +395,12 @@ async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp
     async with reloader.lock:  # an article written by the caller: every folder is checked
         outcome = await reloader.reload_locked("admin PUT articles/news/a0", (config.parent / "feeds/news/a0.md",))
     assert outcome.accepted and cache.parses.folders_unread == unread
+
+
+def test_articles_share_their_author_and_tag_objects(make_site: SiteFactory) -> None:
+    """100,000 articles by a few hundred authors under a few thousand tags hold one copy of each."""
+    snapshot = build_snapshot(make_site(site_files(3)))
+    first, second = snapshot.article("news", "a0"), snapshot.article("news", "a1")
+    assert first is not None and second is not None
+    assert first.author is second.author and first.author is not None
+    assert first.tags[0] is second.tags[0]
