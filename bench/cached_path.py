@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import probes
 import wrk_runner
 import yaml
 from corpus import PARTNER_KEY, build_corpus
+from own_work import OwnRow
 from probes import median
 from report import fmt, table
 from servers import Processes, Server, free_port, wait_healthy
@@ -96,6 +98,7 @@ class Row:
     minimal_cmd: str
     ours: list[Run] = field(default_factory=list)
     minimal: list[Run] = field(default_factory=list)
+    own: OwnRow | None = None  # the application's own work, in process (bench/own_work.py)
 
     @property
     def ours_rps(self) -> float:
@@ -176,7 +179,7 @@ async def _check_status(server: Server, case: Case) -> None:
             raise RuntimeError(f"{server.name} answered {case.name} with {response.status}, not {case.status}")
 
 
-def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server, Server, list[Case]]:
+def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server, Server, list[Case], Path]:
     corpus = build_corpus(tmp / "site", opts.articles, 1, free_port(), opts.body_bytes)
     realistic_config(corpus.config)
     ours = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
@@ -195,7 +198,7 @@ def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server
     opts.say(f"   RSS body {len(partner['plain'].body):,} bytes (gzip {len(partner['gzip'].body):,}), JSON body "
              f"{len(public['plain'].body):,} bytes; syndicate pid {ours.process.pid}, minimal pid "
              f"{minimal.process.pid}")
-    return ours, minimal, all_cases
+    return ours, minimal, all_cases, corpus.config
 
 
 def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
@@ -208,7 +211,7 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
                                    opts.connections)
 
     with tempfile.TemporaryDirectory(prefix="syndicate-cached-") as tmp, Processes() as procs:
-        ours, minimal, all_cases = _start(procs, Path(tmp), opts)
+        ours, minimal, all_cases, config = _start(procs, Path(tmp), opts)
         for case in all_cases:
             for server in (ours, minimal):
                 asyncio.run(_check_status(server, case))
@@ -228,10 +231,23 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
                              f"CPU {run.cpu_us_per_request:5.1f} µs/request  errors {result.errors}")
         if ours.process.poll() is not None:
             raise RuntimeError(f"syndicate exited during the benchmark:\n{ours.log_tail()}")
+        procs.stop(ours)
+        procs.stop(minimal)
+        for row, own in zip(rows, own_work_rows(config, all_cases, opts.source), strict=True):
+            row.own = own
     bad = [row.case.name for row in rows if row.errors]
     if bad:
         raise RuntimeError("responses other than 2xx/3xx (or socket errors) in: " + ", ".join(bad))
     return rows
+
+
+def own_work_rows(config: Path, all_cases: list[Case], source: Path) -> list[OwnRow]:
+    """``bench/own_work.py`` run on ``source``'s package, in a process of its own."""
+    cases = [[c.name, c.path, c.headers, c.status] for c in all_cases]
+    done = subprocess.run([sys.executable, str(BENCH / "own_work.py"), str(config), json.dumps(cases)],
+                          capture_output=True, text=True, timeout=600, check=True, cwd=config.parent,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(source), str(BENCH)])})
+    return [OwnRow(*row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
 def print_rows(rows: list[Row], say: Callable[[str], None] = print) -> None:
@@ -242,6 +258,13 @@ def print_rows(rows: list[Row], say: Callable[[str], None] = print) -> None:
                 str(r.errors)] for r in rows]))
     say("   ratio and p99 ratio: medians of the per-round ratios (ours / minimal); CPU: the server process's\n"
         "   user + system time during a run over the requests wrk completed")
+    own = [r.own for r in rows if r.own is not None]
+    if own:
+        say("\n   In process (bench/own_work.py): aiohttp's Application._handle on fresh requests, CPU µs a request,\n"
+            "   best of 7 x 1,000; no sockets or HTTP parsing, which cost both apps the same")
+        say(table(["scenario", "ours app µs", "ours access log µs", "minimal app µs", "our own extra µs"],
+                  [[o.name, fmt(o.ours_us, 1), fmt(o.log_us, 1), fmt(o.minimal_us, 1), fmt(o.extra_us, 1)]
+                   for o in own]))
     for r in rows:
         say(f"   {r.case.name}:\n     ours:    {r.ours_cmd}\n     minimal: {r.minimal_cmd}")
 

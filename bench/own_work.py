@@ -1,0 +1,134 @@
+"""The application's own work per cached request, in process: Syndicate's app against the minimal app's.
+
+wrk's req/s on a shared 2-core machine swings with whatever else runs; this does not. Both apps answer
+the same fresh requests through aiohttp's ``Application._handle`` (routing, middlewares, handler,
+response object; no sockets, no HTTP parsing, which cost both the same), timed with the thread's CPU
+clock, the best of several repeats. Syndicate's access-log line is timed too, since the minimal app
+writes none. The difference is the cost of Syndicate's own request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import minimal_app
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+
+from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
+from syndicate.web.app import create_app
+
+PEER = ("127.0.0.1", 40000)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnRow:
+    name: str
+    ours_us: float  # Syndicate's app, per request
+    log_us: float  # Syndicate's access-log line, per request
+    minimal_us: float  # the minimal app, per request
+
+    @property
+    def extra_us(self) -> float:
+        return self.ours_us + self.log_us - self.minimal_us
+
+
+def _request(app: web.Application, path: str, headers: Mapping[str, str]) -> web.Request:
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: PEER if name == "peername" else default
+    return make_mocked_request("GET", path, headers=dict(headers), app=app, transport=transport)
+
+
+async def _per_request(app: web.Application, path: str, headers: Mapping[str, str], count: int,
+                       repeats: int) -> tuple[float, web.StreamResponse, web.Request]:
+    """Best CPU seconds per request over ``repeats`` batches of ``count`` fresh requests."""
+    best = float("inf")
+    response: web.StreamResponse | None = None
+    request: web.Request | None = None
+    for _ in range(repeats):
+        batch = [_request(app, path, headers) for _ in range(count)]
+        begun = time.thread_time()
+        for request in batch:
+            response = await app._handle(request)
+        best = min(best, (time.thread_time() - begun) / count)
+    assert response is not None and request is not None
+    return best, response, request
+
+
+def _log_cost(request: web.Request, response: web.StreamResponse, count: int, repeats: int) -> float:
+    KeylessAccessLogger.sink = AccessLog(io.StringIO(), max_lines=count * repeats + 1)
+    logger = KeylessAccessLogger(logging.getLogger("syndicate.access"), "")
+    best = float("inf")
+    try:
+        for _ in range(repeats):
+            begun = time.thread_time()
+            for _ in range(count):
+                logger.log(request, response, 0.001)
+            best = min(best, (time.thread_time() - begun) / count)
+    finally:
+        KeylessAccessLogger.sink = None
+    return best
+
+
+async def _measure(config: Path, cases: list[tuple[str, str, dict[str, str], int]], count: int,
+                   repeats: int) -> list[OwnRow]:
+    ours = create_app(config)
+    runner = web.AppRunner(ours)
+    await runner.setup()  # startup hooks (tracking, caps) run as under ``serve``
+    try:
+        fixtures: dict[str, dict[str, minimal_app.Replay]] = {}
+        for _, path, headers, _ in cases:
+            if path not in fixtures:
+                fixtures[path] = await _fixture(ours, path, {k: v for k, v in headers.items()
+                                                             if k == "Authorization"})
+        minimal = minimal_app.make_app(fixtures)
+        rows = []
+        for name, path, headers, status in cases:
+            wanted = dict(headers)
+            if status == 304:  # this app's own ETag: its signing key is its own
+                wanted["If-None-Match"] = fixtures[path]["plain"][2]["ETag"]
+            ours_s, response, request = await _per_request(ours, path, wanted, count, repeats)
+            if response.status != status:
+                raise RuntimeError(f"{name}: the app answered {response.status}, not {status}")
+            minimal_s, replayed, _ = await _per_request(minimal, path, wanted, count, repeats)
+            if replayed.status != status:
+                raise RuntimeError(f"{name}: the minimal app answered {replayed.status}, not {status}")
+            rows.append(OwnRow(name, ours_s * 1e6, _log_cost(request, response, count, repeats) * 1e6,
+                               minimal_s * 1e6))
+        return rows
+    finally:
+        await runner.cleanup()
+
+
+async def _fixture(app: web.Application, path: str, headers: dict[str, str]) -> dict[str, minimal_app.Replay]:
+    out: dict[str, minimal_app.Replay] = {}
+    for name, extra in (("plain", {}), ("gzip", {"Accept-Encoding": "gzip"})):
+        response = await app._handle(_request(app, path, {**headers, **extra}))
+        assert isinstance(response, web.Response) and isinstance(response.body, bytes)
+        out[name] = (response.status, response.body, {k: v for k, v in response.headers.items()
+                                                      if k not in ("Content-Length", "RateLimit-Limit",
+                                                                   "RateLimit-Remaining", "RateLimit-Reset")})
+    fresh = await app._handle(_request(app, path, {**headers, "If-None-Match": out["plain"][2]["ETag"]}))
+    out["not_modified"] = (fresh.status, b"", dict(fresh.headers))
+    return out
+
+
+def own_work(config: Path, cases: list[tuple[str, str, dict[str, str], int]], count: int = 1000,
+             repeats: int = 7) -> list[OwnRow]:
+    """One row per (name, path, headers, expected status) case."""
+    return asyncio.run(_measure(config, cases, count, repeats))
+
+
+if __name__ == "__main__":  # python bench/own_work.py CONFIG CASES_JSON: rows as JSON, for another checkout
+    import json
+    import sys
+
+    found = own_work(Path(sys.argv[1]), [tuple(case) for case in json.loads(sys.argv[2])])  # type: ignore[misc]
+    print(json.dumps([[r.name, r.ours_us, r.log_us, r.minimal_us] for r in found]))
