@@ -366,6 +366,7 @@ async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp
     files = site_files(2)
     files["feeds/sport/_feed.yaml"] = "title: Sport\n"
     files["feeds/sport/match.md"] = article("Match")
+    files["feeds/sport/other.md"] = article("Other", "2024-04-01T10:00:00+00:00")
     config = make_site(files)
     age_all(config)
     cache = BuildCache()
@@ -378,6 +379,7 @@ async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp
     match = config.parent / "feeds" / "sport" / "match.md"
     await _watch_reload(client, reloader, lambda: match.write_text(article("Final"), encoding="utf-8"))
     assert cache.parses.folders_unread > unread  # news: not even listed
+    assert cache.parses.files_unread >= 1  # sport/other.md: not stat-ed
     rss = (await client.get("/feeds/sport.rss"))
     assert "Final" in await rss.text()
     same_content(reloader.holder.current, build_snapshot(config))

@@ -104,11 +104,14 @@ class ChangeLog:
         self.epoch = 0  # bumped whenever a watch (re)starts or fails: scans before it are not covered
         self.live_since: float | None = None  # monotonic time from which every change is reported
         self.trusted = False  # set per build by the Reloader: may this build skip unmarked folders?
-        self._marks: dict[Path, int] = {}
+        self._marks: dict[Path, int] = {}  # a path, or a path in it
+        self._direct: dict[Path, int] = {}  # the path itself (a folder renamed, replaced, ...)
+        self._names: dict[Path, dict[str, int]] = {}  # by folder, its entries by name
 
     def mark(self, path: Path) -> None:
         self.seq += 1
-        self._marks[path] = self._marks[path.parent] = self.seq
+        self._marks[path] = self._marks[path.parent] = self._direct[path] = self.seq
+        self._names.setdefault(path.parent, {})[path.name] = self.seq
 
     def watching(self) -> None:
         """A watch (re)started: nothing it did not see can be trusted."""
@@ -123,10 +126,20 @@ class ChangeLog:
         """Taken as a folder's scan begins."""
         return ScanToken(self.epoch, self.seq, time.monotonic())
 
-    def unchanged_since(self, folder: Path, scan: ScanToken | None) -> bool:
+    def _covers(self, scan: ScanToken | None) -> bool:
         live = self.live_since
         return (self.trusted and scan is not None and live is not None and scan.started >= live
-                and scan.epoch == self.epoch and self._marks.get(folder, 0) <= scan.seq)
+                and scan.epoch == self.epoch)
+
+    def unchanged_since(self, folder: Path, scan: ScanToken | None) -> bool:
+        return self._covers(scan) and scan is not None and self._marks.get(folder, 0) <= scan.seq
+
+    def changed_since(self, folder: Path, scan: ScanToken | None) -> set[str] | None:
+        """The names in ``folder`` reported changed since ``scan``; None when the log cannot tell (not
+        trusted, or the folder itself was replaced: its files could all differ with none reported)."""
+        if not self._covers(scan) or scan is None or self._direct.get(folder, 0) > scan.seq:
+            return None
+        return {name for name, seq in self._names.get(folder, {}).items() if seq > scan.seq}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +171,8 @@ class ParseCache:
     def __init__(self, changes: ChangeLog | None = None) -> None:
         self.changes = changes or ChangeLog()
         self._scan: ScanToken | None = None
+        self._walk_records: dict[str, Parsed] = {}  # the folder being walked, as the last build left it
+        self._walk_changed: set[str] | None = None  # its files the watcher reported changed (None: unknown)
         self._kept: dict[Path, FolderParses] = {}
         self._next: dict[Path, FolderParses] = {}
         self._walking: dict[str, Parsed] = {}
@@ -167,6 +182,7 @@ class ParseCache:
         self.hashed = 0  # files read to compare their hash
         self.folders_kept = 0  # folders taken whole
         self.folders_unread = 0  # of those, folders taken whole without a stat (the watcher saw no change)
+        self.files_unread = 0  # files of other folders taken as they were without a stat, likewise
 
     def begin(self) -> None:
         self._next, self._walking = {}, {}
@@ -179,8 +195,11 @@ class ParseCache:
         """The folder's outcome from the last build when the change log says nothing in it changed."""
         self._scan = self.changes.token()  # before anything in the folder is read
         prior = self._kept.get(folder)
-        if (prior is None or prior.outcome is None or prior.inputs != inputs
-                or not self.changes.unchanged_since(folder.resolve(), prior.scan)):
+        resolved = folder.resolve()
+        same = prior is not None and prior.inputs == inputs
+        self._walk_records = prior.records if prior is not None and same else {}
+        self._walk_changed = self.changes.changed_since(resolved, prior.scan) if prior is not None and same else None
+        if prior is None or prior.outcome is None or not same or not self.changes.unchanged_since(resolved, prior.scan):
             return None
         self._next[folder] = prior
         self.folders_kept += 1
@@ -248,7 +267,15 @@ class ParseCache:
 
     def load(self, path: Path, feed: str, inputs: ArticleInputs, problems: ProblemList,
              read: ReadText, parse: Parse) -> Article | None:
-        """The article at ``path``, parsed again only when its text or ``inputs`` changed."""
+        """The article at ``path``, parsed again only when its text or ``inputs`` changed. Call it for the
+        files of the folder ``unwatched_folder`` was last asked about."""
+        prior = self._walk_records.get(path.name)
+        if prior is not None and (prior.inputs, prior.feed) != (inputs, feed):
+            prior = None
+        changed = self._walk_changed
+        if prior is not None and changed is not None and path.name not in changed and prior.settled:
+            self.files_unread += 1
+            return self._reuse(path, prior, prior, problems)  # the watcher saw no change to it
         try:
             info = os.lstat(path)
         except OSError:
@@ -256,10 +283,6 @@ class ParseCache:
         if info is None or not stat.S_ISREG(info.st_mode):  # gone, or a link: let ``read`` report or follow it
             return self._uncached(path, problems, read, parse)
         key = stat_key(info)
-        folder = self._kept.get(path.parent)
-        prior = folder.records.get(path.name) if folder is not None else None
-        if prior is not None and (prior.inputs, prior.feed) != (inputs, feed):
-            prior = None
         if prior is not None and prior.stat == key and prior.settled:
             return self._reuse(path, prior, prior, problems)
         read_ns = time.time_ns()
