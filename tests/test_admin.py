@@ -18,9 +18,9 @@ from aiohttp.test_utils import TestClient
 
 from syndicate.credentials import AdminToken, secret_from_env_or_file
 from syndicate.problems import LoadError
-from syndicate.web.admin import admin_app
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.app import create_app
+from syndicate.web.routes import admin_app
 from tests.conftest import SiteFactory, article
 from tests.feedcheck import check_any
 from tests.opsite import AUTH, TOKEN, ad_site, space

@@ -26,7 +26,6 @@ from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.loader import SPACE_ID
 from syndicate.ads.store import Change, SpaceStore
 from syndicate.advice import advice, scheduled
-from syndicate.credentials import AdminToken
 from syndicate.files import NotAFile
 from syndicate.fleet.admin_store import SharedSpaceStore, stored_as
 from syndicate.ingest.store import ArticleStore
@@ -34,13 +33,9 @@ from syndicate.problems import Level, Problem
 from syndicate.reload import Reloader, ReloadOutcome, problem_dicts
 from syndicate.snapshot import Snapshot
 from syndicate.web.accesslog import logged_address
-from syndicate.web.admin_auth import require_token
 from syndicate.web.admin_openapi import openapi_document
-from syndicate.web.admin_preview import preview
 from syndicate.web.errors import json_error
-from syndicate.web.metrics_views import metrics
-from syndicate.web.state import ADMIN_TOKEN, CAPS, FLEET, RELOADER
-from syndicate.web.tracking_views import stats_html, stats_json
+from syndicate.web.state import CAPS, FLEET, RELOADER
 from syndicate.web.upstreams import upstream_status
 from syndicate.yamlfile import MAX_DEPTH
 
@@ -49,28 +44,6 @@ log = logging.getLogger("syndicate.admin")
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
                         "application/octet-stream"})
 _ACTOR = re.compile(r"[^\w .@+-]")
-
-
-def admin_app(token: AdminToken, with_metrics: bool = True) -> web.Application:
-    """The /admin/ sub-application; the parent app holds ``RELOADER`` and ``SNAPSHOTS``."""
-    app = web.Application(middlewares=[require_token])
-    app[ADMIN_TOKEN] = token
-    app.router.add_get("/status", status, name="admin_status")
-    app.router.add_post("/reload", reload, name="admin_reload")
-    app.router.add_get("/adspaces", list_spaces, name="admin_adspaces")
-    app.router.add_get("/adspaces/{id}", get_space, name="admin_adspace")
-    app.router.add_put("/adspaces/{id}", put_space, name="admin_adspace_put")
-    app.router.add_delete("/adspaces/{id}", delete_space, name="admin_adspace_delete")
-    app.router.add_get("/preview/{feed}/{article_id:.+}", preview, name="admin_preview")
-    app.router.add_get("/openapi.json", openapi, name="admin_openapi")
-    from syndicate.web.admin_articles import add_article_routes  # built on this module's helpers: imported late
-
-    add_article_routes(app)
-    app.router.add_get("/stats", stats_html, name="admin_stats")
-    app.router.add_get("/stats.json", stats_json, name="admin_stats_json")
-    if with_metrics:  # metrics.expose: admin
-        app.router.add_get("/metrics", metrics, name="admin_metrics")
-    return app
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -127,9 +127,3 @@ async def delete_article(request: web.Request) -> web.Response:
             return refused
     return web.json_response({"feed": ids[0], "id": ids[1], "generation": outcome.generation,
                               "backup": str(change.backup) if change.backup else None})
-
-
-def add_article_routes(app: web.Application) -> None:
-    app.router.add_get("/articles/{feed}/{id}", get_article, name="admin_article")
-    app.router.add_put("/articles/{feed}/{id}", put_article, name="admin_article_put")
-    app.router.add_delete("/articles/{feed}/{id}", delete_article, name="admin_article_delete")

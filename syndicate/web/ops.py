@@ -1,8 +1,9 @@
-"""Wires reloading and the admin API into an app: one call from ``create_app``."""
+"""Wires reloading, the admin API and the metrics listener into an app: one call from ``create_app``."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -10,15 +11,16 @@ from aiohttp import web
 
 from syndicate.content.parsecache import ChangeLog
 from syndicate.credentials import admin_token
+from syndicate.metrics import MULTIPROC_ENV
 from syndicate.reload import Reloader
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.watch import Watcher
-from syndicate.web.admin import admin_app
-from syndicate.web.metrics_views import metrics_listener
+from syndicate.web.routes import admin_app, metrics_app
 from syndicate.web.state import RELOADER, SNAPSHOTS
 from syndicate.web.upstreams import upstream_context
 
 log = logging.getLogger("syndicate.admin")
+metrics_log = logging.getLogger("syndicate.metrics")
 
 
 def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snapshot] = build_snapshot,
@@ -49,3 +51,20 @@ async def _watching(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await watcher.close()
+
+
+async def metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """With ``expose: port``: start the metrics listener with the app, stop it with the app."""
+    settings = app[SNAPSHOTS].current.config.metrics
+    if settings.expose != "port":
+        yield
+        return
+    runner = web.AppRunner(metrics_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=bool(os.environ.get(MULTIPROC_ENV)))
+    await site.start()
+    metrics_log.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()

@@ -170,8 +170,3 @@ async def stats_html(request: web.Request) -> web.Response:
     page = aiohttp_jinja2.render_string("stats.html", request, context)
     return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
 
-
-def add_tracking_routes(app: web.Application) -> None:
-    app.router.add_get("/c/{token}", click, name="click")
-    app.router.add_get("/i/{token}.gif", pixel, name="pixel")
-
