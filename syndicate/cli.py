@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from syndicate import __version__
 from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.resolver import Links
 from syndicate.advice import advice, scheduled
@@ -53,6 +54,7 @@ def _port(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="syndicate", description="Ad-aware RSS, Atom and JSON Feed server.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
