@@ -23,6 +23,8 @@ from tests.wordpress_site import WordPressSite, built_site, require_wordpress
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CONFIG = ROOT / "config.yaml"
 DATA = Path(__file__).resolve().parent / "data"
+#: The aiohttp test client of an app, as the tests annotate it.
+AppClient = TestClient[web.Request, web.Application]
 
 MINIMAL_CONFIG = """\
 site:
@@ -80,7 +82,7 @@ def make_site(tmp_path: Path) -> SiteFactory:
     return build
 
 
-async def serve_like_cli(aiohttp_client: Callable[..., Any], app: web.Application) -> TestClient:  # type: ignore[type-arg]
+async def serve_like_cli(aiohttp_client: Callable[..., Any], app: web.Application) -> AppClient:
     """A test client for ``app`` behind the same access logger ``syndicate serve`` uses."""
     server = TestServer(app)
     await server.start_server(access_log_class=KeylessAccessLogger, access_log=logging.getLogger("syndicate.access"))
@@ -98,8 +100,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., object], sample: Snapshot) -> TestClient:  # type: ignore[type-arg]
-    result = await aiohttp_client(create_app(sample))  # type: ignore[operator]
+async def client(aiohttp_client: Callable[..., Any], sample: Snapshot) -> AppClient:
+    result = await aiohttp_client(create_app(sample))
     assert isinstance(result, TestClient)
     return result
 

@@ -49,3 +49,10 @@ def check_any(fmt: str, data: bytes) -> Any:
         return json_feed(data)
     strict_xml(data)
     return feedparsed(data)
+
+
+def xpath(node: Any, path: str, namespaces: dict[str, str] | None = None) -> list[Any]:
+    """``node.xpath(path)``, typed as the list of nodes or strings the tests' paths select."""
+    found = node.xpath(path, namespaces=namespaces) if namespaces else node.xpath(path)
+    assert isinstance(found, list)
+    return found

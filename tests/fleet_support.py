@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
-from tests.conftest import FEED_YAML, article
+from tests.conftest import FEED_YAML, AppClient, article
 from tests.tracking_support import CHROME, PARTNER_KEY, PUBLIC_URL, SPACE_5
 
 CONFIG = f"""\
@@ -58,9 +58,9 @@ def replica_site(root: Path, url: str, extra: dict[str, str] | None = None) -> P
 
 
 @contextlib.asynccontextmanager
-async def replica(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def replica(config: Path) -> AsyncIterator[AppClient]:
     """One replica on a real socket; leaving is a graceful stop."""
-    client: TestClient = TestClient(TestServer(create_app(build_snapshot(config))),  # type: ignore[type-arg]
+    client: AppClient = TestClient(TestServer(create_app(build_snapshot(config))),
                                     headers={"User-Agent": CHROME})
     await client.start_server()
     try:

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from syndicate.snapshot import build_snapshot
 from syndicate.tracking import stats
 from syndicate.tracking.events import CountKey
-from syndicate.tracking.store import FILE_NAME, SqliteStore
+from syndicate.tracking.store import FILE_NAME, Grouping, SqliteStore
 from syndicate.web.app import create_app
-from tests.conftest import FEED_YAML, SiteFactory, article
+from tests.conftest import FEED_YAML, AppClient, SiteFactory, article
 
 SIGNING_KEYS = "k1:test-signing-secret-0123456789"
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -103,7 +103,7 @@ def seed_store(config: Path) -> Path:
     return config
 
 
-def stored_report(data_dir: Path, by: stats.Grouping = "space") -> stats.Report:
+def stored_report(data_dir: Path, by: Grouping = "space") -> stats.Report:
     """What the store file holds, read as the CLI reads it."""
     store = SqliteStore(data_dir / FILE_NAME, repair=False)
     try:
@@ -117,9 +117,9 @@ def admin(token: str = ADMIN_TOKEN) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def serving(config: Path) -> AsyncIterator[AppClient]:
     """The real app on a real socket; leaving closes it gracefully, so everything buffered is written."""
-    client: TestClient = TestClient(TestServer(create_app(build_snapshot(config))))  # type: ignore[type-arg]
+    client: AppClient = TestClient(TestServer(create_app(build_snapshot(config))))
     await client.start_server()
     try:
         yield client
