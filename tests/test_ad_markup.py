@@ -127,7 +127,7 @@ def nh3_default(fragment: str) -> str:
 
 
 def bleach_strip(fragment: str) -> str:
-    return bleach.clean(fragment, strip=True)
+    return str(bleach.clean(fragment, strip=True))
 
 
 def feedparser_default(fragment: str) -> str:

@@ -20,7 +20,7 @@ from syndicate.formats import FORMATS
 from syndicate.publish import PageRequest, ad_resolver, feed_view
 from syndicate.snapshot import Snapshot, build_snapshot
 from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
-from tests.feedcheck import NS, check_any
+from tests.feedcheck import NS, check_any, xpath
 
 RAW_AD = re.compile(r"\[\s*/?\s*(?:bsa_pro_ad_space|bsa_pro_ajax_ad_space|ads_pro_ad_space)", re.IGNORECASE)
 MOMENT = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
@@ -62,7 +62,7 @@ def contents(fmt: str, feed: str) -> list[str]:
     else:
         # feedgen puts an RSS item's content in <description> when it has no summary
         path = "//item/content:encoded | //item[not(content:encoded)]/description" if fmt == "rss" else "//atom:content"
-        found = [node.text or "" for node in etree.fromstring(data).xpath(path, namespaces=NS)]
+        found = [node.text or "" for node in xpath(etree.fromstring(data), path, NS)]
     return found or [""]  # an item whose body was only an ad carries no content
 
 
@@ -115,7 +115,7 @@ def test_an_ad_inside_link_text_goes_after_the_link(make_site: SiteFactory) -> N
     for fmt, who, feed in every_rendering(snapshot):
         (html,) = contents(fmt, feed)
         root = lxml.html.fragment_fromstring(html, create_parent="div")
-        assert not root.xpath("//a//a"), (fmt, who, html)
+        assert not xpath(root, "//a//a"), (fmt, who, html)
         links = {a.get("href"): a.text_content() for a in root.iter("a")}
         assert links["https://a.test/"] == "the  site"
         assert links["https://news.test/b"] == "x  y"

@@ -14,14 +14,13 @@ import jsonschema
 import pytest
 import yaml
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
 from syndicate.credentials import AdminToken, secret_from_env_or_file
 from syndicate.problems import LoadError
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.app import create_app
 from syndicate.web.routes import admin_app
-from tests.conftest import SiteFactory, article
+from tests.conftest import AppClient, SiteFactory, article
 from tests.feedcheck import check_any
 from tests.opsite import AUTH, TOKEN, ad_site, space
 
@@ -45,7 +44,7 @@ def _schema(node: dict[str, Any]) -> dict[str, Any]:
     return {**node, "components": DOC["components"]}
 
 
-async def call(client: TestClient, method: str, path: str, **kwargs: Any) -> ClientResponse:
+async def call(client: AppClient, method: str, path: str, **kwargs: Any) -> ClientResponse:
     """Make a request and check the answer is one the document declares, with a body matching its schema."""
     headers = {**AUTH, **kwargs.pop("headers", {})}
     response = await client.request(method, path, headers=headers, **kwargs)
@@ -65,9 +64,9 @@ def site(make_site: SiteFactory) -> Path:
 
 
 @pytest.fixture
-async def admin(aiohttp_client: Client, site: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+async def admin(aiohttp_client: Client, site: Path, monkeypatch: pytest.MonkeyPatch) -> AppClient:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(site))
+    client: AppClient = await aiohttp_client(create_app(site))
     return client
 
 
@@ -75,7 +74,7 @@ def read(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-async def feed(client: TestClient, path: str = "/feeds/news.json") -> str:
+async def feed(client: AppClient, path: str = "/feeds/news.json") -> str:
     response = await client.get(path)
     assert response.status == 200
     return await response.text()
@@ -93,7 +92,7 @@ async def test_no_token_configured_means_no_admin(aiohttp_client: Client, site: 
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token-wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x"])
-async def test_a_missing_or_wrong_token_is_refused(admin: TestClient, header: str | None) -> None:
+async def test_a_missing_or_wrong_token_is_refused(admin: AppClient, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     response = await admin.post("/admin/reload", headers=headers)
     assert response.status == 401
@@ -104,7 +103,7 @@ async def test_a_missing_or_wrong_token_is_refused(admin: TestClient, header: st
 
 
 @pytest.mark.parametrize("path", ["/admin/status", "/admin/openapi.json", "/admin/adspaces", "/admin/stats.json"])
-async def test_every_admin_url_takes_the_token_as_a_basic_password(admin: TestClient, path: str) -> None:
+async def test_every_admin_url_takes_the_token_as_a_basic_password(admin: AppClient, path: str) -> None:
     """One admin auth path: what a browser sends after the challenge works on every admin URL."""
     basic = base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
     assert (await admin.get(path, headers={"Authorization": f"Basic {basic}"})).status == 200
@@ -156,7 +155,7 @@ def test_token_comparison() -> None:
     assert not token.matches(TOKEN[:-1]) and not token.matches(TOKEN + "x") and not token.matches("")
 
 
-async def test_answers_are_not_cached(admin: TestClient) -> None:
+async def test_answers_are_not_cached(admin: AppClient) -> None:
     response = await call(admin, "GET", "/admin/status")
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -181,7 +180,7 @@ async def test_status_reports_counts_and_problems(aiohttp_client: Client, site: 
     assert status["reload"] == {"attempts": 0, "last": None, "rejected": None}
 
 
-async def test_reload_accepts_then_rejects_and_status_shows_why(admin: TestClient, site: Path) -> None:
+async def test_reload_accepts_then_rejects_and_status_shows_why(admin: AppClient, site: Path) -> None:
     (site.parent / "adspaces/top.yaml").write_text(space("Version B"), encoding="utf-8")
     accepted = await (await call(admin, "POST", "/admin/reload")).json()
     assert accepted["accepted"] and accepted["errors"] == []
@@ -202,13 +201,13 @@ async def test_reload_accepts_then_rejects_and_status_shows_why(admin: TestClien
 
 # --- ad spaces ------------------------------------------------------------------------------------------------
 
-async def test_list_spaces(admin: TestClient) -> None:
+async def test_list_spaces(admin: AppClient) -> None:
     listed = await (await call(admin, "GET", "/admin/adspaces")).json()
     assert [(s["id"], s["path"], s["units"], s["live_units"]) for s in listed["spaces"]] == [
         ("acme-top", "adspaces/acme-top.yaml", 1, 1), ("top", "adspaces/top.yaml", 1, 1)]
 
 
-async def test_get_space_as_yaml_and_json(admin: TestClient, site: Path) -> None:
+async def test_get_space_as_yaml_and_json(admin: AppClient, site: Path) -> None:
     raw = await call(admin, "GET", "/admin/adspaces/top")
     assert raw.content_type == "application/yaml"
     assert await raw.read() == (site.parent / "adspaces/top.yaml").read_bytes()
@@ -220,7 +219,7 @@ async def test_get_space_as_yaml_and_json(admin: TestClient, site: Path) -> None
     assert (await call(admin, "GET", "/admin/adspaces/a.b")).status == 400
 
 
-async def test_put_yaml_goes_live_with_backup_and_audit(admin: TestClient, site: Path) -> None:
+async def test_put_yaml_goes_live_with_backup_and_audit(admin: AppClient, site: Path) -> None:
     root = site.parent
     etag = (await call(admin, "GET", "/admin/adspaces/top")).headers["ETag"]
     response = await call(admin, "PUT", "/admin/adspaces/top", data=space("Version B").encode(),
@@ -240,7 +239,7 @@ async def test_put_yaml_goes_live_with_backup_and_audit(admin: TestClient, site:
     assert "-    title: Version A" in entry["diff"] and "+    title: Version B" in entry["diff"]
 
 
-async def test_put_json_creates_a_space(admin: TestClient, site: Path) -> None:
+async def test_put_json_creates_a_space(admin: AppClient, site: Path) -> None:
     body = {"name": "Side", "units": [{"id": "s1", "type": "text", "url": "https://ad.test/s1", "title": "Side ad",
                                        "start": "2020-01-01T00:00:00Z"}]}
     response = await call(admin, "PUT", "/admin/adspaces/side", json=body)
@@ -251,7 +250,7 @@ async def test_put_json_creates_a_space(admin: TestClient, site: Path) -> None:
     assert "side" in [s["id"] for s in listed["spaces"]]
 
 
-async def test_put_invalid_lists_every_error_and_writes_nothing(admin: TestClient, site: Path) -> None:
+async def test_put_invalid_lists_every_error_and_writes_nothing(admin: AppClient, site: Path) -> None:
     before = (site.parent / "adspaces/top.yaml").read_bytes()
     bad = "name: Top\nif_empty: ghost\nunits:\n  - id: u1\n    type: video\n    url: ftp://x\n    wieght: 2\n"
     response = await call(admin, "PUT", "/admin/adspaces/top", data=bad, headers={"Content-Type": "text/yaml"})
@@ -277,7 +276,7 @@ async def test_put_invalid_lists_every_error_and_writes_nothing(admin: TestClien
     (b"a: &a [*a]\n", "application/yaml", 422, "an alias inside itself"),
     (b"name: x\n", "image/png", 415, "send the ad space as application/yaml or application/json"),
 ])
-async def test_put_refuses_bad_bodies(admin: TestClient, site: Path, body: bytes, content_type: str, status: int,
+async def test_put_refuses_bad_bodies(admin: AppClient, site: Path, body: bytes, content_type: str, status: int,
                                       message: str) -> None:
     before = (site.parent / "adspaces/top.yaml").read_bytes()
     response = await call(admin, "PUT", "/admin/adspaces/top", data=body, headers={"Content-Type": content_type})
@@ -286,7 +285,7 @@ async def test_put_refuses_bad_bodies(admin: TestClient, site: Path, body: bytes
     assert (site.parent / "adspaces/top.yaml").read_bytes() == before
 
 
-async def test_put_checks_if_match_id_and_size(admin: TestClient) -> None:
+async def test_put_checks_if_match_id_and_size(admin: AppClient) -> None:
     stale = await call(admin, "PUT", "/admin/adspaces/top", data=space("B"),
                        headers={"Content-Type": "application/yaml", "If-Match": '"stale"'})
     assert stale.status == 412
@@ -301,7 +300,7 @@ async def test_put_checks_if_match_id_and_size(admin: TestClient) -> None:
     assert huge.status == 413
 
 
-async def test_put_is_undone_when_the_reload_is_rejected(admin: TestClient, site: Path) -> None:
+async def test_put_is_undone_when_the_reload_is_rejected(admin: AppClient, site: Path) -> None:
     """Another bad edit on disk blocks the reload: the PUT must not stay half-applied."""
     root = site.parent
     before = (root / "adspaces/top.yaml").read_bytes()
@@ -316,7 +315,7 @@ async def test_put_is_undone_when_the_reload_is_rejected(admin: TestClient, site
     assert "Version A" in await feed(admin)
 
 
-async def test_delete_backs_up_and_goes_live(admin: TestClient, site: Path) -> None:
+async def test_delete_backs_up_and_goes_live(admin: AppClient, site: Path) -> None:
     (site.parent / "adspaces/spare.yaml").write_text(space("Spare"), encoding="utf-8")
     assert (await call(admin, "POST", "/admin/reload")).status == 200
     response = await call(admin, "DELETE", "/admin/adspaces/spare", headers={"X-Admin-Actor": "bob"})
@@ -330,7 +329,7 @@ async def test_delete_backs_up_and_goes_live(admin: TestClient, site: Path) -> N
     assert (await call(admin, "DELETE", "/admin/adspaces/spare")).status == 404
 
 
-async def test_delete_of_a_needed_space_is_undone(admin: TestClient, site: Path) -> None:
+async def test_delete_of_a_needed_space_is_undone(admin: AppClient, site: Path) -> None:
     """Partner acme's override uses acme-top: without it config.yaml has an error, so the file comes back."""
     response = await call(admin, "DELETE", "/admin/adspaces/acme-top")
     assert response.status == 409
@@ -342,7 +341,7 @@ async def test_delete_of_a_needed_space_is_undone(admin: TestClient, site: Path)
 # --- preview --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("partner", "ad"), [("public", "Version A"), ("acme", "Acme ad")])
-async def test_preview_page_shows_the_partners_ads(admin: TestClient, partner: str, ad: str) -> None:
+async def test_preview_page_shows_the_partners_ads(admin: AppClient, partner: str, ad: str) -> None:
     response = await call(admin, "GET", f"/admin/preview/news/one?partner={partner}")
     page = await response.text()
     assert response.status == 200 and response.content_type == "text/html"
@@ -353,7 +352,7 @@ async def test_preview_page_shows_the_partners_ads(admin: TestClient, partner: s
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
-async def test_preview_as_a_one_item_feed(admin: TestClient, fmt: str) -> None:
+async def test_preview_as_a_one_item_feed(admin: AppClient, fmt: str) -> None:
     response = await call(admin, "GET", f"/admin/preview/news/news/two?partner=acme&format={fmt}")
     body = await response.read()
     check_any(fmt, body)
@@ -361,7 +360,7 @@ async def test_preview_as_a_one_item_feed(admin: TestClient, fmt: str) -> None:
     assert "Acme ad" in text and "Two" in text and "Intro." not in text, "only the one article, acme's ads"
 
 
-async def test_preview_matches_what_the_partner_gets(admin: TestClient) -> None:
+async def test_preview_matches_what_the_partner_gets(admin: AppClient) -> None:
     preview = await (await call(admin, "GET", "/admin/preview/news/one?partner=quiet&format=json")).json()
     real = await (await admin.get("/feeds/news.json", headers={"Authorization": "Bearer quiet-key-1234567"})).json()
     item = next(i for i in real["items"] if i["title"] == "One")
@@ -377,13 +376,13 @@ async def test_preview_matches_what_the_partner_gets(admin: TestClient) -> None:
     ("/admin/preview/news/one?partner=quiet&format=rss", 403),
     ("/admin/preview/news/one?at=2030-01-01T00:00:00%2B00:00", 200),
 ])
-async def test_preview_errors(admin: TestClient, query: str, status: int) -> None:
+async def test_preview_errors(admin: AppClient, query: str, status: int) -> None:
     assert (await call(admin, "GET", query)).status == status
 
 
 # --- the OpenAPI document -------------------------------------------------------------------------------------
 
-async def test_every_admin_route_is_documented(admin: TestClient) -> None:
+async def test_every_admin_route_is_documented(admin: AppClient) -> None:
     served = await (await call(admin, "GET", "/admin/openapi.json")).json()
     assert served == DOC
     routes = {(route.method.lower(), "/admin" + route.resource.canonical)
@@ -396,7 +395,7 @@ async def test_every_admin_route_is_documented(admin: TestClient) -> None:
 @pytest.mark.parametrize(("query", "status"), [
     ("/admin/stats.json", 200), ("/admin/stats.json?by=unit&since=2020-01-01", 200), ("/admin/stats", 200),
     ("/admin/stats.json?by=nope", 400), ("/admin/stats?since=2024-13-01", 400)])
-async def test_stats_are_in_the_document(admin: TestClient, query: str, status: int) -> None:
+async def test_stats_are_in_the_document(admin: AppClient, query: str, status: int) -> None:
     assert (await admin.get("/feeds/all.rss")).status == 200  # some ads served, so there are rows
     response = await call(admin, "GET", query)
     assert response.status == status
@@ -418,7 +417,7 @@ def test_document_schemas_are_valid() -> None:
 
 @pytest.mark.parametrize(("path", "content_type"), [("/admin/adspaces/top", "application/yaml"),
                                                      ("/admin/articles/world/pushed", "text/markdown")])
-async def test_a_declared_length_over_the_limit_is_413_at_once(admin: TestClient, path: str,
+async def test_a_declared_length_over_the_limit_is_413_at_once(admin: AppClient, path: str,
                                                                content_type: str) -> None:
     """A body declared far over the limit is refused before any of it is read: waiting for 99 GB that
     never come would hold the connection until the client gives up, and then log a server error."""

@@ -11,11 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient
 
 from syndicate.web.admin_openapi import openapi_document
 from syndicate.web.app import create_app
-from tests.conftest import SiteFactory, article
+from tests.conftest import AppClient, SiteFactory, article
 from tests.feedcheck import check_any
 from tests.opsite import AUTH, PARTNER_KEY, TOKEN, ad_site
 
@@ -24,7 +23,7 @@ PATH = "/admin/articles/{feed}/{id}"
 MARKDOWN = {"Content-Type": "text/markdown"}
 
 
-async def call(client: TestClient, method: str, path: str, **kwargs: Any) -> ClientResponse:  # type: ignore[type-arg]
+async def call(client: AppClient, method: str, path: str, **kwargs: Any) -> ClientResponse:
     """A request whose answer must be one the document declares, with a body matching its schema."""
     response = await client.request(method, path, headers={**AUTH, **kwargs.pop("headers", {})}, **kwargs)
     declared = DOC["paths"][PATH][method.lower()]["responses"].get(str(response.status))
@@ -42,19 +41,19 @@ def site(make_site: SiteFactory) -> Path:
 
 
 @pytest.fixture
-async def admin(aiohttp_client: Callable[..., Any], site: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:  # type: ignore[type-arg]
+async def admin(aiohttp_client: Callable[..., Any], site: Path, monkeypatch: pytest.MonkeyPatch) -> AppClient:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(site))  # type: ignore[type-arg]
+    client: AppClient = await aiohttp_client(create_app(site))
     return client
 
 
-async def _titles(client: TestClient, key: str | None = None) -> list[str]:  # type: ignore[type-arg]
+async def _titles(client: AppClient, key: str | None = None) -> list[str]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     feed = await (await client.get("/feeds/news.json", headers=headers)).json()
     return [item["title"] for item in feed["items"]]
 
 
-async def test_a_pushed_markdown_article_is_live_when_the_answer_comes(admin: TestClient, site: Path) -> None:
+async def test_a_pushed_markdown_article_is_live_when_the_answer_comes(admin: AppClient, site: Path) -> None:
     text = article("Pushed", date="2024-05-03T10:00:00+00:00", body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nEnd.")
     response = await call(admin, "PUT", "/admin/articles/news/pushed", data=text.encode(), headers=MARKDOWN)
     assert response.status == 201
@@ -71,7 +70,7 @@ async def test_a_pushed_markdown_article_is_live_when_the_answer_comes(admin: Te
     assert (entry["action"], entry["outcome"], entry["path"]) == ("article put", "applied", "feeds/news/pushed.md")
 
 
-async def test_replace_with_etag_then_delete(admin: TestClient, site: Path) -> None:
+async def test_replace_with_etag_then_delete(admin: AppClient, site: Path) -> None:
     url = "/admin/articles/news/pushed"
     await call(admin, "PUT", url, data=article("First").encode(), headers=MARKDOWN)
     got = await call(admin, "GET", url)
@@ -89,7 +88,7 @@ async def test_replace_with_etag_then_delete(admin: TestClient, site: Path) -> N
     assert (await call(admin, "DELETE", url)).status == 404
 
 
-async def test_json_push_is_the_same_file(admin: TestClient, site: Path) -> None:
+async def test_json_push_is_the_same_file(admin: AppClient, site: Path) -> None:
     fields = {"title": "From JSON", "date": "2024-05-04T10:00:00+00:00", "tags": ["Pushed"], "format": "html",
               "body": "<p>Hello [bsa_pro_ad_space id=top]</p>"}
     response = await call(admin, "PUT", "/admin/articles/news/from-json", json=fields)
@@ -110,7 +109,7 @@ async def test_json_push_is_the_same_file(admin: TestClient, site: Path) -> None
     ("{nope", {"Content-Type": "application/json"}, ["body:"]),
 ])
 async def test_an_invalid_article_is_422_with_every_problem_and_nothing_written(
-        admin: TestClient, site: Path, body: str | bytes, headers: dict[str, str], expected: list[str]) -> None:
+        admin: AppClient, site: Path, body: str | bytes, headers: dict[str, str], expected: list[str]) -> None:
     before = sorted(p.name for p in (site.parent / "feeds" / "news").iterdir())
     data = body.encode() if isinstance(body, str) else body
     response = await call(admin, "PUT", "/admin/articles/news/bad", data=data, headers=headers)
@@ -128,11 +127,11 @@ async def test_an_invalid_article_is_422_with_every_problem_and_nothing_written(
     ("/admin/articles/news/ok", {"Content-Type": "application/yaml"}, 415),
     ("/admin/articles/nofeed/ok", MARKDOWN, 422),
 ])
-async def test_bad_ids_types_and_feeds(admin: TestClient, url: str, headers: dict[str, str], status: int) -> None:
+async def test_bad_ids_types_and_feeds(admin: AppClient, url: str, headers: dict[str, str], status: int) -> None:
     assert (await call(admin, "PUT", url, data=article("x").encode(), headers=headers)).status == status
 
 
-async def test_a_duplicate_id_is_undone_with_409(admin: TestClient, site: Path) -> None:
+async def test_a_duplicate_id_is_undone_with_409(admin: AppClient, site: Path) -> None:
     text = article("Clash", extra="id: news/one\n")  # the id of one.md already
     response = await call(admin, "PUT", "/admin/articles/news/clash", data=text.encode(), headers=MARKDOWN)
     assert response.status == 409
@@ -140,13 +139,13 @@ async def test_a_duplicate_id_is_undone_with_409(admin: TestClient, site: Path) 
     assert "Clash" not in await _titles(admin)
 
 
-async def test_format_of_an_existing_file_is_kept(admin: TestClient) -> None:
+async def test_format_of_an_existing_file_is_kept(admin: AppClient) -> None:
     html = {"Content-Type": "text/html"}
     assert (await call(admin, "PUT", "/admin/articles/news/one", data=article("x").encode(), headers=html)).status \
         == 422  # one.md exists: pushing HTML for it would leave two files for one article
 
 
-async def test_a_link_is_never_written_through(admin: TestClient, site: Path, tmp_path: Path) -> None:
+async def test_a_link_is_never_written_through(admin: AppClient, site: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.md"
     outside.write_text(article("Outside"))
     (site.parent / "feeds" / "news" / "linked.md").symlink_to(outside)

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.ads.loader import SPACE_ID
 from syndicate.web.app import create_app
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.opsite import AUTH, TOKEN, ad_site, space
 
 YAML = {**AUTH, "Content-Type": "application/yaml"}
@@ -22,15 +21,15 @@ def site(make_site: SiteFactory) -> Path:
 
 
 @pytest.fixture
-async def admin(aiohttp_client: object, site: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:  # type: ignore[type-arg]
+async def admin(aiohttp_client: object, site: Path, monkeypatch: pytest.MonkeyPatch) -> AppClient:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(site))  # type: ignore[operator, type-arg]
+    client: AppClient = await aiohttp_client(create_app(site))  # type: ignore[operator]
     return client
 
 
 @pytest.mark.parametrize("raw", ["nl%0A", "nl%0D", "nl%0A%0A", "%0Anl", "nl%20", "nl%00"])
 async def test_an_id_with_a_line_break_or_other_stray_character_is_refused(
-        admin: TestClient, site: Path, raw: str) -> None:  # type: ignore[type-arg]
+        admin: AppClient, site: Path, raw: str) -> None:
     for method in ("GET", "PUT", "DELETE"):
         response = await admin.request(method, f"/admin/adspaces/{raw}", data=space("X").encode(), headers=YAML)
         assert response.status == 400, (method, raw)
@@ -50,7 +49,7 @@ def outside(site: Path) -> Path:
     return secret
 
 
-async def test_get_never_reads_through_a_link(admin: TestClient, outside: Path) -> None:  # type: ignore[type-arg]
+async def test_get_never_reads_through_a_link(admin: AppClient, outside: Path) -> None:
     for accept in ("application/yaml", "application/json"):
         response = await admin.get("/admin/adspaces/leak", headers={**AUTH, "Accept": accept})
         assert response.status == 409
@@ -58,7 +57,7 @@ async def test_get_never_reads_through_a_link(admin: TestClient, outside: Path) 
         assert "hunter2" not in body and "link" in body
 
 
-async def test_put_and_delete_never_write_through_a_link(admin: TestClient, site: Path,  # type: ignore[type-arg]
+async def test_put_and_delete_never_write_through_a_link(admin: AppClient, site: Path,
                                                          outside: Path) -> None:
     before = _bytes(outside)
     response = await admin.put("/admin/adspaces/leak", data=space("New").encode(), headers=YAML)

@@ -13,7 +13,8 @@ from lxml import html as lxml_html
 from syndicate.tracking.events import CountKey
 from syndicate.tracking.store import FILE_NAME, SqliteStore
 from syndicate.web.app import create_app
-from tests.conftest import FEED_YAML, SiteFactory, article
+from tests.conftest import FEED_YAML, AppClient, SiteFactory, article
+from tests.feedcheck import xpath
 from tests.tracking_support import CONFIG, SPACE_4, admin, use_test_secrets
 
 Client = Callable[..., Any]
@@ -25,7 +26,7 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     use_test_secrets(monkeypatch)
 
 
-async def hostile_site(aiohttp_client: Client, make_site: SiteFactory) -> TestClient:  # type: ignore[type-arg]
+async def hostile_site(aiohttp_client: Client, make_site: SiteFactory) -> AppClient:
     config = make_site({
         "feeds/news/_feed.yaml": FEED_YAML,
         "feeds/news/a.md": article(title=HOSTILE, body="Text. [bsa_pro_ad_space id=4]",
@@ -44,21 +45,21 @@ async def test_preview_page_escapes_titles_and_reads_on_a_phone(aiohttp_client: 
     assert response.status == 200
     raw = await response.text()
     page = lxml_html.fromstring(raw)
-    assert page.xpath("//head/meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
-    assert page.xpath("//script | //*[@onerror]") == []
-    assert page.xpath("//title/text()") == [f"Preview: {HOSTILE.strip(chr(39))}"]
-    assert page.xpath("//article/h1/text()") == [HOSTILE.strip("'")]
-    assert [" ".join(li.text_content().split()) for li in page.xpath("//div[@class='meta']/ul/li")] == [
+    assert xpath(page, "//head/meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
+    assert xpath(page, "//script | //*[@onerror]") == []
+    assert xpath(page, "//title/text()") == [f"Preview: {HOSTILE.strip(chr(39))}"]
+    assert xpath(page, "//article/h1/text()") == [HOSTILE.strip("'")]
+    assert [" ".join(li.text_content().split()) for li in xpath(page, "//div[@class='meta']/ul/li")] == [
         "space 4: unit banner"]
-    assert page.xpath("//div[@class='meta']//strong/text()")[:2] == ["partner-a", "rss"]  # the ones shown
-    assert page.xpath("//article//img/@src") == ["https://ad.test/b.png"]  # the ad itself, untracked
+    assert xpath(page, "//div[@class='meta']//strong/text()")[:2] == ["partner-a", "rss"]  # the ones shown
+    assert xpath(page, "//article//img/@src") == ["https://ad.test/b.png"]  # the ad itself, untracked
 
 
 async def test_every_link_on_the_preview_page_answers(aiohttp_client: Client, make_site: SiteFactory) -> None:
     client = await hostile_site(aiohttp_client, make_site)
     start = "/admin/preview/news/a?partner=partner-a"
     page = lxml_html.fromstring(await (await client.get(start, headers=admin())).read())
-    links = page.xpath("//div[@class='meta']//a/@href")
+    links = xpath(page, "//div[@class='meta']//a/@href")
     assert len(links) == 1 + 2 + 3  # the public profile, the other two formats to read through, raw feeds
     for link in links:
         response = await client.get(urljoin(start, link), headers=admin())
@@ -75,10 +76,10 @@ async def test_stats_page_escapes_stored_names_and_reads_on_a_phone(aiohttp_clie
     response = await client.get("/admin/stats", headers=admin())
     assert response.status == 200
     page = lxml_html.fromstring(await response.read())
-    assert page.xpath("//head/meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
-    assert page.xpath("//script | //b") == []
-    assert page.xpath("//table[@id='by-unit']//td[@class='key']/text()") == ["<b>4</b>", "<script>x</script>"]
-    assert page.xpath("//td[@id='total-served']/@data-value") == ["7"]
+    assert xpath(page, "//head/meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
+    assert xpath(page, "//script | //b") == []
+    assert xpath(page, "//table[@id='by-unit']//td[@class='key']/text()") == ["<b>4</b>", "<script>x</script>"]
+    assert xpath(page, "//td[@id='total-served']/@data-value") == ["7"]
 
 
 @pytest.mark.parametrize(("query", "json_link"), [
@@ -89,4 +90,4 @@ async def test_the_stats_pages_json_link_keeps_its_filter(aiohttp_client: Client
     config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article()}, config=CONFIG)
     client = await aiohttp_client(create_app(config))
     page = lxml_html.fromstring(await (await client.get(f"/admin/stats{query}", headers=admin())).read())
-    assert page.xpath("//a[text()='JSON']/@href") == [json_link]
+    assert xpath(page, "//a[text()='JSON']/@href") == [json_link]

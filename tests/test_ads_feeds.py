@@ -8,14 +8,13 @@ import re
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
 from syndicate.config import Rotation
 from syndicate.formats import FORMATS
 from syndicate.publish import PageRequest, ad_resolver, feed_view
 from syndicate.snapshot import Snapshot, build_snapshot
-from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SAMPLE_CONFIG, SiteFactory, article
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SAMPLE_CONFIG, AppClient, SiteFactory, article
 from tests.feedcheck import check_any
 
 AD_LINK = re.compile(r'<a href="([^"]+)" rel="sponsored noopener">')
@@ -211,7 +210,7 @@ def test_render_cli_shows_the_partners_ad(capsys: pytest.CaptureFixture[str]) ->
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-async def test_key_in_header_or_query(client: TestClient) -> None:
+async def test_key_in_header_or_query(client: AppClient) -> None:
     by_header = await client.get("/feeds/world.json", headers={"Authorization": "Bearer partner-a-demo-key"})
     by_query = await client.get("/feeds/world.json?key=partner-a-demo-key")
     assert by_header.status == by_query.status == 200
@@ -219,20 +218,20 @@ async def test_key_in_header_or_query(client: TestClient) -> None:
     assert "partner-a.example.com" in await by_query.text()
 
 
-async def test_unknown_key_is_401(client: TestClient) -> None:
+async def test_unknown_key_is_401(client: AppClient) -> None:
     response = await client.get("/feeds/world.json", headers={"Authorization": "Bearer nope-nope-nope"})
     assert response.status == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert "nope-nope-nope" not in await response.text()
 
 
-async def test_format_not_allowed_is_403(client: TestClient) -> None:
+async def test_format_not_allowed_is_403(client: AppClient) -> None:
     response = await client.get("/feeds/world.rss?key=partner-b-demo-key")
     assert response.status == 403
     assert (await client.get("/feeds/world.atom?key=partner-b-demo-key")).status == 200
 
 
-async def test_a_403_names_the_feed_that_was_asked_for(client: TestClient) -> None:
+async def test_a_403_names_the_feed_that_was_asked_for(client: AppClient) -> None:
     response = await client.get("/feeds/world/tags/belarus.rss?key=partner-b-demo-key")
     assert response.status == 403
     assert "world/tags/belarus.rss" in await response.text()

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +16,7 @@ from syndicate.problems import LoadError
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
-from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, AppClient, SiteFactory, article
 from tests.opsite import AUTH, TOKEN, ad_site, space
 
 Client = Callable[..., Any]
@@ -120,7 +119,7 @@ async def test_admin_put_with_a_bad_value_is_422_naming_the_field(aiohttp_client
                                                                   content_type: str) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     config = ad_site(make_site)
-    client: TestClient = await aiohttp_client(create_app(config))
+    client: AppClient = await aiohttp_client(create_app(config))
     before = (config.parent / "adspaces/top.yaml").read_bytes()
     response = await client.put("/admin/adspaces/top", data=body, headers={**AUTH, "Content-Type": content_type})
     assert response.status == 422
@@ -135,7 +134,7 @@ async def test_admin_put_with_a_bad_value_is_422_naming_the_field(aiohttp_client
 async def test_preview_at_out_of_range_is_400(aiohttp_client: Client, make_site: SiteFactory,
                                               monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(ad_site(make_site)))
+    client: AppClient = await aiohttp_client(create_app(ad_site(make_site)))
     for fmt in ("html", "rss"):
         response = await client.get("/admin/preview/news/one", params={"at": moment, "format": fmt}, headers=AUTH)
         assert response.status == 400, await response.text()

@@ -6,13 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
 from syndicate.tracking.events import CountKey
 from syndicate.tracking.store import FILE_NAME, SqliteStore
 from syndicate.web.state import TRACKER, VARIANTS
-from tests.conftest import SiteFactory, article
+from tests.conftest import AppClient, SiteFactory, article
 from tests.tracking_support import ADMIN_TOKEN, CHROME, CONFIG, PARTNER_KEY, admin, serving, use_test_secrets
 
 PARTNER = {"Authorization": f"Bearer {PARTNER_KEY}", "User-Agent": "WordPress/6.4.2"}
@@ -52,7 +51,7 @@ def seed(config: Path, counts: dict[tuple[str, str, str, str], int]) -> None:
 
 
 
-async def placed(client: TestClient, headers: dict[str, str] | None = None) -> tuple[int, int, str]:  # type: ignore[type-arg]
+async def placed(client: AppClient, headers: dict[str, str] | None = None) -> tuple[int, int, str]:
     """How many times ``capped`` and ``other`` are in the feed, and its ETag."""
     response = await client.get("/feeds/news.json", headers=headers or {"User-Agent": CHROME})
     assert response.status == 200

@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 import pytest
 import yaml
-from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
 from syndicate.config import default_public_url
@@ -29,7 +28,7 @@ from syndicate.configdump import MASK, plain
 from syndicate.snapshot import Snapshot
 from syndicate.tracking.keys import parse_keys
 from syndicate.web.app import create_app
-from tests.conftest import ROOT, SAMPLE_CONFIG
+from tests.conftest import ROOT, SAMPLE_CONFIG, AppClient
 from tests.feedcheck import NS, strict_xml
 
 Client = Callable[..., Any]
@@ -204,7 +203,7 @@ async def test_render_prints_the_servers_bytes(aiohttp_client: Client, sample: S
                                                capsysbinary: pytest.CaptureFixture[bytes],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNDICATE_SIGNING_KEYS", SIGNING)
-    client: TestClient = await aiohttp_client(create_app(sample))
+    client: AppClient = await aiohttp_client(create_app(sample))
     headers = {"Authorization": f"Bearer {partner}-demo-key"} if partner != "public" else {}
     for _ in range(3):  # a rotation window may end between the two; then both are asked again
         served = await (await client.get(f"/feeds/world.{fmt}", headers=headers)).read()

@@ -6,19 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.web.app import create_app
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.opsite import AUTH, TOKEN, ad_site
 
 Client = Callable[..., Any]
 
 
 @pytest.fixture
-async def client(aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+async def client(aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> AppClient:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    result: TestClient = await aiohttp_client(create_app(ad_site(make_site)))
+    result: AppClient = await aiohttp_client(create_app(ad_site(make_site)))
     return result
 
 
@@ -28,7 +27,7 @@ async def client(aiohttp_client: Client, make_site: SiteFactory, monkeypatch: py
     ("/admin/stats?since=2024-13-01", 400, None),
     ("/admin/preview/news/nope?partner=public", 404, None),
 ])
-async def test_admin_errors_are_json(client: TestClient, path: str, status: int, message: str | None) -> None:
+async def test_admin_errors_are_json(client: AppClient, path: str, status: int, message: str | None) -> None:
     response = await client.get(path, headers=AUTH)
     assert response.status == status
     assert response.content_type == "application/json"
@@ -38,7 +37,7 @@ async def test_admin_errors_are_json(client: TestClient, path: str, status: int,
         assert body["error"] == message
 
 
-async def test_an_admin_method_not_allowed_is_json_with_allow(client: TestClient) -> None:
+async def test_an_admin_method_not_allowed_is_json_with_allow(client: AppClient) -> None:
     response = await client.request("PATCH", "/admin/status", headers=AUTH)
     assert response.status == 405 and "GET" in response.headers["Allow"]
     assert await response.json() == {"error": "405 Method Not Allowed"}
@@ -47,7 +46,7 @@ async def test_an_admin_method_not_allowed_is_json_with_allow(client: TestClient
 @pytest.mark.parametrize(("path", "status"), [("/feeds/nope.rss", 404), ("/feeds/news.xml", 404),
                                                ("/feeds/news.rss?page=x", 400), ("/nowhere", 404),
                                                ("/c/not-a-token", 400)])
-async def test_feed_and_page_errors_are_one_line_of_text(client: TestClient, path: str, status: int) -> None:
+async def test_feed_and_page_errors_are_one_line_of_text(client: AppClient, path: str, status: int) -> None:
     response = await client.get(path)
     assert response.status == status
     assert response.content_type == "text/plain"

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
-from tests.conftest import SiteFactory, serve_like_cli
+from tests.conftest import AppClient, SiteFactory, serve_like_cli
 from tests.feedcheck import check_any
 from tests.tracking_support import ADMIN_TOKEN, CLICK_LINK, PARTNER_KEY, SIGNING_KEYS, tracked_site, use_test_secrets
 
@@ -28,7 +27,7 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_config_vanishing_and_coming_back(aiohttp_client: Client, make_site: SiteFactory) -> None:
     config = tracked_site(make_site)
-    client: TestClient = await aiohttp_client(create_app(config))
+    client: AppClient = await aiohttp_client(create_app(config))
     reloader = client.app[RELOADER]
     generation = reloader.holder.current.generation
     moved = config.with_name("config.yaml.away")
@@ -49,7 +48,7 @@ async def test_unusable_data_folder_keeps_feeds_and_clicks_working(
     blocker = config.parent / "not-a-folder"
     blocker.write_text("a file where the data folder should be", encoding="utf-8")
     config.write_text(config.read_text(encoding="utf-8") + "paths:\n  data: not-a-folder/data\n", encoding="utf-8")
-    client: TestClient = await aiohttp_client(create_app(config))
+    client: AppClient = await aiohttp_client(create_app(config))
     feed = await client.get("/feeds/news.rss")
     assert feed.status == 200
     links = CLICK_LINK.findall(await feed.text())

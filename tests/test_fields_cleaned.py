@@ -185,7 +185,7 @@ def _urls_in_xml(data: bytes) -> tuple[list[str], list[str]]:
     for element in root.iter():
         for name, value in element.attrib.items():
             if name in ("href", "url", "src", "uri"):
-                urls.append(value)
+                urls.append(str(value))
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag in ("link", "url", f"{{{NS['atom']}}}uri", f"{{{NS['atom']}}}icon", f"{{{NS['atom']}}}logo"):
             urls.append(element.text or "")

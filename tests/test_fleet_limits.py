@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import psycopg
 import pytest
 
@@ -28,11 +30,11 @@ async def _sync(conn: psycopg.AsyncConnection[tuple[object, ...]], limiter: Flee
 
 
 @pytest.fixture
-async def conn(postgres_url: str) -> psycopg.AsyncConnection[tuple[object, ...]]:
+async def conn(postgres_url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
     with psycopg.connect(postgres_url) as sync:
         upgrade(sync)
     connection = await psycopg.AsyncConnection.connect(postgres_url, autocommit=True)
-    yield connection  # type: ignore[misc]
+    yield connection
     await connection.close()
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +15,7 @@ from syndicate.problems import LoadError
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.forwarded import client_of, parse_networks
-from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, AppClient, SiteFactory, article
 
 TRUSTED = parse_networks(["127.0.0.0/8", "10.0.0.0/8", "::1"])
 addresses = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
@@ -73,7 +72,7 @@ http:
 async def test_a_client_cannot_pick_its_own_rate_limit_bucket(
         make_site: SiteFactory, aiohttp_client: Callable[..., Any]) -> None:
     config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article()}, config=LIMITED)
-    client: TestClient = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[type-arg]
+    client: AppClient = await aiohttp_client(create_app(build_snapshot(config)))
     statuses = []
     for n in range(6):  # from behind the local proxy (the test client is 127.0.0.1), with a new claim each time
         response = await client.get("/feeds/news.rss", headers={"X-Forwarded-For": f"198.51.100.{n}, 203.0.113.7"})
