@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.config import HttpConfig, RateLimit
 from syndicate.partners import Audience
@@ -19,7 +18,7 @@ from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.state import LIMITER, RELOADER, WANTED
-from tests.conftest import MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import MINIMAL_CONFIG, AppClient, SiteFactory, article
 
 Client = Callable[..., Any]
 KEY = "partner-key-123456"
@@ -52,7 +51,7 @@ class Clock:
 
 async def test_a_remembered_request_is_not_served_to_another_key(aiohttp_client: Client,
                                                                  make_site: SiteFactory) -> None:
-    client: TestClient = await aiohttp_client(create_app(site(make_site, partner_config())))
+    client: AppClient = await aiohttp_client(create_app(site(make_site, partner_config())))
     assert (await client.get("/feeds/news.rss", headers=BEARER)).status == 200
     assert (await client.get("/feeds/news.rss", headers=BEARER)).status == 200
     wrong = await client.get("/feeds/news.rss", headers={"Authorization": "Bearer not-a-key-at-all"})
@@ -66,7 +65,7 @@ async def test_a_remembered_request_is_not_served_to_another_key(aiohttp_client:
 
 
 async def test_a_query_key_and_a_header_key_stay_apart(aiohttp_client: Client, make_site: SiteFactory) -> None:
-    client: TestClient = await aiohttp_client(create_app(site(make_site, partner_config())))
+    client: AppClient = await aiohttp_client(create_app(site(make_site, partner_config())))
     header = await (await client.get("/feeds/news.rss", headers=BEARER)).text()
     query = await (await client.get(f"/feeds/news.rss?key={KEY}")).text()
     assert f"key={KEY}" in query and f"key={KEY}" not in header
@@ -75,7 +74,7 @@ async def test_a_query_key_and_a_header_key_stay_apart(aiohttp_client: Client, m
 
 async def test_a_reload_checks_remembered_requests_again(aiohttp_client: Client, make_site: SiteFactory) -> None:
     config = site(make_site, partner_config())
-    client: TestClient = await aiohttp_client(create_app(config))
+    client: AppClient = await aiohttp_client(create_app(config))
     assert (await client.get("/feeds/news.rss", headers=BEARER)).status == 200
     assert client.app[WANTED].table, "the checked request is remembered"
     config.write_text(partner_config(formats="    formats: [json]\n"), encoding="utf-8")
@@ -87,17 +86,17 @@ async def test_a_reload_checks_remembered_requests_again(aiohttp_client: Client,
 
 async def test_refusals_are_checked_and_charged_every_time(aiohttp_client: Client, make_site: SiteFactory) -> None:
     limits = "http:\n  rate_limits:\n    public: {rate: 0.01, burst: 3}\n"
-    client: TestClient = await aiohttp_client(create_app(site(make_site, partner_config(limits=limits))))
+    client: AppClient = await aiohttp_client(create_app(site(make_site, partner_config(limits=limits))))
     statuses = [(await client.get("/feeds/nope.rss")).status for _ in range(4)]
     assert statuses == [404, 404, 404, 429]
     assert not client.app[WANTED].table
 
 
-async def limited_client(aiohttp_client: Client, make_site: SiteFactory, burst: int, cost: float) -> TestClient:
+async def limited_client(aiohttp_client: Client, make_site: SiteFactory, burst: int, cost: float) -> AppClient:
     limits = f"http:\n  rate_limits:\n    public: {{rate: 0.001, burst: {burst}}}\n    not_modified_cost: {cost}\n"
     app = create_app(site(make_site, partner_config(limits=limits)))
     app[LIMITER] = RateLimiter(clock=Clock())
-    client: TestClient = await aiohttp_client(app)
+    client: AppClient = await aiohttp_client(app)
     return client
 
 
@@ -121,8 +120,9 @@ async def test_a_client_short_of_the_dearest_answer_is_refused_first(
 
 async def test_prepared_headers_carry_nothing_of_an_earlier_response(aiohttp_client: Client,
                                                                     make_site: SiteFactory) -> None:
-    client: TestClient = await aiohttp_client(create_app(site(make_site, partner_config())))
-    identity = {"skip_auto_headers": ("Accept-Encoding",)}  # the test client asks for gzip unless told not to
+    client: AppClient = await aiohttp_client(create_app(site(make_site, partner_config())))
+    # the test client asks for gzip unless told not to
+    identity: dict[str, Any] = {"skip_auto_headers": ("Accept-Encoding",)}
     plain = await client.get("/feeds/news.rss", headers=BEARER, **identity)
     gzipped = await client.get("/feeds/news.rss", headers={**BEARER, "Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in plain.headers and gzipped.headers["Content-Encoding"] == "gzip"

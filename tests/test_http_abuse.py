@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp.test_utils import TestClient
+
+from tests.conftest import AppClient
 
 A = {"Authorization": "Bearer partner-a-demo-key"}
 B = {"Authorization": "Bearer partner-b-demo-key"}
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
-async def test_other_methods_get_405_with_allow(client: TestClient, method: str) -> None:
+async def test_other_methods_get_405_with_allow(client: AppClient, method: str) -> None:
     response = await client.request(method, "/feeds/world.rss")
     assert response.status == 405
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
 
 
-async def test_huge_query_and_headers_are_refused_cleanly(client: TestClient) -> None:
+async def test_huge_query_and_headers_are_refused_cleanly(client: AppClient) -> None:
     response = await client.get("/feeds/world.rss?page=1&x=" + "a" * 20_000)
     assert response.status in (400, 414)
     response = await client.get("/feeds/world.rss", headers={"X-Big": "b" * 20_000})
@@ -32,12 +33,12 @@ async def test_huge_query_and_headers_are_refused_cleanly(client: TestClient) ->
     {"If-Modified-Since": "\u00e9t\u00e9"}, {"Accept-Encoding": "gzip;q=;;;,*;q=nan"},
     {"Accept-Encoding": ";" * 500}, {"Authorization": "Bearer"}, {"Authorization": "Basic Zm9vOmJhcg=="},
 ])
-async def test_malformed_headers_never_break_a_feed(client: TestClient, header: dict[str, str]) -> None:
+async def test_malformed_headers_never_break_a_feed(client: AppClient, header: dict[str, str]) -> None:
     response = await client.get("/feeds/world.atom", headers=header)
     assert response.status in (200, 304)
 
 
-async def test_partners_never_get_each_others_variant(client: TestClient) -> None:
+async def test_partners_never_get_each_others_variant(client: AppClient) -> None:
     async def fetch(headers: dict[str, str]) -> str:
         return await (await client.get("/feeds/world.json", headers=headers)).text()
 

@@ -8,16 +8,16 @@ import gzip
 from collections.abc import Callable
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.web.conditional import accepts_gzip, etag_matches, http_date, not_modified, parse_http_date
 from syndicate.web.state import VARIANTS
 from syndicate.web.variants import Rendered, VariantCache
+from tests.conftest import AppClient
 
 PARTNER = {"Authorization": "Bearer partner-a-demo-key"}
 
 
-async def test_headers_of_a_public_feed(client: TestClient) -> None:
+async def test_headers_of_a_public_feed(client: AppClient) -> None:
     response = await client.get("/feeds/world.rss", headers={"Accept-Encoding": "identity"})
     assert response.status == 200
     headers = response.headers
@@ -30,7 +30,7 @@ async def test_headers_of_a_public_feed(client: TestClient) -> None:
     assert "Content-Encoding" not in headers
 
 
-async def test_partner_feeds_are_private(client: TestClient) -> None:
+async def test_partner_feeds_are_private(client: AppClient) -> None:
     response = await client.get("/feeds/world.json", headers=PARTNER)
     assert response.headers["Cache-Control"] == "private, max-age=300"
 
@@ -39,7 +39,7 @@ async def test_partner_feeds_are_private(client: TestClient) -> None:
 @pytest.mark.parametrize("encoding", ["identity", "gzip", "gzip;q=0, deflate", "*"])
 @pytest.mark.parametrize("validator", ["none", "etag", "etag-list", "weak-etag", "star", "ims", "ims-old",
                                        "etag-wrong+ims", "bad-ims"])
-async def test_matrix(client: TestClient, method: str, encoding: str, validator: str) -> None:
+async def test_matrix(client: AppClient, method: str, encoding: str, validator: str) -> None:
     first = await client.get("/feeds/world.atom", headers={"Accept-Encoding": encoding})
     etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
     body = await first.read()
@@ -73,14 +73,14 @@ async def test_matrix(client: TestClient, method: str, encoding: str, validator:
         assert response.headers.get("Content-Encoding") == ("gzip" if wants_gzip else None)
 
 
-async def test_gzip_body_is_the_same_feed(client: TestClient) -> None:
+async def test_gzip_body_is_the_same_feed(client: AppClient) -> None:
     plain = await (await client.get("/feeds/all.json", headers={"Accept-Encoding": "identity"})).read()
     response = await client.get("/feeds/all.json", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
     assert response.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(await response.read()) == plain
 
 
-async def test_same_request_same_etag_and_hits_the_cache(client: TestClient) -> None:
+async def test_same_request_same_etag_and_hits_the_cache(client: AppClient) -> None:
     cache = client.app[VARIANTS]
     first = await client.get("/feeds/business.rss")
     renders = cache.renders
@@ -89,7 +89,7 @@ async def test_same_request_same_etag_and_hits_the_cache(client: TestClient) -> 
     assert cache.renders == renders and cache.hits >= 1
 
 
-async def test_method_not_allowed(client: TestClient) -> None:
+async def test_method_not_allowed(client: AppClient) -> None:
     response = await client.post("/feeds/world.rss")
     assert response.status == 405
     assert "GET" in response.headers["Allow"]

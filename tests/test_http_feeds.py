@@ -7,20 +7,20 @@ import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 from lxml import etree
 
 from syndicate.snapshot import build_snapshot
 from syndicate.web.accesslog import AccessLog, redact
 from syndicate.web.app import create_app
 from syndicate.web.state import VARIANTS
-from tests.conftest import MINIMAL_CONFIG, SiteFactory, article, serve_like_cli
-from tests.feedcheck import NS, check_any, strict_xml
+from tests.conftest import MINIMAL_CONFIG, AppClient, SiteFactory, article, serve_like_cli
+from tests.feedcheck import NS, check_any, strict_xml, xpath
 
-Client = Callable[..., object]
+Client = Callable[..., Any]
 
 
 def paged_site(make_site: SiteFactory, config_extra: str = "") -> Path:
@@ -32,7 +32,7 @@ def paged_site(make_site: SiteFactory, config_extra: str = "") -> Path:
     return make_site(files, config=MINIMAL_CONFIG + config_extra)
 
 
-async def app_client(aiohttp_client: Client, config: Path) -> TestClient:
+async def app_client(aiohttp_client: Client, config: Path) -> AppClient:
     """The app as ``syndicate serve`` runs it, access log included."""
     return await serve_like_cli(aiohttp_client, create_app(build_snapshot(config)))
 
@@ -95,16 +95,16 @@ async def test_traversal_is_just_not_found(aiohttp_client: Client, make_site: Si
     assert "site:" not in await response.text()
 
 
-async def test_opml_lists_public_feeds(client: TestClient) -> None:
+async def test_opml_lists_public_feeds(client: AppClient) -> None:
     response = await client.get("/feeds.opml")
     assert response.status == 200
     root = etree.fromstring(await response.read())
-    urls = root.xpath("//outline/@xmlUrl")
+    urls = xpath(root, "//outline/@xmlUrl")
     assert urls[0] == "http://127.0.0.1:8080/feeds/all.rss"
     assert "http://127.0.0.1:8080/feeds/world.rss" in urls and len(urls) == 3
 
 
-async def test_index_links_tag_feeds(client: TestClient) -> None:
+async def test_index_links_tag_feeds(client: AppClient) -> None:
     page = await (await client.get("/")).text()
     assert "/feeds/world/tags/belarus.rss" in page and "/feeds.opml" in page
 

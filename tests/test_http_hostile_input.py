@@ -14,21 +14,21 @@ from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import BaseTestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from syndicate.config import HttpConfig, RateLimit
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.web.app import create_app
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.opsite import AUTH, TOKEN, ad_site
 from tests.test_http_feeds import paged_site
 
 Client = Callable[..., Any]
 
 
-async def raw_status(server: TestServer, target: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+async def raw_status(server: BaseTestServer, target: bytes, headers: list[tuple[bytes, bytes]]) -> int:
     """The status of one request written byte for byte (aiohttp's client would re-encode the headers)."""
     reader, writer = await asyncio.open_connection(server.host, server.port)
     try:
@@ -44,7 +44,7 @@ async def raw_status(server: TestServer, target: bytes, headers: list[tuple[byte
 
 
 @pytest.mark.parametrize("page", ["%C2%B2", "%D9%A3", "%EF%BC%91", "0", "00", "-1", "+1", " 1", "1.0", "", "1e3"])
-async def test_a_bad_page_number_is_400(client: TestClient, page: str) -> None:
+async def test_a_bad_page_number_is_400(client: AppClient, page: str) -> None:
     response = await client.get(f"/feeds/world.rss?page={page}")
     assert response.status == 400
     assert "page" in await response.text()
@@ -52,25 +52,25 @@ async def test_a_bad_page_number_is_400(client: TestClient, page: str) -> None:
 
 @pytest.mark.parametrize("query", ["key=partner-a-demo-key&key=partner-b-demo-key", "page=1&page=2",
                                    "key=partner-a-demo-key&page=1&key=partner-a-demo-key"])
-async def test_a_parameter_given_twice_is_400_not_a_silent_choice(client: TestClient, query: str) -> None:
+async def test_a_parameter_given_twice_is_400_not_a_silent_choice(client: AppClient, query: str) -> None:
     response = await client.get(f"/feeds/world.json?{query}")
     assert response.status == 400
     assert "more than once" in await response.text()
 
 
-async def test_an_out_of_range_page_is_still_404(client: TestClient) -> None:
+async def test_an_out_of_range_page_is_still_404(client: AppClient) -> None:
     assert (await client.get("/feeds/world.rss?page=999")).status == 404
 
 
 @pytest.mark.parametrize("since", ["Mon, 01 Jan 20000000000000000000 00:00:00 GMT",
                                    "Mon, 01 Jan 99999 00:00:00 GMT", "Mon, 01 Jan 0000 00:00:00 GMT"])
-async def test_an_impossible_if_modified_since_is_ignored(client: TestClient, since: str) -> None:
+async def test_an_impossible_if_modified_since_is_ignored(client: AppClient, since: str) -> None:
     response = await client.get("/feeds/world.rss", headers={"If-Modified-Since": since})
     assert response.status == 200
 
 
 async def test_an_undecodable_feed_key_is_401(aiohttp_client: Client, sample: Snapshot) -> None:
-    client: TestClient = await aiohttp_client(create_app(sample))
+    client: AppClient = await aiohttp_client(create_app(sample))
     for value in (b"Bearer \xff", b"Bearer \xed\xa0\x80", b"bearer \xc3"):
         assert await raw_status(client.server, b"/feeds/world.rss", [(b"Authorization", value)]) == 401
     assert await raw_status(client.server, b"/feeds/world.rss?key=%FF", []) == 401
@@ -80,7 +80,7 @@ async def test_an_undecodable_feed_key_is_401(aiohttp_client: Client, sample: Sn
 async def test_an_undecodable_admin_token_is_401(aiohttp_client: Client, make_site: SiteFactory,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(ad_site(make_site)))
+    client: AppClient = await aiohttp_client(create_app(ad_site(make_site)))
     for path in (b"/admin/status", b"/admin/stats.json"):
         for value in (b"Bearer \xff", b"Basic \xff\xfe"):
             assert await raw_status(client.server, path, [(b"Authorization", value)]) == 401
@@ -100,7 +100,7 @@ async def test_an_undecodable_admin_token_is_401(aiohttp_client: Client, make_si
 async def test_any_json_admin_body_the_parser_refuses_is_422(aiohttp_client: Client, make_site: SiteFactory,
                                                               monkeypatch: pytest.MonkeyPatch, body: bytes) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(ad_site(make_site)))
+    client: AppClient = await aiohttp_client(create_app(ad_site(make_site)))
     response = await client.put("/admin/adspaces/deep", data=body,
                                 headers={**AUTH, "Content-Type": "application/json"})
     assert response.status == 422
@@ -119,7 +119,7 @@ partners:
 
 
 async def test_wrong_keys_cost_tokens_so_guessing_meets_429(aiohttp_client: Client, make_site: SiteFactory) -> None:
-    client: TestClient = await aiohttp_client(create_app(paged_site(make_site, GUESSING)))
+    client: AppClient = await aiohttp_client(create_app(paged_site(make_site, GUESSING)))
     statuses = [(await client.get(f"/feeds/news.rss?key=guess-{n}")).status for n in range(8)]
     assert statuses == [401] * 5 + [429] * 3
     refused = await client.get("/feeds/news.rss", headers={"Authorization": "Bearer guess-9"})
@@ -131,7 +131,7 @@ async def test_wrong_keys_cost_tokens_so_guessing_meets_429(aiohttp_client: Clie
 @pytest.mark.parametrize("path", ["/feeds/nope.rss", "/feeds/news.xml", "/feeds/news.rss?page=x",
                                   "/feeds/news.rss?page=99", "/feeds/news/tags/nope.rss"])
 async def test_every_error_answer_costs_a_token(aiohttp_client: Client, make_site: SiteFactory, path: str) -> None:
-    client: TestClient = await aiohttp_client(create_app(paged_site(make_site, GUESSING)))
+    client: AppClient = await aiohttp_client(create_app(paged_site(make_site, GUESSING)))
     first = await client.get(path)
     assert first.status in (400, 404) and first.headers["RateLimit-Remaining"] == "4"
     statuses = [(await client.get(path)).status for _ in range(5)]
@@ -149,7 +149,7 @@ partners:
     keys: [partner-key-123456]
     formats: [json]
 """)
-    client: TestClient = await aiohttp_client(create_app(config))
+    client: AppClient = await aiohttp_client(create_app(config))
     key = {"Authorization": "Bearer partner-key-123456"}
     assert [(await client.get("/feeds/news.rss", headers=key)).status for _ in range(3)] == [403, 403, 429]
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
-from tests.conftest import MINIMAL_CONFIG, SiteFactory, article, serve_like_cli
+from tests.conftest import MINIMAL_CONFIG, AppClient, SiteFactory, article, serve_like_cli
 from tests.feedcheck import NS, strict_xml
 
 Client = Callable[..., Any]
@@ -54,7 +53,7 @@ def site(make_site: SiteFactory) -> Path:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Client, make_site: SiteFactory) -> TestClient:
+async def client(aiohttp_client: Client, make_site: SiteFactory) -> AppClient:
     return await serve_like_cli(aiohttp_client, create_app(build_snapshot(site(make_site))))
 
 
@@ -70,7 +69,7 @@ def local(url: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
-async def test_paging_links_keep_a_query_key(client: TestClient, fmt: str) -> None:
+async def test_paging_links_keep_a_query_key(client: AppClient, fmt: str) -> None:
     response = await client.get(f"/feeds/news.{fmt}?key={OWN_KEY_Q}&page=2")
     assert response.status == 200
     base = f"{BASE}/feeds/news.{fmt}"
@@ -81,7 +80,7 @@ async def test_paging_links_keep_a_query_key(client: TestClient, fmt: str) -> No
     assert f'<{base}?key={OWN_KEY_Q}&page=2>; rel="self"' in response.headers["Link"]
 
 
-async def test_json_feed_and_next_url_keep_a_query_key(client: TestClient) -> None:
+async def test_json_feed_and_next_url_keep_a_query_key(client: AppClient) -> None:
     feed = orjson.loads(await (await client.get(f"/feeds/news.json?key={STRIP_KEY}")).read())
     assert feed["feed_url"] == f"{BASE}/feeds/news.json?key={STRIP_KEY}"
     assert feed["next_url"] == f"{BASE}/feeds/news.json?key={STRIP_KEY}&page=2"
@@ -93,14 +92,14 @@ async def test_json_feed_and_next_url_keep_a_query_key(client: TestClient) -> No
     "/feeds/news.rss", "/feeds/news/tags/alpha.rss?key=strip-key-1234567",
     "/feeds/news/authors/ann.atom?page=2&key=strip-key-1234567", "/feeds/all.atom?key=strip-key-1234567&page=1",
 ])
-async def test_self_is_the_url_asked_for(client: TestClient, target: str) -> None:
+async def test_self_is_the_url_asked_for(client: AppClient, target: str) -> None:
     response = await client.get(target)
     fmt = target.split("?")[0].rsplit(".", 1)[1]
     assert xml_links(await response.read(), fmt)["self"] == BASE + target
     assert f'<{BASE + target}>; rel="self"' in response.headers["Link"]
 
 
-async def test_following_next_stays_on_the_partners_variant(client: TestClient) -> None:
+async def test_following_next_stays_on_the_partners_variant(client: AppClient) -> None:
     for key, wanted, unwanted in ((STRIP_KEY, None, "sponsored"), (OWN_KEY_Q, "OwnAd", "PublicAd")):
         url = f"/feeds/news.json?key={key}"
         pages = 0
@@ -120,7 +119,7 @@ async def test_following_next_stays_on_the_partners_variant(client: TestClient) 
         assert unwanted not in body and "Item 0" in body
 
 
-async def test_bearer_and_public_links_never_carry_a_key_whatever_was_cached(client: TestClient) -> None:
+async def test_bearer_and_public_links_never_carry_a_key_whatever_was_cached(client: AppClient) -> None:
     bearer = {"Authorization": f"Bearer {OWN_KEY}"}
     for order in range(2):  # the query variant cached first, then the header one first
         requests = [("?key=" + OWN_KEY_Q, {}), ("", bearer), ("", {})]
@@ -135,13 +134,13 @@ async def test_bearer_and_public_links_never_carry_a_key_whatever_was_cached(cli
             assert ("OwnAd" in text) == (query != "" or headers != {})
 
 
-async def test_tracking_links_carry_no_key(client: TestClient) -> None:
+async def test_tracking_links_carry_no_key(client: AppClient) -> None:
     body = (await (await client.get(f"/feeds/news.rss?key={OWN_KEY_Q}")).read()).decode()
     tracking = re.findall(r"http://127\.0\.0\.1:8080/[ci]/[^\"&<\s]+", body.replace("&amp;", "&"))
     assert tracking and not any("key" in url or OWN_KEY_Q in url for url in tracking)
 
 
-async def test_the_key_stays_out_of_the_access_log(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_key_stays_out_of_the_access_log(client: AppClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="syndicate.access")
     await client.get(f"/feeds/news.rss?page=2&key={STRIP_KEY}")
     lines = [r.getMessage() for r in caplog.records if r.name == "syndicate.access"]

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.web.app import create_app
 from syndicate.web.ratelimit import RateLimiter
 from syndicate.web.state import LIMITER
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.test_http_feeds import paged_site
 
 Client = Callable[..., Any]
@@ -40,7 +39,7 @@ async def test_obeying_retry_after_is_served(aiohttp_client: Client, make_site: 
     app = create_app(paged_site(make_site, slow_limits(rate, burst)))
     clock = Clock()
     app[LIMITER] = RateLimiter(clock=clock)
-    client: TestClient = await aiohttp_client(app)
+    client: AppClient = await aiohttp_client(app)
     for _ in range(burst):
         assert (await client.get("/feeds/news.rss")).status == 200
     for _ in range(4):  # each time: refused, wait what it says, served
@@ -56,7 +55,7 @@ async def test_retry_after_is_not_longer_than_needed(aiohttp_client: Client, mak
     app = create_app(paged_site(make_site, slow_limits(0.5, 1)))
     clock = Clock()
     app[LIMITER] = RateLimiter(clock=clock)
-    client: TestClient = await aiohttp_client(app)
+    client: AppClient = await aiohttp_client(app)
     assert (await client.get("/feeds/news.rss")).status == 200
     refused = await client.get("/feeds/news.rss")
     assert refused.headers["Retry-After"] == "2"  # one token at half a token a second

@@ -12,13 +12,12 @@ from typing import Any
 
 import lxml.html
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
 from syndicate.problems import Level
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
-from tests.conftest import MINIMAL_CONFIG, SiteFactory
+from tests.conftest import MINIMAL_CONFIG, AppClient, SiteFactory
 from tests.feedcheck import check_any
 from tests.wordpress_site import WordPressSite
 
@@ -92,7 +91,7 @@ def _instant(gmt: str) -> dt.datetime:
     return dt.datetime.strptime(gmt, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
 
 
-async def _get(client: TestClient, path: str, key: str | None = None) -> bytes:  # type: ignore[type-arg]
+async def _get(client: AppClient, path: str, key: str | None = None) -> bytes:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     response = await client.get(path, headers=headers)
     assert response.status == 200, (path, await response.text())

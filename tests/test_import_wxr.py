@@ -217,7 +217,7 @@ def test_any_bytes_give_an_export_or_one_export_error(tmp_path: Path, data: byte
         assert "\n" not in str(exc)
 
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.web.app import create_app
 from syndicate.web.redaction import truncate_address
-from tests.conftest import SiteFactory, serve_like_cli
+from tests.conftest import AppClient, SiteFactory, serve_like_cli
 from tests.opsite import AUTH, PARTNER_KEY, TOKEN, ad_site, space
 from tests.test_tracking_http import ad_links
 from tests.tracking_support import tracked_site, use_test_secrets
@@ -32,7 +31,7 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
 
 
-async def _client(aiohttp_client: Client, config: Path) -> TestClient:  # type: ignore[type-arg]
+async def _client(aiohttp_client: Client, config: Path) -> AppClient:
     return await serve_like_cli(aiohttp_client, create_app(config))
 
 

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from syndicate.problems import LoadError
 from syndicate.snapshot import build_snapshot
 from syndicate.web.state import RELOADER, TRACKER
 from syndicate.web.websub import PUBLISHER
-from tests.conftest import SAMPLE_CONFIG, SiteFactory, article
+from tests.conftest import SAMPLE_CONFIG, AppClient, SiteFactory, article
 from tests.test_websub import HubStub, start_hub
 from tests.test_websub import site as websub_site
 from tests.test_workers import free_port
@@ -53,7 +52,7 @@ def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
 
 
 
-async def scrape(client: TestClient) -> Samples:  # type: ignore[type-arg]
+async def scrape(client: AppClient) -> Samples:
     response = await client.get("/admin/metrics", headers=admin())
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +21,7 @@ from syndicate.web.app import create_app
 from syndicate.web.catalog import PER_PAGE, TOP
 from syndicate.web.pages import plural
 from syndicate.web.state import PAGES, RELOADER
-from tests.conftest import FEED_YAML, SiteFactory, article
+from tests.conftest import FEED_YAML, AppClient, SiteFactory, article
 
 Client = Callable[..., Any]
 HOSTILE = """'<script>alert("x")</script> & <b>bold</b>'"""
@@ -37,13 +37,13 @@ def two_feeds() -> dict[str, str]:
     }
 
 
-async def start(aiohttp_client: Client, make_site: SiteFactory, files: dict[str, str]) -> TestClient:  # type: ignore[type-arg]
+async def start(aiohttp_client: Client, make_site: SiteFactory, files: dict[str, str]) -> AppClient:
     client = await aiohttp_client(create_app(make_site(files)))
     assert isinstance(client, TestClient)
     return client
 
 
-async def page_of(client: TestClient, path: str) -> lxml_html.HtmlElement:  # type: ignore[type-arg]
+async def page_of(client: AppClient, path: str) -> lxml_html.HtmlElement:
     response = await client.get(path)
     assert response.status == 200, (path, await response.text())
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -170,7 +170,7 @@ async def test_pages_render_once_per_snapshot(aiohttp_client: Client, make_site:
     (config.parent / "feeds/news/d.md").write_text(article(title="D"), encoding="utf-8")
     assert (await client.app[RELOADER].reload("test")).accepted
     changed = await client.get("/")
-    assert re.search(r"· 2 articles ·", text_of(lxml_html.fromstring(await changed.read())
+    assert re.search(r"· 2 articles ·", text_of(cast(lxml_html.HtmlElement, lxml_html.fromstring(await changed.read()))
                                                 .get_element_by_id("feed-news")))
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert client.app[PAGES].renders == 2

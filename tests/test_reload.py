@@ -18,22 +18,21 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from syndicate.reload import Reloader
 from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.watch import Targets
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
-from tests.conftest import SiteFactory, article
+from tests.conftest import AppClient, SiteFactory, article
 from tests.feedcheck import check_any
 from tests.opsite import AUTH, TOKEN, ad_site, space, wait_for
 
 Client = Callable[..., Any]
 
 
-async def start(aiohttp_client: Client, config: Path, watch: bool = False) -> tuple[TestClient, Reloader]:
-    client: TestClient = await aiohttp_client(create_app(config, watch=watch))
+async def start(aiohttp_client: Client, config: Path, watch: bool = False) -> tuple[AppClient, Reloader]:
+    client: AppClient = await aiohttp_client(create_app(config, watch=watch))
     return client, client.app[RELOADER]
 
 
@@ -53,7 +52,7 @@ async def until_watching(config: Path, reloader: Reloader) -> None:
     pytest.fail("the file watcher never reported a change")
 
 
-async def feed_text(client: TestClient, path: str = "/feeds/news.rss") -> str:
+async def feed_text(client: AppClient, path: str = "/feeds/news.rss") -> str:
     response = await client.get(path)
     assert response.status == 200
     body = await response.read()

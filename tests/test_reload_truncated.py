@@ -43,7 +43,7 @@ async def test_a_truncated_space_file_is_rejected_by_the_watching_server(aiohttp
     assert b"units" not in space.read_bytes()[:200] and len(space.read_bytes()) == 200
 
     async def tried() -> bool:
-        return reloader.attempts > attempts
+        return bool(reloader.attempts > attempts)
 
     await wait_for(tried, "a reload after the truncated write")
     outcome = reloader.last

@@ -21,7 +21,7 @@ from syndicate.web.conditional import http_date
 from syndicate.web.schedule import SCHEDULER
 from syndicate.web.state import RELOADER
 from syndicate.web.websub import PUBLISHER
-from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, AppClient, SiteFactory, article
 from tests.opsite import AUTH, TOKEN, wait_for
 from tests.test_websub import HubStub, start_hub
 
@@ -44,7 +44,7 @@ def site(make_site: SiteFactory, due: dt.datetime, hub: str = "https://hub.inval
     }, config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub}']\n  rate_limits:\n    public: {{\"off\": true}}\n")
 
 
-async def texts(client: TestClient, paths: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+async def texts(client: AppClient, paths: tuple[str, ...]) -> dict[str, tuple[int, str]]:
     found = {}
     for path in paths:
         response = await client.get(path)

@@ -6,13 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from syndicate.cli import main
 from syndicate.problems import LoadError
 from syndicate.tracking.keys import KEYS_ENV, load_keys
 from syndicate.web.app import create_app
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.opsite import AUTH, PARTNER_KEY, TOKEN, ad_site
 
 SECRET = "partner-a-demo-key"
@@ -43,7 +42,7 @@ async def test_a_rejected_reload_never_shows_the_keys(aiohttp_client: object, ma
                                                       caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     config = ad_site(make_site)
-    client: TestClient = await aiohttp_client(create_app(config))  # type: ignore[operator, type-arg]
+    client: AppClient = await aiohttp_client(create_app(config))  # type: ignore[operator]
     _with_keys(config, keys)
     with caplog.at_level(logging.DEBUG):
         response = await client.post("/admin/reload", headers=AUTH)

@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -18,10 +19,11 @@ from syndicate.snapshot import build_snapshot
 from syndicate.tracking.chart import fill_days, svg_chart
 from syndicate.tracking.stats import COLUMNS, Counts, Row
 from syndicate.web.app import create_app
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
+from tests.feedcheck import xpath
 from tests.tracking_support import ADMIN_TOKEN, admin, seed_store, tracked_site, use_test_secrets
 
-Client = Callable[..., object]
+Client = Callable[..., Any]
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,13 +35,13 @@ def seeded(make_site: SiteFactory) -> Path:
     return seed_store(tracked_site(make_site))
 
 
-async def client_for(aiohttp_client: Client, config: Path) -> TestClient:  # type: ignore[type-arg]
-    client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
+async def client_for(aiohttp_client: Client, config: Path) -> AppClient:
+    client = await aiohttp_client(create_app(build_snapshot(config)))
     assert isinstance(client, TestClient)
     return client
 
 
-async def stats_json(client: TestClient, query: str = "") -> dict[str, object]:  # type: ignore[type-arg]
+async def stats_json(client: AppClient, query: str = "") -> dict[str, object]:
     response = await client.get(f"/admin/stats.json{query}", headers=admin())
     assert response.status == 200, await response.text()
     assert response.headers["Cache-Control"].startswith("no-store")
@@ -119,19 +121,19 @@ async def test_page_numbers_match_the_json(aiohttp_client: Client, seeded: Path)
     response = await client.get("/admin/stats", headers=admin())
     assert response.status == 200 and response.content_type == "text/html"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    page = lxml_html.fromstring(await response.read())
-    assert not page.xpath("//script") and not page.xpath("//*[@src]")
+    page = cast(lxml_html.HtmlElement, lxml_html.fromstring(await response.read()))
+    assert not xpath(page, "//script") and not xpath(page, "//*[@src]")
     data = await stats_json(client)
     for column in COLUMNS:
-        [cell] = page.xpath(f"//td[@id='total-{column}']")
+        [cell] = xpath(page, f"//td[@id='total-{column}']")
         expected = data["totals"][column]  # type: ignore[index]
         assert cell.get("data-value") == ("" if expected is None else str(expected))
     for by, table in (("space", "by-space"), ("unit", "by-unit"), ("partner", "by-partner")):
         rows = (await stats_json(client, f"?by={by}"))["rows"]
-        cells = page.xpath(f"//table[@id='{table}']//td[@data-column='served']/@data-value")
+        cells = xpath(page, f"//table[@id='{table}']//td[@data-column='served']/@data-value")
         assert [int(c) for c in cells] == [row["served"] for row in rows]  # type: ignore[attr-defined]
     days = (await stats_json(client, "?by=day"))["rows"]
-    points = page.xpath("//*[@id='chart']//*[@data-series='served']/*[local-name()='circle']")
+    points = xpath(page, "//*[@id='chart']//*[@data-series='served']/*[local-name()='circle']")
     drawn = {p.get("data-day"): int(p.get("data-value")) for p in points}
     assert drawn == {"2024-05-01": 100, "2024-05-02": 70, "2024-05-03": 0, "2024-05-04": 10}
     assert {day: drawn[day] for day in drawn if drawn[day]} == {r["day"]: r["served"] for r in days}  # type: ignore[attr-defined]

@@ -75,7 +75,8 @@ def read_page(url: str, profile: Path, screenshot: Path) -> dict[str, Any]:
                        for cell in driver.find_elements(By.CSS_SELECTOR, "#totals td")},
             "spaces": [[td.text for td in row.find_elements(By.TAG_NAME, "td")]
                        for row in driver.find_elements(By.CSS_SELECTOR, "#by-space tbody tr")],
-            "errors": [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"],
+            "errors": [entry for entry in driver.get_log("browser")  # type: ignore[no-untyped-call]
+                       if entry.get("level") == "SEVERE"],
         }
         driver.save_screenshot(str(screenshot))
         return found

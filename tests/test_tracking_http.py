@@ -18,7 +18,7 @@ from syndicate.tracking.tokens import Claim, SigningKeys
 from syndicate.web.app import create_app
 from syndicate.web.state import TRACKER
 from syndicate.web.tracking_views import PIXEL
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.tracking_support import (
     CHROME,
     CLICK_LINK,
@@ -43,11 +43,11 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @contextlib.asynccontextmanager
-async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def serving(config: Path) -> AsyncIterator[AppClient]:
     """The real app on a real socket, asked by a browser unless a test says otherwise; leaving the block
     is a graceful stop (the app's cleanup runs)."""
     app = create_app(build_snapshot(config))
-    client: TestClient = TestClient(TestServer(app), headers={"User-Agent": CHROME})  # type: ignore[type-arg]
+    client: AppClient = TestClient(TestServer(app), headers={"User-Agent": CHROME})
     await client.start_server()
     try:
         yield client
@@ -55,7 +55,7 @@ async def serving(config: Path) -> AsyncIterator[TestClient]:  # type: ignore[ty
         await client.close()
 
 
-async def ad_links(client: TestClient, headers: dict[str, str] | None = None,  # type: ignore[type-arg]
+async def ad_links(client: AppClient, headers: dict[str, str] | None = None,
                    ) -> tuple[list[str], list[str]]:
     """Click and pixel paths in the JSON feed, as a reader would follow them (each ad's once: an image ad
     links from its image and from its text line)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +21,7 @@ from syndicate.ingest.upstream import UpstreamPoller, backoff
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.upstreams import UPSTREAMS
-from tests.conftest import SiteFactory
+from tests.conftest import AppClient, SiteFactory
 from tests.feedcheck import check_any
 from tests.opsite import AUTH, CONFIG, PARTNER_KEY, TOKEN, space, wait_for
 from tests.wordpress_site import free_port
@@ -84,9 +84,9 @@ def followed_site(make_site: SiteFactory, url: str, extra: str = "") -> Path:
     }, config=CONFIG)
 
 
-async def _started(aiohttp_client: Callable[..., Any], config: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:  # type: ignore[type-arg]
+async def _started(aiohttp_client: Callable[..., Any], config: Path, monkeypatch: pytest.MonkeyPatch) -> AppClient:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
-    client: TestClient = await aiohttp_client(create_app(config))  # type: ignore[type-arg]
+    client: AppClient = await aiohttp_client(create_app(config))
 
     async def loaded() -> bool:
         return bool(client.app[UPSTREAMS].polls) and (await client.get("/feeds/followed.json")).status == 200 and \
@@ -96,7 +96,7 @@ async def _started(aiohttp_client: Callable[..., Any], config: Path, monkeypatch
     return client
 
 
-async def _status(client: TestClient) -> dict[str, Any]:  # type: ignore[type-arg]
+async def _status(client: AppClient) -> dict[str, Any]:
     response = await client.get("/admin/status", headers=AUTH)
     assert response.status == 200
     body = await response.json()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp.test_utils import TestClient
 from lxml import html as lxml_html
 
-from tests.feedcheck import check_any
+from tests.conftest import AppClient
+from tests.feedcheck import check_any, xpath
 
 CONTENT_TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -16,23 +16,23 @@ CONTENT_TYPES = {
 
 
 @pytest.mark.parametrize("fmt", list(CONTENT_TYPES))
-async def test_feed_is_served_with_its_type(client: TestClient, fmt: str) -> None:
+async def test_feed_is_served_with_its_type(client: AppClient, fmt: str) -> None:
     response = await client.get(f"/feeds/world.{fmt}")
     assert response.status == 200
     assert response.headers["Content-Type"] == CONTENT_TYPES[fmt]
     check_any(fmt, await response.read())
 
 
-async def test_index_lists_feeds_with_autodiscovery(client: TestClient) -> None:
+async def test_index_lists_feeds_with_autodiscovery(client: AppClient) -> None:
     response = await client.get("/")
     assert response.status == 200
     page = lxml_html.fromstring(await response.read())
-    alternates = page.xpath("//head/link[@rel='alternate']/@href")
+    alternates = xpath(page, "//head/link[@rel='alternate']/@href")
     assert "http://127.0.0.1:8080/feeds/world.atom" in alternates
     assert "http://127.0.0.1:8080/feeds/all.json" in alternates
 
 
-async def test_healthz(client: TestClient) -> None:
+async def test_healthz(client: AppClient) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
     assert (await response.json())["status"] == "ok"
@@ -49,7 +49,7 @@ async def test_healthz(client: TestClient) -> None:
         ("/nothing", 404, "404 Not Found"),
     ],
 )
-async def test_errors_are_short_and_specific(client: TestClient, path: str, status: int, message: str) -> None:
+async def test_errors_are_short_and_specific(client: AppClient, path: str, status: int, message: str) -> None:
     response = await client.get(path)
     assert response.status == status
     text = await response.text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -14,10 +15,10 @@ from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import SNAPSHOTS
 from syndicate.web.websub import PUBLISHER
-from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, AppClient, SiteFactory, article
 from tests.feedcheck import NS, strict_xml
 
-Client = Callable[..., object]
+Client = Callable[..., Any]
 
 
 class HubStub:
@@ -57,7 +58,7 @@ def site(make_site: SiteFactory, hub_url: str) -> Path:
 
 async def test_hub_links_everywhere(aiohttp_client: Client, make_site: SiteFactory) -> None:
     config = site(make_site, "https://hub.example.org/")
-    client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
+    client = await aiohttp_client(create_app(build_snapshot(config)))
     assert isinstance(client, TestClient)
     rss = await client.get("/feeds/news.rss")
     assert '<https://hub.example.org/>; rel="hub"' in rss.headers["Link"]
@@ -76,7 +77,7 @@ async def test_changed_feeds_are_pinged_with_retry(aiohttp_client: Client, make_
     hub = await start_hub(stub)
     try:
         config = site(make_site, str(hub.make_url("/hub")))
-        client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
+        client = await aiohttp_client(create_app(build_snapshot(config)))
         assert isinstance(client, TestClient)
         client.app[PUBLISHER].first_delay = 0.01
         (config.parent / "feeds/news/a.md").write_text(article(title="First, corrected"), encoding="utf-8")
@@ -96,7 +97,7 @@ async def test_no_change_no_ping(aiohttp_client: Client, make_site: SiteFactory)
     hub = await start_hub(stub)
     try:
         config = site(make_site, str(hub.make_url("/hub")))
-        client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
+        client = await aiohttp_client(create_app(build_snapshot(config)))
         assert isinstance(client, TestClient)
         client.app[SNAPSHOTS].replace(build_snapshot(config))
         await settled(client)
@@ -105,7 +106,7 @@ async def test_no_change_no_ping(aiohttp_client: Client, make_site: SiteFactory)
         await hub.close()
 
 
-async def settled(client: TestClient) -> None:
+async def settled(client: AppClient) -> None:
     """Wait (bounded) until every announcement after the swaps so far is done."""
     await asyncio.wait_for(asyncio.gather(*client.app[PUBLISHER].tasks), timeout=10)
 
@@ -137,7 +138,7 @@ async def pings_after(aiohttp_client: Client, make_site: SiteFactory, edit: Call
     hub = await start_hub(stub)
     try:
         config = tagged_site(make_site, str(hub.make_url("/hub")))
-        client = await aiohttp_client(create_app(build_snapshot(config)))  # type: ignore[operator]
+        client = await aiohttp_client(create_app(build_snapshot(config)))
         assert isinstance(client, TestClient)
         edit(config.parent)
         client.app[SNAPSHOTS].replace(build_snapshot(config))
