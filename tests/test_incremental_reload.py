@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +28,7 @@ from syndicate.reload import Reloader
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
-from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.conftest import FEED_YAML, MINIMAL_CONFIG, AppClient, SiteFactory, article
 from tests.opsite import wait_for
 from tests.test_reload import until_watching
 
@@ -58,8 +57,8 @@ def age_all(config: Path) -> None:
             age(path)
 
 
-async def start(aiohttp_client: Client, config: Path) -> tuple[TestClient, Reloader]:
-    client: TestClient = await aiohttp_client(create_app(config))
+async def start(aiohttp_client: Client, config: Path) -> tuple[AppClient, Reloader]:
+    client: AppClient = await aiohttp_client(create_app(config))
     return client, client.app[RELOADER]
 
 
@@ -74,7 +73,7 @@ def same_content(a: Snapshot, b: Snapshot) -> None:
     assert a.shortcode_tags == b.shortcode_tags
 
 
-async def served(client: TestClient) -> dict[str, bytes]:
+async def served(client: AppClient) -> dict[str, bytes]:
     pages = {}
     for fmt in FORMATS:
         response = await client.get(f"/feeds/news.{fmt}")
@@ -350,7 +349,7 @@ def test_serve_reloads_on_sighup_and_edits_parse_only_what_changed(make_site: Si
         process.wait(10)
 
 
-async def _watch_reload(client: TestClient, reloader: Reloader, change: Callable[[], object]) -> None:
+async def _watch_reload(client: AppClient, reloader: Reloader, change: Callable[[], object]) -> None:
     """Make ``change`` and wait until a reload the watcher triggered has run after it."""
     before = reloader.attempts
     change()
@@ -370,7 +369,7 @@ async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp
     config = make_site(files)
     age_all(config)
     cache = BuildCache()
-    client: TestClient = await aiohttp_client(create_app(config, watch=True, reuse=cache))
+    client: AppClient = await aiohttp_client(create_app(config, watch=True, reuse=cache))
     reloader = client.app[RELOADER]
     await until_watching(config, reloader)
     await asyncio.sleep(ChangeLog.SETTLING + 0.2)  # scans from now on are covered by the watch
