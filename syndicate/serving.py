@@ -1,6 +1,8 @@
 """Running the server: one process, or N workers sharing the port (SO_REUSEPORT).
 
-Each worker builds its own Snapshot and cache; the parent only supervises:
+Each worker builds its own Snapshot and cache; rate limits and the replay filter
+are shared by all of them (``fleet/workers.py``, or the shared store's fleet
+mechanism). The parent only supervises:
 it forwards SIGTERM/SIGINT (stop) and SIGHUP (reload) and restarts a worker
 that dies unexpectedly.
 """
@@ -22,6 +24,7 @@ from types import FrameType
 
 from aiohttp import web
 
+from syndicate.fleet.workers import WORKERS_ENV
 from syndicate.metrics import MULTIPROC_ENV
 from syndicate.snapshot import BuildCache, Snapshot
 from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
@@ -101,9 +104,11 @@ class Supervisor:
         given = os.environ.get(MULTIPROC_ENV)
         folder = given or tempfile.mkdtemp(prefix="syndicate-metrics-")
         os.environ[MULTIPROC_ENV] = folder  # spawned workers inherit it: multiprocess metrics
+        os.environ[WORKERS_ENV] = str(self.count)  # and this: one rate limit and replay filter for all
         try:
             return self._supervise()
         finally:
+            del os.environ[WORKERS_ENV]
             if not given:
                 shutil.rmtree(folder, ignore_errors=True)
                 del os.environ[MULTIPROC_ENV]

@@ -1,15 +1,21 @@
-"""Fleet rate limits: leases from one bucket in PostgreSQL, spent locally; the fleet never exceeds one bucket."""
+"""Fleet rate limits: leases from one bucket, spent locally; the fleet never exceeds one bucket.
+
+One suite for both stores of the buckets: PostgreSQL (replicas) and the SQLite file of ``serve --workers N``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from syndicate.config import RateLimit
 from syndicate.fleet.db import renew_leases
-from syndicate.fleet.limits import GRACE, FleetRateLimiter
+from syndicate.fleet.limits import GRACE, FleetRateLimiter, Report
+from syndicate.fleet.workers import WorkerFile
 from syndicate.storage.migrations import upgrade
 
 LIMIT = RateLimit(rate=0.001, burst=90.0)
@@ -23,24 +29,40 @@ class Clock:
         return self.now
 
 
-async def _sync(conn: psycopg.AsyncConnection[tuple[object, ...]], limiter: FleetRateLimiter, replicas: int) -> None:
-    reports = limiter.reports(active_seconds=10.0)
-    if reports:
-        limiter.synced(await renew_leases(conn, reports, replicas), reports)
+Renew = Callable[[Sequence[Report], int], Awaitable[dict[str, float]]]
 
 
-@pytest.fixture
-async def conn(postgres_url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
-    with psycopg.connect(postgres_url) as sync:
+async def _sync(conn: Renew, limiter: FleetRateLimiter, replicas: int) -> None:
+    await limiter.sync(10.0, lambda reports: conn(reports, replicas))
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def conn(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Renew]:
+    """The store's side of a sync, on PostgreSQL or on the workers' SQLite file."""
+    if request.param == "sqlite":
+        shared = WorkerFile(tmp_path / "fleet.sqlite3")
+
+        async def renew_in_file(reports: Sequence[Report], replicas: int) -> dict[str, float]:
+            return shared.renew_leases(reports, replicas)
+
+        yield renew_in_file
+        shared.close()
+        return
+    url = request.getfixturevalue("postgres_url")
+    with psycopg.connect(url) as sync:
         upgrade(sync)
-    connection = await psycopg.AsyncConnection.connect(postgres_url, autocommit=True)
-    yield connection
+    connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
+
+    async def renew_in_database(reports: Sequence[Report], replicas: int) -> dict[str, float]:
+        return await renew_leases(connection, reports, replicas)
+
+    yield renew_in_database
     await connection.close()
 
 
 @pytest.mark.parametrize("replicas", [2, 3, 5])
 async def test_spread_traffic_gets_one_burst_for_the_whole_fleet(
-        conn: psycopg.AsyncConnection[tuple[object, ...]], replicas: int) -> None:
+        conn: Renew, replicas: int) -> None:
     clock = Clock()
     fleet = [FleetRateLimiter(lambda: replicas, clock) for _ in range(replicas)]
     allowed = 0
@@ -54,7 +76,7 @@ async def test_spread_traffic_gets_one_burst_for_the_whole_fleet(
 
 
 async def test_traffic_on_one_replica_gets_the_whole_burst_after_a_few_syncs(
-        conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+        conn: Renew) -> None:
     clock = Clock()
     busy, idle, other = (FleetRateLimiter(lambda: 3, clock) for _ in range(3))
     idle.take("p:acme", LIMIT, 0.0)  # seen there too, never spent
@@ -68,7 +90,7 @@ async def test_traffic_on_one_replica_gets_the_whole_burst_after_a_few_syncs(
     assert LIMIT.burst * 0.9 <= allowed <= LIMIT.burst + 1, allowed
 
 
-async def test_a_refusal_says_when_to_come_back_for_the_fleet(conn: psycopg.AsyncConnection[tuple[object, ...]]
+async def test_a_refusal_says_when_to_come_back_for_the_fleet(conn: Renew
                                                               ) -> None:
     limiter = FleetRateLimiter(lambda: 2, Clock())
     limit = RateLimit(rate=1.0, burst=4.0)
@@ -79,7 +101,7 @@ async def test_a_refusal_says_when_to_come_back_for_the_fleet(conn: psycopg.Asyn
 
 
 async def test_with_the_store_down_each_replica_keeps_to_its_share(
-        conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+        conn: Renew) -> None:
     clock = Clock()
     limit = RateLimit(rate=2.0, burst=10.0)
     fleet = [FleetRateLimiter(lambda: 2, clock) for _ in range(2)]
@@ -91,3 +113,15 @@ async def test_with_the_store_down_each_replica_keeps_to_its_share(
     assert allowed == 10  # each replica as a bucket of burst / 2
     clock.now += 1.0
     assert sum(limiter.take("p:acme", limit, 1.0).allowed for _ in range(5) for limiter in fleet) == 2  # rate / 2 each
+
+
+async def test_no_client_address_is_written_with_the_buckets(tmp_path: Path) -> None:
+    shared = WorkerFile(tmp_path / "fleet.sqlite3")
+    limiter = FleetRateLimiter(lambda: 2, Clock(), secret=b"s" * 32)
+    limiter.take("ip:203.0.113.9", LIMIT, 1.0)
+    await limiter.sync(10.0, lambda reports: asyncio.to_thread(shared.renew_leases, reports, 2))
+    shared.close()
+    with sqlite3.connect(tmp_path / "fleet.sqlite3") as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM rate_buckets")]
+    assert keys == [limiter.stored_key("ip:203.0.113.9")] and "203.0.113" not in keys[0]
+    assert FleetRateLimiter(lambda: 2, secret=b"t" * 32).stored_key("ip:203.0.113.9") != keys[0]

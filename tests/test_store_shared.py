@@ -11,7 +11,7 @@ import pytest
 from syndicate.storage.pgstore import PostgresStore
 from syndicate.tracking import stats
 from syndicate.tracking.events import CountKey, Kind
-from syndicate.tracking.store import FILE_NAME, SqliteStore, Store
+from syndicate.tracking.store import FILE_NAME, SqliteStore, Store, UniqueEvent
 from tests.pg import fresh_database
 
 DAY = "2024-05-01"
@@ -133,3 +133,18 @@ def test_lifetime_sums_headline_served_and_clicks_of_the_asked_units_over_every_
     assert store.lifetime(set()) == []
     many = {(str(s), f"u{u}") for s in range(30) for u in range(30)}  # more than one query's worth
     assert sorted(store.lifetime(many | {("4", "b")})) == [("4", "b", "public", "served", 7)]
+
+
+def test_a_digest_counts_once_per_window_whichever_store_writes_it(backend: Backend) -> None:
+    """The replay filter shared by replicas (PostgreSQL) or by the workers of one server (SQLite)."""
+    one, two = backend.make(), backend.make()
+    click = key("a", Kind.CLICK)
+    one.add_unique([UniqueEvent(b"d1", 100.0, click), UniqueEvent(b"d1", 100.5, click),
+                    UniqueEvent(b"d2", 100.0, click)], 30.0)
+    two.add_unique([UniqueEvent(b"d1", 110.0, click), UniqueEvent(b"d3", 110.0, click)], 30.0)
+    assert {g.key: g.n for g in one.grouped("unit", None, None)} == {("4", "a"): 3}
+    two.add_unique([UniqueEvent(b"d1", 150.0, click)], 30.0)  # the window passed
+    assert {g.key: g.n for g in two.grouped("unit", None, None)} == {("4", "a"): 4}
+    two.add_unique([], 30.0)
+    one.close()
+    two.close()

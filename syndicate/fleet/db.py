@@ -5,51 +5,31 @@ from __future__ import annotations
 import secrets
 import socket
 from collections.abc import Sequence
+from dataclasses import astuple
 from typing import NamedTuple
 
 import psycopg
 
+from syndicate.fleet.leases import Bucket, fresh, renew_all
 from syndicate.fleet.limits import Report
 
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
 CHANNEL = "syndicate_admin"
 
-#: A bucket no replica has reported yet: every live replica may already be spending its first lease
-#: (``burst / replicas``, on credit), so that much is held out of it until they report, or for CREDIT_SECONDS.
 _FRESH = """
 INSERT INTO rate_buckets (key, tokens, stamp, rate, burst, credit_out, created)
-SELECT key, greatest(0, burst - %(replicas)s * credit), %(now)s, rate, burst, least(burst, %(replicas)s * credit),
-       %(now)s
-FROM unnest(%(keys)s::text[], %(credit)s::float8[], %(rate)s::float8[], %(burst)s::float8[])
-     AS i(key, credit, rate, burst)
-ORDER BY key
+SELECT * FROM unnest(%s::text[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
 ON CONFLICT (key) DO NOTHING
 """
-CREDIT_SECONDS = 1.0
-#: Hand in what is left of each lease (a first one repays its credit, out of what was held for it, else as
-#: debt), then take 1/replicas of what the bucket holds, or at least one whole token when there is one
-#: (three replicas holding 0.9 each would refuse a request the bucket can pay for).
-_RENEW = """
-UPDATE rate_buckets AS b SET
-    tokens = g.avail - g.lease, stamp = greatest(b.stamp, %(now)s), rate = g.rate, burst = g.burst,
-    credit_out = g.credit_out
-FROM (
-    SELECT i.key, i.rate, i.burst, a.avail, a.credit_out,
-           greatest(0, least(a.avail, 1.0), a.avail / %(replicas)s) * i.renew AS lease
-    FROM unnest(%(keys)s::text[], %(held)s::float8[], %(credit)s::float8[], %(rate)s::float8[],
-                %(burst)s::float8[], %(renew)s::float8[]) AS i(key, held, credit, rate, burst, renew)
-    JOIN rate_buckets r ON r.key = i.key
-    CROSS JOIN LATERAL (SELECT r.credit_out >= i.credit - 1e-9 AS covered) c
-    CROSS JOIN LATERAL (SELECT CASE WHEN c.covered THEN r.credit_out - i.credit ELSE r.credit_out END AS left_out) o
-    CROSS JOIN LATERAL (SELECT %(now)s - r.created > %(credit_seconds)s AS expired) e
-    CROSS JOIN LATERAL (
-        SELECT greatest(-i.burst, least(i.burst, r.tokens + greatest(0, %(now)s - r.stamp) * i.rate) + i.held
-                        - CASE WHEN c.covered THEN 0 ELSE i.credit END
-                        + CASE WHEN e.expired THEN o.left_out ELSE 0 END) AS avail,
-               CASE WHEN e.expired THEN 0 ELSE o.left_out END AS credit_out) a
-) AS g
-WHERE b.key = g.key
-RETURNING b.key, g.lease
+_LOCK = """
+SELECT key, tokens, stamp, rate, burst, credit_out, created FROM rate_buckets WHERE key = ANY(%s::text[])
+ORDER BY key FOR UPDATE
+"""
+_WRITE = """
+INSERT INTO rate_buckets (key, tokens, stamp, rate, burst, credit_out, created)
+SELECT * FROM unnest(%s::text[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[])
+ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, stamp = excluded.stamp, rate = excluded.rate,
+                                burst = excluded.burst, credit_out = excluded.credit_out, created = excluded.created
 """
 
 
@@ -60,20 +40,21 @@ async def _now(conn: Conn) -> float:
 
 
 async def renew_leases(conn: Conn, reports: Sequence[Report], replicas: int) -> dict[str, float]:
-    """Hand in what is left of each lease and take a new one; the new lease per bucket."""
+    """Hand in what is left of each lease and take a new one (``fleet/leases.py``); the new lease per bucket."""
     ordered = sorted(reports, key=lambda r: r.key)  # one lock order for every replica
-    params: dict[str, object] = {
-        "keys": [r.key for r in ordered], "held": [r.held for r in ordered], "credit": [r.credit for r in ordered],
-        "rate": [r.rate for r in ordered], "burst": [r.burst for r in ordered],
-        "renew": [1.0 if r.renew else 0.0 for r in ordered], "replicas": float(max(1, replicas))}
     async with conn.transaction():
-        params["now"] = await _now(conn)
-        params["credit_seconds"] = CREDIT_SECONDS
-        await conn.execute(_FRESH, params)
-        await conn.execute("SELECT key FROM rate_buckets WHERE key = ANY(%s::text[]) ORDER BY key FOR UPDATE",
-                           (params["keys"],))
-        rows = await (await conn.execute(_RENEW, params)).fetchall()
-    return {str(row[0]): float(str(row[1])) for row in rows}
+        now = await _now(conn)
+        await conn.execute(_FRESH, _columns([fresh(r, now, replicas) for r in ordered]))  # a bucket is made once
+        rows = await (await conn.execute(_LOCK, ([r.key for r in ordered],))).fetchall()
+        stored = {str(row[0]): Bucket(str(row[0]), *(float(str(v)) for v in row[1:])) for row in rows}
+        buckets, leases = renew_all(stored, ordered, now, replicas)
+        await conn.execute(_WRITE, _columns(buckets))
+    return leases
+
+
+def _columns(buckets: Sequence[Bucket]) -> list[list[object]]:
+    """Buckets as one array per column, for ``unnest``."""
+    return [list(column) for column in zip(*(astuple(b) for b in buckets), strict=True)] or [[] for _ in range(7)]
 
 
 async def heartbeat(conn: Conn, replica: str, alive_seconds: float) -> tuple[int, int]:

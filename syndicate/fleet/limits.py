@@ -10,16 +10,19 @@ left in an idle replica's lease go back at its next sync, a tenth of a second
 later. A bucket a replica has not seen yet starts with ``burst / replicas`` on
 credit (handed in as debt at the first sync). Traffic that reaches one replica
 only gets its share of a burst at once and the rest over the next syncs, and
-the full rate. While the database is unreachable (no sync for ``GRACE`` seconds)
+the full rate. The workers of one ``serve --workers N`` on the embedded store
+share their buckets the same way, through an SQLite file (``fleet/workers.py``).
+While the database is unreachable (no sync for ``GRACE`` seconds)
 each replica refills its lease locally at ``rate / replicas``: the fleet's limit
 still holds while the balancer spreads traffic evenly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from syndicate.config import RateLimit
@@ -76,11 +79,18 @@ class FleetRateLimiter(RateLimiter):
     """Same answers as ``RateLimiter``, with each bucket shared by every replica through the store."""
 
     def __init__(self, replicas: Callable[[], int], clock: Callable[[], float] = time.monotonic,
-                 max_clients: int = MAX_CLIENTS) -> None:
+                 max_clients: int = MAX_CLIENTS, secret: bytes = b"") -> None:
         super().__init__(clock, max_clients)
         self.replicas = replicas  # replicas alive in the fleet, self included
         self.shares: dict[str, Share] = {}
         self.store_down = False
+        #: Buckets are stored under a keyed digest of who spends them (a client address is never written);
+        #: every replica must use the same secret (derived from the signing keys, which they share).
+        self.secret = secret
+        self._reported: dict[str, str] = {}  # stored key -> local key, for the syncs in flight
+
+    def stored_key(self, who: str) -> str:
+        return hashlib.blake2b(who.encode("utf-8", "replace"), key=self.secret, digest_size=16).hexdigest()
 
     def take(self, who: str, limit: RateLimit, cost: float, charge: bool = True, wait_for: float | None = None
              ) -> Verdict:
@@ -120,17 +130,33 @@ class FleetRateLimiter(RateLimiter):
         reports = []
         for used_at, key, share in due[:MAX_SYNCED]:
             held = share.allowance(now, self.store_down)
-            reports.append(Report(key, held, share.credit, share.limit.rate, share.limit.burst,
+            stored = self.stored_key(key)
+            self._reported[stored] = key
+            reports.append(Report(stored, held, share.credit, share.limit.rate, share.limit.burst,
                                   renew=now - used_at <= active_seconds))
             share.spent_at_report = share.spent
             share.in_flight = True
         return reports
 
+    async def sync(self, active_seconds: float,
+                   renew: Callable[[list[Report]], Awaitable[dict[str, float]]]) -> bool:
+        """One sync through ``renew`` (the store's side); False when there was nothing to report."""
+        reports = self.reports(active_seconds)
+        if not reports:
+            return False
+        try:
+            leases = await renew(reports)
+        except BaseException:
+            self.failed(reports)
+            raise
+        self.synced(leases, reports)
+        return True
+
     def failed(self, reports: list[Report]) -> None:
         """The sync did not reach the store: keep the leases as they are (and refill them after ``GRACE``)."""
         self.store_down = True
         for report in reports:
-            share = self.shares.get(report.key)
+            share = self.shares.get(self._reported.pop(report.key, ""))
             if share is not None:
                 share.in_flight = False
 
@@ -141,13 +167,14 @@ class FleetRateLimiter(RateLimiter):
         now = self.clock()
         self.store_down = False
         for report in reports:
-            share = self.shares.get(report.key)
+            who = self._reported.pop(report.key, "")
+            share = self.shares.get(who)
             if share is None or report.key not in leases:
                 if share is not None:
                     share.in_flight = False
                 continue
             if not report.renew and share.spent == share.spent_at_report:
-                del self.shares[report.key]  # handed in whole; a later request starts a new lease
+                del self.shares[who]  # handed in whole; a later request starts a new lease
                 continue
             share.lease = leases[report.key]
             share.spent -= share.spent_at_report

@@ -5,22 +5,31 @@ with a digest made with a salt every replica shares (kept in the database, so no
 address is ever stored, only a keyed digest for ``dedupe_seconds``), and the
 store counts a digest only if no replica flushed it within the window. The
 request is answered at once either way: the decision is made at flush time.
+The workers of one ``serve --workers N`` on SQLite share it the same way,
+through the tracking file they all write.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from syndicate.storage.pgstore import PostgresStore, UniqueEvent
 from syndicate.tracking.events import CountKey, EventBuffer, Kind
+from syndicate.tracking.store import UniqueEvent
+
+
+class UniqueStore(Protocol):
+    """A store shared by every replica or worker that counts each digest once per window."""
+
+    def add_unique(self, events: Sequence[UniqueEvent], window: float) -> None: ...
 
 
 class FleetReplays:
     """Events waiting for the next flush, bounded like the event buffer (overflow counts as dropped)."""
 
-    def __init__(self, store: PostgresStore, salt: bytes, window: float, buffer: EventBuffer, limit: int,
+    def __init__(self, store: UniqueStore, salt: bytes, window: float, buffer: EventBuffer, limit: int,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.salt = salt

@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from syndicate.config import Config
 from syndicate.fleet import db
-from syndicate.fleet.limits import FleetRateLimiter
+from syndicate.fleet.limits import FleetRateLimiter, Report
 from syndicate.fleet.objects import KINDS, Copy, Key
 from syndicate.fleet.replays import FleetReplays
 from syndicate.reload import Reloader
@@ -172,17 +172,16 @@ class Fleet:
             await self.catch_up()
 
     async def _sync_limits(self) -> None:
-        reports = self.limiter.reports(self.active_seconds)
-        if not reports or self._pool is None:
+        pool = self._pool
+        if pool is None:
             return
-        try:
-            async with self._pool.connection() as conn:
-                leases = await db.renew_leases(conn, reports, self.replicas)
-        except BaseException:
-            self.limiter.failed(reports)
-            raise
-        self.limiter.synced(leases, reports)
-        self._ok()
+
+        async def renew(reports: list[Report]) -> dict[str, float]:
+            async with pool.connection() as conn:
+                return await db.renew_leases(conn, reports, self.replicas)
+
+        if await self.limiter.sync(self.active_seconds, renew):
+            self._ok()
 
     async def _listen(self) -> None:
         """Apply each broadcast change; reconnect (and catch up) after any failure."""

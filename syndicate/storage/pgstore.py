@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from typing import NamedTuple
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -22,17 +21,9 @@ from psycopg_pool import ConnectionPool
 from syndicate.storage.migrations import LATEST, NewerSchema, current_version, upgrade
 from syndicate.storage.url import redacted
 from syndicate.tracking.events import CountKey
-from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping, Lifetime
+from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping, Lifetime, UniqueEvent, first_of_each, fresh_counts
 
 log = logging.getLogger("syndicate.storage")
-
-
-class UniqueEvent(NamedTuple):
-    """A click or pixel load to count once across the fleet: its replay digest, when, and its counter."""
-
-    digest: bytes
-    seen: float  # epoch seconds
-    key: CountKey
 
 
 UPSERT = """
@@ -129,19 +120,13 @@ class PostgresStore:
 
         The fleet-wide replay filter: the first replica to flush a digest counts it; the
         same digest from any replica within the window is a replay and is not counted."""
-        first: dict[bytes, UniqueEvent] = {}
-        for event in events:
-            first.setdefault(event.digest, event)
-        if not first:
+        ordered = first_of_each(events)
+        if not ordered:
             return
-        ordered = sorted(first.values(), key=lambda e: e.digest)  # one lock order for every replica
         with self._connection().connection() as conn:
             cursor = conn.execute(REMEMBER, ([e.digest for e in ordered], [e.seen for e in ordered], window))
             fresh = {bytes(row[0]) for row in cursor.fetchall() if isinstance(row[0], bytes | memoryview)}
-            counts: dict[CountKey, int] = {}
-            for event in ordered:
-                if event.digest in fresh:
-                    counts[event.key] = counts.get(event.key, 0) + 1
+            counts = fresh_counts(ordered, fresh)
             if counts:
                 self._upsert(conn, counts)
             conn.execute("DELETE FROM recent_events WHERE seen < %s",

@@ -2,7 +2,7 @@
 
 Handlers never see the store; the tracker calls it from one worker thread, so
 every method here may block. The PostgreSQL store (``syndicate.storage.pgstore``)
-implements the same five methods.
+implements the same methods.
 """
 
 from __future__ import annotations
@@ -39,7 +39,15 @@ CREATE TABLE IF NOT EXISTS counts (
     PRIMARY KEY (day, space, unit, partner, kind, class)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS counts_by_unit ON counts (space, unit, kind);  -- for caps (Store.lifetime)
+-- the replay filter of the workers of one `serve --workers N`: keyed digests, for a few seconds
+CREATE TABLE IF NOT EXISTS recent_events (digest BLOB PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS recent_events_seen ON recent_events (seen);
 PRAGMA user_version = 1;
+"""
+REMEMBER = """
+INSERT INTO recent_events (digest, seen) VALUES (?, ?)
+ON CONFLICT (digest) DO UPDATE SET seen = excluded.seen WHERE recent_events.seen < excluded.seen - ?
+RETURNING digest
 """
 UPSERT = """
 INSERT INTO counts (day, space, unit, partner, kind, class, n) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -64,6 +72,31 @@ CAP_KINDS = ("served", "click")
 _LIFETIME_CHUNK = 400  # units per query: two SQL variables each, well under SQLite's limit
 
 
+class UniqueEvent(NamedTuple):
+    """A click or pixel load to count once across replicas or workers: its replay digest, when, its counter."""
+
+    digest: bytes
+    seen: float  # epoch seconds
+    key: CountKey
+
+
+def first_of_each(events: Sequence[UniqueEvent]) -> list[UniqueEvent]:
+    """One event per digest (the first), in digest order: one lock order for every writer."""
+    first: dict[bytes, UniqueEvent] = {}
+    for event in events:
+        first.setdefault(event.digest, event)
+    return sorted(first.values(), key=lambda e: e.digest)
+
+
+def fresh_counts(events: Sequence[UniqueEvent], fresh: set[bytes]) -> dict[CountKey, int]:
+    """The counts of the events whose digest the store had not seen within the window."""
+    counts: dict[CountKey, int] = {}
+    for event in events:
+        if event.digest in fresh:
+            counts[event.key] = counts.get(event.key, 0) + 1
+    return counts
+
+
 class Lifetime(NamedTuple):
     """Headline events of one unit for one audience over every day: what caps are judged on."""
 
@@ -81,6 +114,10 @@ class Store(Protocol):
 
     def add(self, counts: Mapping[CountKey, int]) -> None:
         """Add ``counts`` to what is stored, all or nothing."""
+
+    def add_unique(self, events: Sequence[UniqueEvent], window: float) -> None:
+        """Count each event whose digest was not stored within ``window`` seconds (by this store or another
+        on the same data), all or nothing: the replay filter shared by replicas or workers."""
 
     def grouped(self, by: Grouping, since: dt.date | None, until: dt.date | None) -> list[Group]:
         """Sums per ``by`` key, kind and class, for days from ``since`` to ``until`` inclusive."""
@@ -189,6 +226,27 @@ class SqliteStore:
             self._set_aside(exc)
             self.open()
             self._write(rows)
+
+    def add_unique(self, events: Sequence[UniqueEvent], window: float) -> None:
+        """Count each event whose digest no worker stored within ``window`` seconds, all or nothing
+        (the replay filter of the workers of one ``serve --workers N``; ``fleet/replays.py``)."""
+        ordered = first_of_each(events)
+        if not ordered:
+            return
+        self.open()
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            fresh = {e.digest for e in ordered
+                     if conn.execute(REMEMBER, (e.digest, e.seen, window)).fetchone() is not None}
+            conn.executemany(UPSERT, [(*key, n) for key, n in fresh_counts(ordered, fresh).items()])
+            conn.execute("DELETE FROM recent_events WHERE seen < ?", (min(e.seen for e in ordered) - 2 * window,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def _write(self, rows: Sequence[tuple[str | int, ...]]) -> None:
         conn = self._conn

@@ -93,6 +93,10 @@ class SigningKeys:
     def ids(self) -> tuple[str, ...]:
         return tuple(self._secrets)
 
+    def derived(self, purpose: str) -> bytes:
+        """A secret for another use than signing, from the newest key: the same wherever the keys are."""
+        return hmac.new(self._secrets[self.current], b"syndicate:" + purpose.encode("utf-8"), hashlib.sha256).digest()
+
     def _mac(self, key_id: str, payload: bytes) -> bytes:
         message = key_id.encode("ascii") + b"." + payload
         return hmac.new(self._secrets[key_id], message, hashlib.sha256).digest()[:MAC_BYTES]
