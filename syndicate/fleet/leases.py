@@ -39,18 +39,27 @@ def fresh(report: Report, now: float, replicas: int) -> Bucket:
 
 def renew(bucket: Bucket, report: Report, now: float, replicas: int) -> tuple[Bucket, float]:
     """Hand in what is left of the lease (a first one repays its credit, out of what was held for it, else as
-    debt), then take 1/replicas of what the bucket holds, or at least one whole token when there is one
-    (three replicas holding 0.9 each would refuse a request the bucket can pay for). The bucket and the lease."""
+    debt), then take a new one (``_lease``). The bucket and the lease."""
     covered = bucket.credit_out >= report.credit - 1e-9
     left_out = bucket.credit_out - report.credit if covered else bucket.credit_out
     expired = now - bucket.created > CREDIT_SECONDS
     refilled = min(report.burst, bucket.tokens + max(0.0, now - bucket.stamp) * report.rate)
     available = max(-report.burst, refilled + report.held - (0.0 if covered else report.credit)
                     + (left_out if expired else 0.0))
-    lease = max(0.0, min(available, 1.0), available / max(1, replicas)) if report.renew else 0.0
+    lease = _lease(available, report, max(1, replicas)) if report.renew else 0.0
     renewed = replace(bucket, tokens=available - lease, stamp=max(bucket.stamp, now), rate=report.rate,
                       burst=report.burst, credit_out=0.0 if expired else left_out)
     return renewed, lease
+
+
+def _lease(available: float, report: Report, replicas: int) -> float:
+    """A replica that asked for tokens since its last sync keeps what it held and takes 1/replicas of the
+    bucket's free tokens; an idle one keeps at most one token (so an occasional request still passes) and
+    hands the rest back for the busy ones. At least one whole token when the bucket has one (three
+    replicas holding 0.9 each would refuse a request it can pay for); never more than it has."""
+    busy = report.asked > 0
+    wanted = report.held + max(0.0, available - report.held) / replicas if busy else min(report.held, 1.0)
+    return max(0.0, min(available, max(wanted, 1.0)))
 
 
 def renew_all(stored: dict[str, Bucket], reports: Sequence[Report], now: float, replicas: int

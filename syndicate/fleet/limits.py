@@ -2,19 +2,21 @@
 
 The shared store keeps one token bucket per partner (and per client address).
 Every ``sync_seconds`` each replica hands in what is left of its lease on each
-bucket it used and takes a new one: ``(bucket + what it handed in) / replicas``,
-taken out of the bucket. Requests spend only the local lease, so a request
-never waits for the database, and the leases together never hold more than the
-bucket did: the fleet can not let more through than one bucket would. Tokens
-left in an idle replica's lease go back at its next sync, a tenth of a second
-later. A bucket a replica has not seen yet starts with ``burst / replicas`` on
-credit (handed in as debt at the first sync). Traffic that reaches one replica
-only gets its share of a burst at once and the rest over the next syncs, and
-the full rate. The workers of one ``serve --workers N`` on the embedded store
-share their buckets the same way, through an SQLite file (``fleet/workers.py``).
-While the database is unreachable (no sync for ``GRACE`` seconds)
-each replica refills its lease locally at ``rate / replicas``: the fleet's limit
-still holds while the balancer spreads traffic evenly.
+bucket it used and takes a new one out of the bucket: a replica whose requests
+asked for tokens since its last sync keeps what it held plus ``1 / replicas`` of
+the bucket's free tokens, an idle one keeps at most one token
+(``fleet/leases.py``). Requests spend only the local lease, so a request never
+waits for the database, and the leases together never hold more than the bucket
+did: the fleet can not let more through than one bucket would. Tokens left in an
+idle replica's lease go back at its next sync, a tenth of a second later. A
+bucket a replica has not seen yet starts with ``burst / replicas`` on credit
+(handed in as debt at the first sync). Traffic that reaches one replica only
+gets its share of a burst at once and the rest over the next few syncs, and the
+full rate. The workers of one ``serve --workers N`` on the embedded store share
+their buckets the same way, through an SQLite file (``fleet/workers.py``). While
+the database is unreachable (no sync for ``GRACE`` seconds) each replica refills
+its lease locally at ``rate / replicas``: the fleet's limit still holds while
+the balancer spreads traffic evenly.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Share:
     credit: float  # granted without asking the store: handed in as debt at the first sync
     spent: float = 0.0  # from ``lease``
     spent_at_report: float = 0.0  # ``spent`` when the sync in flight was sent
+    asked: float = 0.0  # tokens requests asked for since the last report, given or refused: this replica's demand
     in_flight: bool = False
     used_at: float = 0.0
     refilled_at: float = 0.0  # with the store down: the last local refill
@@ -73,6 +76,7 @@ class Report:
     rate: float
     burst: float
     renew: bool  # False: the bucket went idle here; hand everything in and take nothing
+    asked: float = 0.0  # tokens asked for here since the last report (0: idle here)
 
 
 class FleetRateLimiter(RateLimiter):
@@ -106,6 +110,8 @@ class FleetRateLimiter(RateLimiter):
         share.used_at = now
         allowance = share.allowance(now, self.store_down)
         allowed = allowance >= cost
+        if charge or not allowed:
+            share.asked += cost
         if allowed and charge:
             share.spent += cost
             allowance -= cost
@@ -133,7 +139,8 @@ class FleetRateLimiter(RateLimiter):
             stored = self.stored_key(key)
             self._reported[stored] = key
             reports.append(Report(stored, held, share.credit, share.limit.rate, share.limit.burst,
-                                  renew=now - used_at <= active_seconds))
+                                  renew=now - used_at <= active_seconds, asked=share.asked))
+            share.asked = 0.0
             share.spent_at_report = share.spent
             share.in_flight = True
         return reports
