@@ -54,11 +54,12 @@ def renew(bucket: Bucket, report: Report, now: float, replicas: int) -> tuple[Bu
 
 def _lease(available: float, report: Report, replicas: int) -> float:
     """A replica that asked for tokens since its last sync keeps what it held and takes 1/replicas of the
-    bucket's free tokens; an idle one keeps at most one token (so an occasional request still passes) and
-    hands the rest back for the busy ones. At least one whole token when the bucket has one (three
-    replicas holding 0.9 each would refuse a request it can pay for); never more than it has."""
+    bucket's free tokens; an idle one hands half of what it holds back at each sync, for the busy ones
+    (idle for a moment, it keeps enough for its next requests; idle for long, next to nothing). At least
+    one whole token when the bucket has one (three replicas holding 0.9 each would refuse a request it
+    can pay for); never more than it has."""
     busy = report.asked > 0
-    wanted = report.held + max(0.0, available - report.held) / replicas if busy else min(report.held, 1.0)
+    wanted = report.held + max(0.0, available - report.held) / replicas if busy else report.held / 2
     return max(0.0, min(available, max(wanted, 1.0)))
 
 

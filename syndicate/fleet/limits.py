@@ -4,7 +4,7 @@ The shared store keeps one token bucket per partner (and per client address).
 Every ``sync_seconds`` each replica hands in what is left of its lease on each
 bucket it used and takes a new one out of the bucket: a replica whose requests
 asked for tokens since its last sync keeps what it held plus ``1 / replicas`` of
-the bucket's free tokens, an idle one keeps at most one token
+the bucket's free tokens, an idle one hands half its lease back
 (``fleet/leases.py``). Requests spend only the local lease, so a request never
 waits for the database, and the leases together never hold more than the bucket
 did: the fleet can not let more through than one bucket would. Tokens left in an
