@@ -405,3 +405,17 @@ def test_articles_share_their_author_and_tag_objects(make_site: SiteFactory) -> 
     assert first is not None and second is not None
     assert first.author is second.author and first.author is not None
     assert first.tags[0] is second.tags[0]
+
+
+def test_a_rebuild_with_no_change_checks_no_ad_call_again(make_site: SiteFactory) -> None:
+    files = site_files(2)
+    files["feeds/news/ad.md"] = article("Ad", body="Text [bsa_pro_ad_space id=9] more.")
+    config = make_site(files)
+    age_all(config)
+    cache = BuildCache()
+    first = build_snapshot(config, cache=cache)
+    looked_at = cache.calls.looked_at
+    second = build_snapshot(config, cache=cache)
+    assert cache.calls.looked_at == looked_at
+    assert [p.message for p in second.problems] == [p.message for p in first.problems]
+    assert any("no ad space '9'" in p.message for p in second.problems)

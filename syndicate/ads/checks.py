@@ -66,14 +66,21 @@ class CallChecks:
     def __init__(self) -> None:
         self._against: tuple[frozenset[str], tuple[ShortcodeAlias, ...], tuple[str, ...]] | None = None
         self._by_article: dict[int, tuple[Article, tuple[Problem, ...]]] = {}  # by id(): articles hash slowly
+        self._whole: tuple[Iterable[Article], tuple[Problem, ...]] | None = None  # the last call's, all at once
+        self.looked_at = 0  # articles gone through, over this memo's life
 
     def check(self, articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config,
               problems: ProblemList) -> None:
         against = (frozenset(spaces), config.ads.aliases, config.ads.strip_tags)
+        if self._whole is not None and self._whole[0] is articles and against == self._against:
+            problems.extend(self._whole[1])  # the very same articles: not one of them to look at
+            return
         kept = self._by_article if against == self._against else {}
+        first = len(problems)
         aliases = {alias.tag: alias for alias in config.ads.aliases}
         found: dict[int, tuple[Article, tuple[Problem, ...]]] = {}
         for article in articles:
+            self.looked_at += 1
             entry = kept.get(id(article))
             if entry is None or entry[0] is not article:  # the entry holds its article: its id is not reused
                 local = ProblemList()
@@ -82,6 +89,7 @@ class CallChecks:
             found[id(article)] = entry
             problems.extend(entry[1])
         self._against, self._by_article = against, found
+        self._whole = (articles, tuple(problems[first:]))
 
 
 def check_partners(spaces: dict[str, AdSpace], config: Config, problems: ProblemList) -> None:
