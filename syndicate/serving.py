@@ -4,7 +4,7 @@ Each worker builds its own Snapshot and cache; rate limits and the replay filter
 are shared by all of them (``fleet/workers.py``, or the shared store's fleet
 mechanism). The parent only supervises:
 it forwards SIGTERM/SIGINT (stop) and SIGHUP (reload) and restarts a worker
-that dies unexpectedly.
+that dies unexpectedly. A worker whose supervisor is gone (killed with SIGKILL) stops itself.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -71,9 +72,28 @@ def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = 
                 access_log=access, access_log_class=KeylessAccessLogger)
 
 
-def _worker(config_path: Path, host: str, port: int) -> None:
+def stop_when_orphaned(parent: int, every: float = 0.5) -> threading.Thread:
+    """Stop this worker (SIGTERM to itself: a graceful stop) once its supervisor is gone.
+
+    A supervisor killed with SIGKILL forwards nothing; without this its workers would keep the
+    port and serve on, unsupervised and beyond ops' reach.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        log.error("supervisor %d is gone; stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="orphan-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _worker(config_path: Path, host: str, port: int, parent: int) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {os.getpid()}] "
                                                    "%(name)s: %(message)s")
+    stop_when_orphaned(parent)
     serve_one(config_path, host, port, reuse_port=True)
 
 
@@ -88,7 +108,7 @@ class Supervisor:
         self.stopping = False
 
     def start_worker(self) -> BaseProcess:
-        process = self.context.Process(target=_worker, args=self.args, daemon=False)
+        process = self.context.Process(target=_worker, args=(*self.args, os.getpid()), daemon=False)
         process.start()
         return process
 

@@ -73,3 +73,46 @@ def test_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
             for pid in children_of(parent.pid):
                 os.kill(pid, signal.SIGKILL)
         log.close()
+
+
+def test_workers_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """A supervisor killed with SIGKILL cannot forward anything: its workers must notice and stop,
+    not keep the port and serve a config nobody supervises."""
+    port = free_port()
+    site = tmp_path / "site"
+    for name in ("feeds", "adspaces"):
+        shutil.copytree(SAMPLE_CONFIG.parent / name, site / name)
+    shutil.copy(SAMPLE_CONFIG, site / "config.yaml")
+    log = (tmp_path / "serve.log").open("w")
+    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml"),
+                               "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    workers: set[int] = set()
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(pids) < 2:
+            try:
+                pids.add(int(str(get_json(f"http://127.0.0.1:{port}/healthz")["pid"])))
+            except OSError:
+                time.sleep(0.2)
+        assert len(pids) == 2
+        workers = pids
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+            time.sleep(0.2)
+        assert not any(alive(pid) for pid in workers), "workers outlived their supervisor"
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
