@@ -135,3 +135,30 @@ def test_draw_never_fails_or_repeats(weights: list[float], window: int, max_ads:
     assert len(chosen) == len(set(chosen)) <= max_ads
     assert all(u.weight > 0 for u in chosen)
     assert len(chosen) == min(max_ads, sum(1 for w in weights if w > 0))
+
+
+_UNITS = st.lists(st.builds(
+    lambda n, house, html, feeds, partners, formats, tags, weight, late: unit(
+        f"u{n}", house=house, type=UnitType.HTML if html else UnitType.IMAGE, feeds=feeds, partners=partners,
+        formats=formats, tags=tags, weight=weight, start=NOW + dt.timedelta(days=1) if late else None),
+    st.integers(0, 9), st.booleans(), st.booleans(), st.sampled_from([(), ("world",), ("sport",)]),
+    st.sampled_from([(), ("p",), ("q",)]), st.sampled_from([(), ("rss",), ("json",)]),
+    st.sampled_from([(), ("Belarus",), ("sport",)]), st.integers(0, 3), st.booleans()),
+    max_size=6, unique_by=lambda u: u.id)
+_AUDIENCES = st.builds(lambda policy, html: replace(Audience("p", "P"), ads=policy, allow_html=html),
+                       st.sampled_from(list(AdPolicy)), st.booleans())
+
+
+@given(_UNITS, _AUDIENCES, st.sampled_from([None, frozenset({"u1", "u2"})]), st.lists(
+    st.tuples(st.sampled_from(["world", "sport"]), st.sampled_from([frozenset(), frozenset({"belarus"})]),
+              st.integers(0, 40)), min_size=1, max_size=8))
+def test_one_memo_per_render_chooses_what_each_slot_alone_would(units: list[AdUnit], audience: Audience,
+                                                                 only: frozenset[str] | None,
+                                                                 slots: list[tuple[str, frozenset[str], int]]) -> None:
+    """A resolver works out per space what depends only on its audience and format once: same choices."""
+    spaces = {"4": space("4", *units, if_empty="5"), "5": space("5", *reversed(units), fallback=Fallback.HOUSE)}
+    memo: dict[tuple[str, frozenset[str] | None], tuple[bool, ...]] = {}
+    for feed, tags, window in slots:
+        here = slot(audience, window, feed=feed, article_tags=tags)
+        assert eligible(spaces["4"], here, only, allowed=memo) == eligible(spaces["4"], here, only)
+        assert choose(spaces, "4", here, only, allowed=memo) == choose(spaces, "4", here, only)

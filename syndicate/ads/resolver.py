@@ -19,9 +19,9 @@ from html import escape
 from typing import NamedTuple, Protocol
 
 from syndicate.ads.caps import Budget, CapView
-from syndicate.ads.markup import ads_html, pixel_html, unit_html, unit_parts, with_query
+from syndicate.ads.markup import ads_html, pixel_html, unit_parts, with_query
 from syndicate.ads.model import AdSpace, AdUnit
-from syndicate.ads.selection import Choice, Slot, choose, pick_one
+from syndicate.ads.selection import Allowed, Choice, Slot, choose, pick_one
 from syndicate.config import Config, Rotation, ShortcodeAlias
 from syndicate.content.model import Article, Call
 from syndicate.partners import Audience
@@ -134,20 +134,24 @@ class AdResolver:
         # The caps of this render: None (tracking off, previews without counts) places capped units freely.
         self.budget = Budget(caps, audience.id) if caps is not None else None
         # Per-render memos: calls with the same text, and articles, recur across the slots of a feed.
-        self.targets: dict[str, Target | None] = {}
-        self.article_tags: dict[str, frozenset[str]] = {}
+        self.targets: dict[str, tuple[Target | None, tuple[str, ...]]] = {}  # and the spaces it names that exist
+        self.article_slots: dict[str, tuple[frozenset[str], int, dt.datetime]] = {}  # tags, window, its start
+        self.allowed: Allowed = {}  # the tests of a unit that depend only on this audience and format
+        self.escaped: dict[str, str] = {}  # click URLs as attribute values: direct links repeat for every slot
         self.parts: dict[tuple[int, str, int | None, bool], tuple[str, ...]] = {}  # unit markup cut at its hrefs
         self.served: list[ServedAd] = []  # every ad this resolver placed, in order
 
     def slot(self, call: Call, article: Article) -> Slot:
         """The slot as drawn: in this resolver's window, or (``per_item``) in the article's publication window."""
-        tags = self.article_tags.get(article.uid)
-        if tags is None:
-            tags = self.article_tags[article.uid] = frozenset(t.lower() for t in article.tags)
-        window, moment = self.window, self.moment
-        if self.per_item:
-            window = window_of(article.published, self.rotation_seconds)
-            moment = dt.datetime.fromtimestamp(window * self.rotation_seconds, dt.UTC)
+        drawn = self.article_slots.get(article.uid)
+        if drawn is None:
+            tags = frozenset(t.lower() for t in article.tags)
+            window, moment = self.window, self.moment
+            if self.per_item:
+                window = window_of(article.published, self.rotation_seconds)
+                moment = dt.datetime.fromtimestamp(window * self.rotation_seconds, dt.UTC)
+            drawn = self.article_slots[article.uid] = (tags, window, moment)
+        tags, window, moment = drawn
         return Slot(self.audience, article.feed, article.uid, tags, self.format, call.index, window, moment)
 
     def choose(self, call: Call, article: Article) -> tuple[Choice, Slot, Target] | None:
@@ -155,19 +159,21 @@ class AdResolver:
         if call.shortcode.tag in self.strip:
             return None
         raw = call.shortcode.raw
-        if raw not in self.targets:
-            self.targets[raw] = target_of(call, self.aliases)
-        target = self.targets[raw]
+        memo = self.targets.get(raw)
+        if memo is None:
+            target = target_of(call, self.aliases)
+            known = tuple(space_id for space_id in target.space_ids if space_id in self.spaces) if target else ()
+            memo = self.targets[raw] = (target, known)
+        target, known = memo
         if target is None:
             return None
         slot = self.slot(call, article)
-        known = [space_id for space_id in target.space_ids if space_id in self.spaces]
         space_id = ""
         if known:
             space_id = known[0] if len(known) == 1 else pick_one(known, article.uid, call.index, slot.window)
-        found = choose(self.spaces, space_id, slot, target.show_ids, self.budget) if space_id else None
+        found = choose(self.spaces, space_id, slot, target.show_ids, self.budget, self.allowed) if space_id else None
         if found is None and target.if_empty and target.if_empty != space_id:
-            found = choose(self.spaces, target.if_empty, slot, budget=self.budget)
+            found = choose(self.spaces, target.if_empty, slot, budget=self.budget, allowed=self.allowed)
         return (found, slot, target) if found is not None else None
 
     def __call__(self, call: Call, article: Article) -> str:
@@ -180,13 +186,20 @@ class AdResolver:
             self.budget.spend(space, choice.units)
         max_width = target.max_width
         pieces = []
+        escaped = self.escaped
         for unit in choice.units:
             self.served.append(ServedAd(space.id, unit.id, self.audience.id, article.id))
             key = (id(unit), call.text, max_width, call.block)  # units live as long as the Snapshot this resolver reads
             parts = self.parts.get(key)
             if parts is None:
                 parts = self.parts[key] = unit_parts(unit, call.text, max_width, call.block)
-            piece = unit_html(unit, self.links.click_url(unit, space, slot, article.id), call.text, max_width,
-                              call.block, parts)
-            pieces.append(piece + pixel_html(self.links.pixel_url(unit, space, slot, article.id)))
+            href = self.links.click_url(unit, space, slot, article.id)
+            href_html = escaped.get(href)
+            if href_html is None:
+                href_html = escape(href)
+                if len(escaped) < 1024:  # signed links differ in every slot: nothing to keep
+                    escaped[href] = href_html
+            piece = href_html.join(parts)
+            pixel = self.links.pixel_url(unit, space, slot, article.id)
+            pieces.append(piece + pixel_html(pixel) if pixel else piece)
         return ads_html(choice.label, call.block, pieces)

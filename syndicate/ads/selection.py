@@ -17,6 +17,7 @@ from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
 from syndicate.partners import AdPolicy, Audience, SpaceOverride
 
 MAX_CHAIN = 16  # if_empty hops followed before giving up (cycles are cut earlier)
+_NO_OVERRIDE = SpaceOverride()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +52,43 @@ def pick_one(options: Sequence[str], *seed: object) -> str:
     return options[int(unit_hash(*seed) * len(options))]
 
 
-def eligible(space: AdSpace, slot: Slot, only: frozenset[str] | None, budget: Budget | None = None) -> list[AdUnit]:
-    """Units that may run in this slot: live now, under their caps, targeted here, allowed by policy and filters."""
-    audience = slot.audience
+def audience_allows(unit: AdUnit, audience: Audience, fmt: str, only: frozenset[str] | None) -> bool:
+    """The tests of ``eligible`` that no slot changes: the same for every slot one audience reads in one format."""
+    if only is not None and unit.id not in only:
+        return False
+    if audience.ads is AdPolicy.HOUSE and not unit.house:
+        return False
+    if unit.type is UnitType.HTML and not audience.allow_html:
+        return False
+    if unit.partners and audience.id not in unit.partners:
+        return False
+    return not unit.formats or fmt in unit.formats
+
+
+#: ``audience_allows`` per (space, ``only``) for one audience and format: what a render works out once per space.
+Allowed = dict[tuple[str, frozenset[str] | None], tuple[bool, ...]]
+
+
+def eligible(space: AdSpace, slot: Slot, only: frozenset[str] | None, budget: Budget | None = None,
+             allowed: Allowed | None = None) -> list[AdUnit]:
+    """Units that may run in this slot: live now, under their caps, targeted here, allowed by policy and filters.
+
+    ``allowed``: a memo of ``audience_allows`` for ``slot``'s audience and format, filled as spaces are met."""
+    key = (space.id, only)
+    passes = allowed.get(key) if allowed is not None else None
+    if passes is None:
+        passes = tuple(audience_allows(unit, slot.audience, slot.format, only) for unit in space.units)
+        if allowed is not None:
+            allowed[key] = passes
     found = []
-    for unit in space.units:
+    for unit, passed in zip(space.units, passes, strict=True):
         if not unit.live_at(slot.moment):
             continue
-        if budget is not None and not budget.allows(space, unit):
+        if budget is not None and not budget.allows(space, unit):  # for live units only: it notes what caps kept out
             continue
-        if only is not None and unit.id not in only:
-            continue
-        if audience.ads is AdPolicy.HOUSE and not unit.house:
-            continue
-        if unit.type is UnitType.HTML and not audience.allow_html:
+        if not passed:
             continue
         if unit.feeds and slot.feed not in unit.feeds:
-            continue
-        if unit.partners and audience.id not in unit.partners:
-            continue
-        if unit.formats and slot.format not in unit.formats:
             continue
         if unit.tags and not slot.article_tags.intersection(t.lower() for t in unit.tags):
             continue
@@ -98,16 +116,17 @@ def draw(space: AdSpace, units: list[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
     return tuple(chosen)
 
 
-def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot,
-           show_ids: frozenset[str] | None = None, budget: Budget | None = None) -> Choice | None:
+def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot, show_ids: frozenset[str] | None = None,
+           budget: Budget | None = None, allowed: Allowed | None = None) -> Choice | None:
     """The units for ``space_id`` in ``slot``: its own, else its ``if_empty`` chain, else its fallback.
 
     ``budget``: the caps of this render (``ads/caps.py``); a unit over a cap is not eligible, house ones included.
+    ``allowed``: ``eligible``'s memo, for a caller choosing many slots for one audience and format.
     """
     audience = slot.audience
     if audience.ads is AdPolicy.STRIP:
         return None
-    override = audience.overrides.get(space_id, SpaceOverride())
+    override = audience.overrides.get(space_id, _NO_OVERRIDE)
     if override.hide:
         return None
     first = spaces.get(override.use or space_id)
@@ -121,7 +140,7 @@ def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot,
     space: AdSpace | None = first
     while space is not None and space.id not in visited and len(visited) < MAX_CHAIN:
         visited.add(space.id)
-        units = draw(space, eligible(space, slot, only if space is first else None, budget), slot)
+        units = draw(space, eligible(space, slot, only if space is first else None, budget, allowed), slot)
         if units:
             return Choice(space, units, label if space is first else space.label)
         space = spaces.get(space.if_empty) if space.if_empty else None
