@@ -37,7 +37,7 @@ class Writer:
         return self._xf.element(tag, attrib or {}, nsmap=nsmap)  # type: ignore[no-any-return]
 
     def text(self, tag: str, value: str, attrib: dict[str, str] | None = None) -> None:
-        with self._xf.element(tag, attrib or {}):
+        with self._xf.element(tag, attrib) if attrib else self._xf.element(tag):
             self._xf.write(value)
 
     def empty(self, tag: str, attrib: dict[str, str]) -> None:
