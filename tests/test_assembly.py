@@ -31,7 +31,7 @@ def both(snapshot: Snapshot, page: PageRequest, audience_id: str, cache: Fragmen
     assert audience is not None
     direct = FORMATS[page.format].render(
         feed_view(snapshot, page, ad_resolver(snapshot, audience, page.format, MOMENT)))
-    assembled = assemble(page.format, snapshot.generation, feed_header(snapshot, page), page_articles(snapshot, page),
+    assembled = assemble(page.format, feed_header(snapshot, page), page_articles(snapshot, page),
                          ad_resolver(snapshot, audience, page.format, MOMENT), cache)
     return direct, assembled
 
@@ -131,5 +131,26 @@ def test_assembled_is_the_whole_document_for_any_ad_markup(page: tuple[Article, 
                       updated=page[-1].updated, image=None, items=())
     whole = FORMATS[fmt].render(replace(header, items=tuple(item_view(a, resolve) for a in page)))
     for cache in (FragmentCache(10_000_000), FragmentCache(0)):  # fragments written now, and kept
-        assert assemble(fmt, 1, header, page, resolve, cache) == whole
-        assert assemble(fmt, 1, header, page, resolve, cache) == whole
+        assert assemble(fmt, header, page, resolve, cache) == whole
+        assert assemble(fmt, header, page, resolve, cache) == whole
+
+
+def test_a_reload_writes_only_the_items_that_changed(make_site: SiteFactory) -> None:
+    """Fragments are keyed by what they are written from, so the Snapshot a reload builds reuses those of every
+    article it did not change: the first render after a reload writes one item, not the page."""
+    files = {"feeds/news/_feed.yaml": FEED_YAML + "items_per_page: 100\n"}
+    for n in range(5):
+        files[f"feeds/news/{n}.md"] = article(title=f"Story {n}", date=f"2024-05-0{n + 1}T10:00:00+00:00")
+    config = make_site(files)
+    cache = FragmentCache(10_000_000)
+    page = PageRequest("news", "rss")
+    before = build_snapshot(config)
+    both(before, page, "public", cache)
+    assert cache.written == 5
+    (config.parent / "feeds/news/3.md").write_text(article(title="Story 3, updated", date="2024-05-04T10:00:00+00:00"),
+                                                   encoding="utf-8")
+    after = build_snapshot(config)
+    assert after.generation != before.generation
+    direct, assembled = both(after, page, "public", cache)
+    assert cache.written == 6
+    assert assembled == direct and b"Story 3, updated" in assembled

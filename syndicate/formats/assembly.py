@@ -7,6 +7,9 @@ whole documents are written with, which reports where each slot goes, and kept
 feed header from that writer, and for each item its runs joined with the slots
 resolved for the audience asking, escaped by the same writer. No long single
 serialisation call holds the GIL, and a new partner or rotation window writes no item.
+Fragments are keyed by the article itself (its every field: equal articles give equal
+items), so a reload, which builds new but mostly equal articles, writes only the
+items it changed; old ones age out of the LRU.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from syndicate.formats.xmlwriter import Content, escape_texts
 from syndicate.metrics import FRAGMENT_WRITES
 
 Resolve = Callable[[Call, Article], str]
+#: (format, article): an article compares and hashes by value, so an unchanged one finds its fragment again.
+FragmentKey = tuple[str, Article]
 
 #: Each format's writer: ``items``, ``head_and_tail_of``, and the escaping of slot text.
 WRITERS: dict[str, ModuleType] = {"rss": rss, "atom": atom, "json": jsonfeed}
@@ -74,16 +79,16 @@ def write_fragments(fmt: str, articles: Sequence[Article]) -> list[Fragment]:
 
 
 class FragmentCache:
-    """Fragments by (generation, article, format), LRU-bounded by bytes; safe across render threads."""
+    """Fragments by (format, article), LRU-bounded by bytes; safe across render threads and Snapshots."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self.entries: OrderedDict[tuple[int, str, str], Fragment] = OrderedDict()
+        self.entries: OrderedDict[FragmentKey, Fragment] = OrderedDict()
         self.lock = threading.Lock()
         self.written = 0  # items written by a format writer: a measure of cache misses
 
-    def get_many(self, keys: Sequence[tuple[int, str, str]]) -> list[Fragment | None]:
+    def get_many(self, keys: Sequence[FragmentKey]) -> list[Fragment | None]:
         with self.lock:
             found = [self.entries.get(key) for key in keys]
             for key, fragment in zip(keys, found, strict=True):
@@ -96,7 +101,7 @@ class FragmentCache:
             self.entries.clear()
             self.bytes = 0
 
-    def put_many(self, pairs: Sequence[tuple[tuple[int, str, str], Fragment]]) -> None:
+    def put_many(self, pairs: Sequence[tuple[FragmentKey, Fragment]]) -> None:
         with self.lock:
             for key, fragment in pairs:
                 if key in self.entries:
@@ -108,9 +113,9 @@ class FragmentCache:
                 self.bytes -= evicted.size
 
 
-def fragments_for(fmt: str, generation: int, articles: Sequence[Article], cache: FragmentCache) -> list[Fragment]:
+def fragments_for(fmt: str, articles: Sequence[Article], cache: FragmentCache) -> list[Fragment]:
     """The page's fragments, writing (in one batch) and caching those not cached yet."""
-    keys = [(generation, article.uid, fmt) for article in articles]
+    keys: list[FragmentKey] = [(fmt, article) for article in articles]
     found = cache.get_many(keys)
     missing = [i for i, fragment in enumerate(found) if fragment is None]
     if missing:
@@ -123,11 +128,11 @@ def fragments_for(fmt: str, generation: int, articles: Sequence[Article], cache:
     return [fragment for fragment in found if fragment is not None]
 
 
-def assemble(fmt: str, generation: int, header: FeedView, articles: Sequence[Article], resolve: Resolve,
+def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: Resolve,
              cache: FragmentCache) -> bytes:
     """The document ``header`` (a ``FeedView``; its items are not read) with ``articles`` as its items, each
     slot resolved by ``resolve``, in document order: the bytes ``FORMATS[fmt].render`` gives for them."""
-    fragments = fragments_for(fmt, generation, articles, cache)
+    fragments = fragments_for(fmt, articles, cache)
     head, tail = WRITERS[fmt].head_and_tail_of(header)
     texts: list[str] = []
     for article, fragment in zip(articles, fragments, strict=True):

@@ -64,13 +64,13 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     app = web.Application(middlewares=[error_middleware])
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
     app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
-    app[FRAGMENTS] = fragments = FragmentCache(snapshot.config.http.fragment_bytes)
-    # Both caches' keys start with the generation: after a swap no old entry can be hit again.
+    app[FRAGMENTS] = FragmentCache(snapshot.config.http.fragment_bytes)
+    # Variant keys start with the generation: after a swap no old entry can be hit again. Fragments are keyed by
+    # the article itself, so they outlive the swap for every article it did not change.
     app[PAGES] = pages = PageCache()
     app[WANTED] = wanted = KnownRequests()
     def clear_caches(old: Snapshot, new: Snapshot) -> None:
         cache.clear()
-        fragments.clear()
         pages.clear()
         wanted.clear()
 

@@ -112,7 +112,7 @@ def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: i
     window_start = dt.datetime.fromtimestamp(window * snapshot.config.ads.rotation_seconds, dt.UTC)
     resolver = ad_resolver(snapshot, audience, page.format, window_start, links, caps)
     header = feed_header(snapshot, page)
-    body = assemble(page.format, snapshot.generation, header, page_articles(snapshot, page), resolver, fragments)
+    body = assemble(page.format, header, page_articles(snapshot, page), resolver, fragments)
     last_modified = feed_updated(feed_of(snapshot, page))
     if resolver.served:  # ads change with config edits, and (rotation: window) with each rotation window
         last_modified = max(last_modified, snapshot.ads_changed)
