@@ -6,19 +6,27 @@ and content HTML Syndicate produced. Syndicate writes each item once per Snapsho
 ``syndicate.formats.assembly``), so two figures: the first render after a (re)load, which writes every
 item, and a new variant (another partner, the next rotation window), which reuses the written items and
 only resolves and splices the ad slots. The median of several renders is reported.
+
+``stall_ms`` is the event loop's side of a first render: the render runs in a worker thread as the server
+runs it (thread switch interval 1 ms, as ``syndicate serve`` sets it) while the loop sleeps 1 ms at a
+time; the longest a wake-up came late is how long the render kept the loop from running. The same with a
+worker that only sleeps gives the machine's own floor (other processes on its cores), measured beside it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gc
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
+import report
 from feedgen.feed import FeedGenerator
 
 from syndicate.formats import FORMATS
@@ -26,8 +34,11 @@ from syndicate.formats.assembly import FragmentCache, assemble
 from syndicate.formats.model import ItemView
 from syndicate.partners import Audience
 from syndicate.publish import PageRequest, ad_resolver, feed_header, feed_view, page_articles
-from syndicate.snapshot import Snapshot
+from syndicate.snapshot import Snapshot, build_snapshot
 
+#: The cold-render goals: a first render against the same library alone (feedgen for XML, orjson for JSON).
+GOALS = {"rss": 1.5, "atom": 1.5, "json": 3.0}
+STALL_GOAL_MS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class RenderRow:
@@ -39,6 +50,18 @@ class RenderRow:
     base_ms: float
     ours_bytes: int
     base_bytes: int
+    stall_ms: float = float("nan")  # the longest the loop waited while a first render ran in a worker thread
+    idle_stall_ms: float = float("nan")  # the same with a worker that only sleeps: the machine's own floor
+    slots: int = 0  # ad slots resolved per render
+    reload_ms: float = float("nan")  # the first render after a reload that left the page's articles unchanged
+
+    @property
+    def baseline(self) -> str:
+        return "orjson" if self.fmt == "json" else "feedgen"
+
+    @property
+    def goal(self) -> float:
+        return GOALS[self.fmt]
 
     @property
     def ratio(self) -> float:
@@ -47,6 +70,10 @@ class RenderRow:
     @property
     def first_ratio(self) -> float:
         return self.first_ms / self.base_ms
+
+    @property
+    def reload_ratio(self) -> float:
+        return self.reload_ms / self.base_ms
 
     @property
     def writer_ratio(self) -> float:
@@ -59,33 +86,61 @@ class RenderRow:
 
 
 def median_ms(fn: Callable[[], bytes], repeats: int) -> tuple[float, int]:
-    """Median wall time of ``fn`` in ms, with the collector run between (not during) repeats."""
+    """Median CPU time of ``fn`` in ms (this process's: other load on the machine barely moves it, where wall
+    time doubles), with the collector run between (not during) repeats."""
     times: list[float] = []
     size = 0
     for _ in range(repeats):
         gc.collect()
-        begun = time.perf_counter()
+        begun = time.process_time()
         size = len(fn())
-        times.append((time.perf_counter() - begun) * 1000)
+        times.append((time.process_time() - begun) * 1000)
     return statistics.median(times), size
 
 
-def ours(snapshot: Snapshot, page: PageRequest, audience: Audience, fresh: bool) -> Callable[[], bytes]:
+def loop_stall_ms(fn: Callable[[], bytes], repeats: int) -> float:
+    """The worst lateness of a 1 ms loop tick while ``fn`` runs in a worker thread, median over ``repeats``."""
+    async def once() -> float:
+        loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(None, fn)
+        worst, last = 0.0, time.perf_counter()
+        while not job.done():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            worst, last = max(worst, now - last - 0.001), now
+        await job
+        return worst * 1000
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        return statistics.median(asyncio.run(once()) for _ in range(repeats))
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _sleeping() -> bytes:
+    time.sleep(0.2)
+    return b""
+
+
+def ours(snapshot: Snapshot, page: PageRequest, audience: Audience, written_by: Snapshot | None) -> Callable[[], bytes]:
     """What a cache miss runs in ``web.views._render``, minus gzip and the ETag.
 
-    ``fresh``: a new fragment cache for every render (the first render after a reload)."""
+    ``written_by``: the Snapshot whose render filled the fragment cache first (``snapshot`` itself: a new
+    variant; an equal Snapshot built before it: the first render after a reload that left the page's articles
+    as they were); None: a cold cache every time (the first render after the server starts)."""
     moment = dt.datetime.now(dt.UTC)
     shared = FragmentCache(1 << 30)
 
-    def render() -> bytes:
-        cache = FragmentCache(1 << 30) if fresh else shared
-        resolver = ad_resolver(snapshot, audience, page.format, moment)
-        return assemble(page.format, snapshot.generation, feed_header(snapshot, page), page_articles(snapshot, page),
-                        resolver, cache)
+    def render_with(source: Snapshot, cache: FragmentCache) -> bytes:
+        resolver = ad_resolver(source, audience, page.format, moment)
+        return assemble(page.format, feed_header(source, page), page_articles(source, page), resolver, cache)
 
-    if not fresh:
-        render()  # write the items once, as the first variant of this Snapshot would
-    return render
+    if written_by is None:
+        return lambda: render_with(snapshot, FragmentCache(1 << 30))
+    render_with(written_by, shared)  # untimed: the render that wrote the items
+    return lambda: render_with(snapshot, shared)
 
 
 def view_only(snapshot: Snapshot, page: PageRequest, audience: Audience) -> Callable[[], bytes]:
@@ -132,19 +187,53 @@ def json_baseline(items: tuple[ItemView, ...], title: str, link: str) -> Callabl
     return render
 
 
-def measure(snapshot: Snapshot, page: PageRequest, audience: Audience, repeats: int) -> RenderRow:
-    ours_ms, ours_bytes = median_ms(ours(snapshot, page, audience, fresh=False), repeats)
-    first_ms, _ = median_ms(ours(snapshot, page, audience, fresh=True), repeats)
+def measure(snapshot: Snapshot, page: PageRequest, audience: Audience, repeats: int,
+            before_reload: Snapshot | None = None) -> RenderRow:
+    """``before_reload``: the Snapshot ``snapshot`` replaced, built from the same files (default: no reload row)."""
+    ours_ms, ours_bytes = median_ms(ours(snapshot, page, audience, snapshot), repeats)
+    first_ms, _ = median_ms(ours(snapshot, page, audience, None), repeats)
+    reload_ms = (median_ms(ours(snapshot, page, audience, before_reload), repeats)[0] if before_reload is not None
+                 else float("nan"))
     view_ms, _ = median_ms(view_only(snapshot, page, audience), repeats)
     view = feed_view(snapshot, page, ad_resolver(snapshot, audience, page.format))
     base = (json_baseline(view.items, view.title, view.home_url) if page.format == "json"
             else feedgen_baseline(view.items, page.format, view.title, view.home_url))
     base_ms, base_bytes = median_ms(base, repeats)
-    return RenderRow(page.format, len(view.items), ours_ms, first_ms, view_ms, base_ms, ours_bytes, base_bytes)
+    stall = loop_stall_ms(ours(snapshot, page, audience, None), repeats)
+    idle = loop_stall_ms(_sleeping, repeats)
+    slots = sum(len(article.calls) for article in page_articles(snapshot, page))
+    return RenderRow(page.format, len(view.items), ours_ms, first_ms, view_ms, base_ms, ours_bytes, base_bytes, stall,
+                     idle, slots, reload_ms)
 
 
 def measure_all(snapshot: Snapshot, small_feed: str, big_feed: str, audience: Audience,
                 repeats: int) -> list[RenderRow]:
-    """Every format at the small feed's page size and at the big feed's (1,000 items)."""
-    return [measure(snapshot, PageRequest(feed, fmt), audience, repeats)
+    """Every format at the small feed's page size and at the big feed's (1,000 items), with the heap frozen
+    after the Snapshot builds as ``syndicate serve`` freezes it (full collections skip the Snapshot)."""
+    reloaded = build_snapshot(snapshot.config.path)  # what a reload that changed nothing builds
+    gc.collect()
+    gc.freeze()
+    return [measure(reloaded, PageRequest(feed, fmt), audience, repeats, before_reload=snapshot)
             for feed in (small_feed, big_feed) for fmt in FORMATS]
+
+
+def render_table(rows: list[RenderRow]) -> str:
+    return report.table(
+        ["format", "items", "slots", "after reload ms", "new variant ms", "cold ms", "of which FeedView", "baseline",
+         "baseline ms", "reload ratio", "new ratio", "cold ratio", "goal", "loop stall ms", "idle stall ms"],
+        [[r.fmt, str(r.items), str(r.slots), report.fmt(r.reload_ms, 1), report.fmt(r.ours_ms, 1),
+          report.fmt(r.first_ms, 1), report.fmt(r.view_ms, 1), r.baseline, report.fmt(r.base_ms, 1),
+          report.fmt(r.reload_ratio, 2), report.fmt(r.ratio, 2), report.fmt(r.first_ratio, 2), f"<= {r.goal:g}",
+          report.fmt(r.stall_ms, 2), report.fmt(r.idle_stall_ms, 2)] for r in rows])
+
+
+def render_targets(rows: list[RenderRow]) -> list[report.Target]:
+    out = [report.at_most(f"first render after reload {r.fmt} {r.items} items vs {r.baseline}", r.reload_ratio,
+                          r.goal) for r in rows]
+    out += [report.at_most(f"new variant {r.fmt} {r.items} items vs {r.baseline}", r.ratio, r.goal) for r in rows]
+    out += [report.at_most(f"cold render (nothing written yet) {r.fmt} {r.items} items vs {r.baseline}",
+                           r.first_ratio, r.goal) for r in rows]
+    out.append(report.at_most("loop stall beyond the idle floor while a first render runs in a worker (worst)",
+                              max((r.stall_ms - r.idle_stall_ms for r in rows), default=float("nan")), STALL_GOAL_MS,
+                              " ms"))
+    return out

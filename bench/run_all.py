@@ -1,0 +1,204 @@
+"""Every benchmark in one run, each figure a ratio against a baseline measured in the same run.
+
+Run: python bench/run_all.py [--articles N] [--feeds F] [--duration S] [--runs R] [--quick]
+
+One synthetic site of N articles (``bench/corpus.py``), one ``syndicate serve``, and in order:
+
+1. the cached path (``bench/cached_path.py``, on its own site of short articles): wrk req/s, p99
+   and server CPU per request against the minimal aiohttp app replaying the same bytes;
+2. idle latency and loop blocking: /healthz probed every 1 ms idle (the baseline), then while cold
+   1,000-item feeds render;
+3. reload (``bench/bench_reload.py``, on a corpus of the same size): cold start, an edit to live, an admin
+   PUT, resident memory, and p99 of a feed during reloads against its idle p99;
+4. render cost in process: the first render after a reload and a new variant, against feedgen (RSS,
+   Atom) and orjson (JSON) fed the same items, with the loop's stall while a render runs;
+
+then every goal with PASS/MISS. Each section is one function below taking the shared ``Run``; the
+output is also written to bench/out/all-<timestamp>.txt. Speed is never asserted in tests: this
+command is where it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+import bench_http  # first of the bench modules: it puts the repository on sys.path
+import bench_reload
+import cached_path as bench_cached
+import render_cost
+import report
+from corpus import Corpus
+from report import Target, section, table
+from servers import Processes, Server, free_port, wait_healthy
+
+from syndicate.snapshot import build_snapshot
+
+
+@dataclasses.dataclass(slots=True)
+class Run:
+    """What every section shares: the options, the site, the server under test and the idle baseline."""
+
+    args: argparse.Namespace
+    corpus: Corpus
+    tmp: Path
+    procs: Processes
+    server: Server | None = None  # ``syndicate serve`` on ``corpus``, while the live sections run
+
+    @property
+    def live(self) -> Server:
+        assert self.server is not None, "a live section runs while the server is up"
+        return self.server
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    p.add_argument("--articles", type=int, help="corpus size (default 10000; --quick 1000)")
+    p.add_argument("--feeds", type=int, default=10, help="feed folders (default 10)")
+    p.add_argument("--duration", type=int, help="seconds per wrk run (default 10; --quick 3)")
+    p.add_argument("--runs", type=int, help="runs per figure, the median is reported (default 3; --quick 1)")
+    p.add_argument("--quick", action="store_true", help="a fast smoke run")
+    args = p.parse_args(argv)
+    args.articles = args.articles or (1000 if args.quick else 10_000)
+    args.duration = args.duration or (3 if args.quick else 10)
+    args.runs = args.runs or (1 if args.quick else 3)
+    args.scale, args.only = [args.articles], list(bench_http.SECTIONS)  # what bench_http's sections read
+    return args
+
+
+# --- the sections: each prints its tables and returns its goals -------------------------------------------------
+
+
+#: The cached path against the minimal app replaying the same bytes: req/s ratio at least this.
+CACHED_GOALS = {"partner RSS 200": 0.85, "partner RSS gzip": 0.80, "partner RSS 304": 1.0, "public JSON 200": 0.85}
+
+
+def cached_path(run: Run) -> list[Target]:
+    """``bench/cached_path.py`` on its own site (short articles, tracking and limits on), rounds interleaved."""
+    section(f"Cached path: wrk -c50 against the minimal app replaying the same bytes, {run.args.runs} interleaved "
+            f"rounds of {run.args.duration} s", "python bench/cached_path.py "
+            f"--duration {run.args.duration} --rounds {run.args.runs}")
+    rows = bench_cached.run_cached_path(bench_cached.CachedPathOptions(duration=run.args.duration,
+                                                                        rounds=run.args.runs))
+    bench_cached.print_rows(rows)
+    goals = [report.at_least(f"cached {r.case.name} req/s vs minimal", r.ratio, CACHED_GOALS.get(r.case.name, 0.85))
+             for r in rows]
+    goals += [report.at_most(f"cached {r.case.name} p99 vs minimal", r.p99_ratio, 2.0) for r in rows]
+    return goals
+
+
+def loop_blocking(run: Run) -> list[Target]:
+    blocking = bench_http.block_section(run.args, run.live)
+    worst_p99 = max((r.probes.p99 for r in blocking.runs), default=float("nan"))
+    print(f"   idle /healthz p99 {report.fmt(blocking.idle.p99, 2)} ms (the baseline); during cold renders, worst "
+          f"p99 {report.fmt(worst_p99, 2)} ms = {report.fmt(worst_p99 / blocking.idle.p99, 2)}× idle")
+    excess = blocking.worst_ms - blocking.idle.max
+    print(f"   worst probe during cold renders {report.fmt(blocking.worst_ms, 2)} ms, idle worst "
+          f"{report.fmt(blocking.idle.max, 2)} ms: {report.fmt(excess, 2)} ms more")
+    return [report.at_most("loop block during cold 1,000-item renders (worst probe beyond idle worst)", excess, 5,
+                           " ms")]
+
+
+def reload(run: Run) -> list[Target]:
+    """``bench/bench_reload.py`` on a corpus of the same size: cold start, edit to live, admin PUT, memory,
+    p99 during reloads against idle p99."""
+    section(f"Reload at {run.args.articles:,} articles: cold start, edit to live, admin PUT, memory, p99 during "
+            f"reloads vs idle, {run.args.runs} rounds", f"python bench/bench_reload.py --articles {run.args.articles} "
+            f"--feeds {run.args.feeds} --rounds {run.args.runs}")
+    rows = bench_reload.run_reloads(run.args.articles, run.args.feeds, run.args.runs)
+    print(table(["metric", "value", "detail"], [[r.metric, report.fmt(r.value, 2) + r.unit, r.detail] for r in rows]))
+    return [t for r in rows if (t := r.target) is not None]
+
+
+def render(run: Run) -> list[Target]:
+    repeats = max(run.args.runs, 5)
+    section(f"Render cost in process, partner-a, median of {repeats}: first render after a reload and a new "
+            "variant, against feedgen / orjson fed the same items", reproduce(run.args))
+    snapshot = build_snapshot(run.corpus.config)
+    audience = snapshot.audience("partner-a")
+    assert audience is not None
+    rows = render_cost.measure_all(snapshot, run.corpus.feeds[0], "all", audience, repeats)
+    print(render_cost.render_table(rows))
+    print("   first = every item written (the first render after a reload); new variant = items already written\n"
+          "   (another partner, the next window). FeedView = ads resolved, bodies joined. loop stall = the longest\n"
+          "   a 1 ms loop tick came late while the first render ran in a worker thread (switch interval 1 ms, as\n"
+          "   serve sets it); idle stall = the same with a worker that only sleeps, the machine's own floor.\n"
+          "   Times are this process's CPU time, so other load on the machine barely moves them. Ad links are\n"
+          "   direct here; the server signs them.")
+    return render_cost.render_targets(rows)
+
+
+Section = Callable[[Run], list[Target]]
+#: Sections with servers of their own, then those against ``syndicate serve`` on the corpus, then in process.
+OWN_SERVERS: list[Section] = [cached_path, reload]
+LIVE: list[Section] = [loop_blocking]
+IN_PROCESS: list[Section] = [render]
+
+
+# --- running -------------------------------------------------------------------------------------------------------
+
+
+def reproduce(args: argparse.Namespace) -> str:
+    return (f"python bench/run_all.py --articles {args.articles} --feeds {args.feeds} --duration {args.duration} "
+            f"--runs {args.runs}")
+
+
+def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
+    print(f"run_all: {bench_http.describe_machine()}")
+    print(f"command: {reproduce(args)}", flush=True)
+    begun = time.perf_counter()
+    corpus = bench_reload.cached_corpus(args.articles, args.feeds, free_port())  # the one bench_reload uses too
+    print(f"corpus: {args.articles:,} articles in {args.feeds} feeds under {corpus.root}, ready in "
+          f"{time.perf_counter() - begun:.1f} s", flush=True)
+    goals: list[Target] = []
+    with Processes() as procs:
+        run = Run(args, corpus, tmp, procs)
+        for measure in OWN_SERVERS:
+            goals += measure(run)
+        run.server = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config",
+                                               str(corpus.config)], corpus.port, tmp / "syndicate.log", corpus.root,
+                                 {"PYTHONPATH": str(bench_http.REPO)})
+        print(f"\nsyndicate serve on the corpus healthy after {wait_healthy(run.server):.1f} s", flush=True)
+        for measure in LIVE:
+            goals += measure(run)
+            if run.server.process.poll() is not None:
+                raise RuntimeError(f"syndicate exited during the benchmark:\n{run.server.log_tail()}")
+        procs.stop(run.server)
+        run.server = None
+        for measure in IN_PROCESS:
+            goals += measure(run)
+    section("Summary: every goal against what this run measured", reproduce(args))
+    print(report.summary(goals))
+    print(f"   whole run: {time.perf_counter() - begun:.0f} s")
+    return goals
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through every finally, so servers and temp files go too
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    tee = report.Tee(bench_http.BENCH / "out" / f"all-{dt.datetime.now():%Y%m%d-%H%M%S}.txt")
+    sys.stdout = tee  # type: ignore[assignment]
+    try:
+        with tempfile.TemporaryDirectory(prefix="syndicate-bench-") as tmp:
+            run_all(args, Path(tmp))
+    finally:
+        sys.stdout = tee.stdout
+        tee.close()
+        print(f"output written to {tee.path.relative_to(bench_http.REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
