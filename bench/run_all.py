@@ -163,6 +163,8 @@ def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
         run = Run(args, corpus, tmp, procs)
         for measure in OWN_SERVERS:
             goals += measure(run)
+        # The shared site's config names one port: the sections above rewrote it for theirs.
+        corpus = run.corpus = bench_reload.cached_corpus(args.articles, args.feeds, free_port())
         run.server = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config",
                                                str(corpus.config)], corpus.port, tmp / "syndicate.log", corpus.root,
                                  {"PYTHONPATH": str(bench_http.REPO)})
