@@ -46,21 +46,26 @@ def _masked_url(text: str) -> str:
     return urlunsplit(parts)
 
 
-def plain(value: Any, name: str = "") -> Any:
+def _plain_fields(value: Any) -> dict[str, Any]:
+    """A dataclass as a mapping of its fields, keys masked and query pairs as config.yaml writes them."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        if f.name in _SKIPPED:
+            continue
+        item = getattr(value, f.name)
+        if f.name == "key_digests":
+            out["keys"] = [MASK] * len(item)
+        elif f.name == "query":  # (name, value) pairs, written as a mapping in config.yaml
+            out["query"] = {str(k): str(v) for k, v in item}
+        else:
+            out[f.name] = plain(item)
+    return out
+
+
+def plain(value: Any) -> Any:
     """``value`` as YAML-ready data: dataclasses as mappings, paths and addresses as text, keys masked."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            if f.name in _SKIPPED:
-                continue
-            item = getattr(value, f.name)
-            if f.name == "key_digests":
-                out["keys"] = [MASK] * len(item)
-            elif f.name == "query":  # (name, value) pairs, written as a mapping in config.yaml
-                out["query"] = {str(k): str(v) for k, v in item}
-            else:
-                out[f.name] = plain(item, f.name)
-        return out
+        return _plain_fields(value)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Path | ipaddress.IPv4Network | ipaddress.IPv6Network):
