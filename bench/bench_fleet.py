@@ -81,8 +81,9 @@ def wrk(url: str, seconds: int, script: Path | None = None, connections: int = 6
 
 
 def totals(replica: Replica) -> dict[str, int]:
-    request = urllib.request.Request(f"{replica.url}/admin/stats.json?by=space",
-                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    request = urllib.request.Request(
+        f"{replica.url}/admin/stats.json?by=space", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return dict(json.load(response)["totals"])
 
@@ -92,9 +93,12 @@ async def burst_error(base: str, burst: float, rate: float) -> tuple[int, float]
     async with aiohttp.ClientSession(headers={"User-Agent": CHROME}) as session:
         started = time.monotonic()
         for _ in range(60):
-            answers = await asyncio.gather(*(session.get(f"{base}/feeds/news.json",
-                                                         headers={"Authorization": f"Bearer {PARTNER_KEY}"})
-                                             for _ in range(6)))
+            answers = await asyncio.gather(
+                *(
+                    session.get(f"{base}/feeds/news.json", headers={"Authorization": f"Bearer {PARTNER_KEY}"})
+                    for _ in range(6)
+                )
+            )
             for answer in answers:
                 allowed += answer.status == 200
                 answer.release()
@@ -144,15 +148,19 @@ def main() -> int:
                     column = "clicks" if kind == "clicks" else "rendered"
                     counted = after[column] - before[column]
                     results[f"{kind} {name}"] = rps
-                    say(f"{kind + ', ' + name:<46} {rps:>10.0f} {requests:>10} {errors:>7}   counted {counted} "
-                        f"({counted / max(1, requests):.1%} of answered)")
+                    say(
+                        f"{kind + ', ' + name:<46} {rps:>10.0f} {requests:>10} {errors:>7}   counted {counted} "
+                        f"({counted / max(1, requests):.1%} of answered)"
+                    )
             for kind in ("clicks", "pixel loads"):
                 ratio = results[f"{kind} three replicas behind nginx"] / results[f"{kind} one replica"]
                 say(f"{kind}: three replicas / one = {ratio:.2f}x (one machine: the replicas share its cores)")
             cached: dict[str, float] = {}
             for _ in range(3):  # alternated, best of three: the machine is shared with everything else
-                for name, replica in (("shared store off (SQLite)", alone),
-                                      ("shared store on (PostgreSQL)", replicas[0])):
+                for name, replica in (
+                    ("shared store off (SQLite)", alone),
+                    ("shared store on (PostgreSQL)", replicas[0]),
+                ):
                     wrk(f"{replica.url}/feeds/news.rss", 1)  # warm the variant cache
                     rps, requests, errors = wrk(f"{replica.url}/feeds/news.rss", args.seconds)
                     cached[name] = max(cached.get(name, 0.0), rps)
@@ -161,8 +169,10 @@ def main() -> int:
             on, off = cached["shared store on (PostgreSQL)"], cached["shared store off (SQLite)"]
             say(f"cached path, store on / off = {on / off:.2f}x")
             allowed, expected = asyncio.run(burst_error(proxy.url, 40.0, 0.01))
-            say(f"fleet rate limit: burst 40 over three replicas: {allowed} allowed, {expected:.1f} expected, "
-                f"error {(allowed - expected) / expected:+.1%}")
+            say(
+                f"fleet rate limit: burst 40 over three replicas: {allowed} allowed, {expected:.1f} expected, "
+                f"error {(allowed - expected) / expected:+.1%}"
+            )
         finally:
             proxy.stop()
             for replica in [*replicas, alone]:

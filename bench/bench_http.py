@@ -130,20 +130,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def reproduce(args: argparse.Namespace, only: str) -> str:
     extra = f" --articles-scale {','.join(map(str, args.scale))}" if only == "snapshot" else ""
-    return (f"python bench/bench_http.py --only {only} --articles {args.articles} --feeds {args.feeds} "
-            f"--duration {args.duration} --runs {args.runs}{extra}")
+    return (
+        f"python bench/bench_http.py --only {only} --articles {args.articles} --feeds {args.feeds} "
+        f"--duration {args.duration} --runs {args.runs}{extra}"
+    )
 
 
 # --- 1. throughput -------------------------------------------------------------------------------------------------
 
 
 def http_section(args: argparse.Namespace) -> list[cached_path.Row]:
-    opts = cached_path.CachedPathOptions(duration=args.duration, rounds=args.runs,
-                                         say=lambda line: print(line, flush=True))
-    section(f"1. Cached path: a 50-item feed of a {opts.articles}-article folder, realistic defaults on, "
-            f"wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s, {opts.rounds} interleaved rounds "
-            "against bench/minimal_app.py replaying the same bytes",
-            f"python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds}")
+    opts = cached_path.CachedPathOptions(
+        duration=args.duration, rounds=args.runs, say=lambda line: print(line, flush=True)
+    )
+    section(
+        f"1. Cached path: a 50-item feed of a {opts.articles}-article folder, realistic defaults on, "
+        f"wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s, {opts.rounds} interleaved rounds "
+        "against bench/minimal_app.py replaying the same bytes",
+        f"python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds}",
+    )
     rows = cached_path.run_cached_path(opts)
     cached_path.print_rows(rows)
     return rows
@@ -154,17 +159,27 @@ def http_section(args: argparse.Namespace) -> list[cached_path.Row]:
 
 def block_section(args: argparse.Namespace, ours: Server) -> live.Blocking:
     gzip = {"Accept-Encoding": "gzip"}  # as feed readers ask
-    cold = [(f"{who} all.{fmt_}", f"/feeds/all.{fmt_}", headers)
-            for who, headers in (("partner-a", {**AUTH, **gzip}), ("public", gzip)) for fmt_ in FORMATS]
-    section("5. Event-loop blocking: /healthz every 1 ms while a cold 1,000-item feed renders (first request "
-            "to a fresh variant)", reproduce(args, "block"))
+    cold = [
+        (f"{who} all.{fmt_}", f"/feeds/all.{fmt_}", headers)
+        for who, headers in (("partner-a", {**AUTH, **gzip}), ("public", gzip))
+        for fmt_ in FORMATS
+    ]
+    section(
+        "5. Event-loop blocking: /healthz every 1 ms while a cold 1,000-item feed renders (first request "
+        "to a fresh variant)",
+        reproduce(args, "block"),
+    )
     result = asyncio.run(live.blocking(ours, cold))
     rows = [["idle (client floor)", "", str(result.idle.count), fmt(result.idle.p99, 2), fmt(result.idle.max, 2)]]
-    rows += [[r.label, fmt(r.render_ms, 0), str(r.probes.count), fmt(r.probes.p99, 2), fmt(r.probes.max, 2)]
-             for r in result.runs]
+    rows += [
+        [r.label, fmt(r.render_ms, 0), str(r.probes.count), fmt(r.probes.p99, 2), fmt(r.probes.max, 2)]
+        for r in result.runs
+    ]
     print(table(["cold request", "request ms", "probes", "probe p99 ms", "probe max ms"], rows))
-    print(f"   worst probe {fmt(result.worst_ms, 2)} ms; median of per-render maxima "
-          f"{fmt(median([r.probes.max for r in result.runs]), 2)} ms")
+    print(
+        f"   worst probe {fmt(result.worst_ms, 2)} ms; median of per-render maxima "
+        f"{fmt(median([r.probes.max for r in result.runs]), 2)} ms"
+    )
     return result
 
 
@@ -176,24 +191,52 @@ def reload_section(args: argparse.Namespace, corpus: Corpus, ours: Server, figur
     if not ours.catches(signal.SIGHUP):
         seconds = probe_snapshot(corpus.config)["seconds"]
         figures.reload_fallback_s = float(seconds)
-        print("   the server does not handle SIGHUP (no handler in /proc/<pid>/status SigCgt): reload measured as\n"
-              f"   an in-process build_snapshot of the same corpus instead: {seconds:.2f} s. Latency during a reload\n"
-              "   needs the SIGHUP handler; this section measures it as soon as the server has one.")
+        print(
+            "   the server does not handle SIGHUP (no handler in /proc/<pid>/status SigCgt): reload measured as\n"
+            f"   an in-process build_snapshot of the same corpus instead: {seconds:.2f} s. Latency during a reload\n"
+            "   needs the SIGHUP handler; this section measures it as soon as the server has one."
+        )
         return
     path = f"/feeds/{corpus.feeds[0]}.rss"
     for run in range(args.runs):
         result = asyncio.run(live.reload_once(ours, path, AUTH))
         figures.reloads.append(result)
         print(f"   run {run + 1}/{args.runs}: reload {result.seconds:.2f} s", flush=True)
-    rows = [[str(i + 1), fmt(r.seconds, 2), *_lat(r.before), *_lat(r.during), *_lat(r.after)]
-            for i, r in enumerate(figures.reloads)]
-    rows.append(["median", fmt(median([r.seconds for r in figures.reloads]), 2),
-                 *_median_lat([r.before for r in figures.reloads]), *_median_lat([r.during for r in figures.reloads]),
-                 *_median_lat([r.after for r in figures.reloads])])
-    print(table(["run", "reload s", "before n", "p99 ms", "max ms", "during n", "p99 ms", "max ms",
-                 "after n", "p99 ms", "max ms"], rows))
-    print("   before: the second before SIGHUP; during: requests overlapping SIGHUP..new generation on /healthz;\n"
-          "   after: the second after, whose first request re-renders the feed for the new generation")
+    rows = [
+        [str(i + 1), fmt(r.seconds, 2), *_lat(r.before), *_lat(r.during), *_lat(r.after)]
+        for i, r in enumerate(figures.reloads)
+    ]
+    rows.append(
+        [
+            "median",
+            fmt(median([r.seconds for r in figures.reloads]), 2),
+            *_median_lat([r.before for r in figures.reloads]),
+            *_median_lat([r.during for r in figures.reloads]),
+            *_median_lat([r.after for r in figures.reloads]),
+        ]
+    )
+    print(
+        table(
+            [
+                "run",
+                "reload s",
+                "before n",
+                "p99 ms",
+                "max ms",
+                "during n",
+                "p99 ms",
+                "max ms",
+                "after n",
+                "p99 ms",
+                "max ms",
+            ],
+            rows,
+        )
+    )
+    print(
+        "   before: the second before SIGHUP; during: requests overlapping SIGHUP..new generation on /healthz;\n"
+        "   after: the second after, whose first request re-renders the feed for the new generation"
+    )
 
 
 def _lat(values: Latencies) -> list[str]:
@@ -209,22 +252,55 @@ def _median_lat(values: list[Latencies]) -> list[str]:
 
 def render_section(args: argparse.Namespace, corpus: Corpus) -> list[RenderRow]:
     repeats = max(args.runs, 5)
-    section(f"2. Cold render in process (FeedView + format), partner-a, median of {repeats} renders, "
-            "against feedgen / orjson fed the same items", reproduce(args, "render"))
+    section(
+        f"2. Cold render in process (FeedView + format), partner-a, median of {repeats} renders, "
+        "against feedgen / orjson fed the same items",
+        reproduce(args, "render"),
+    )
     snapshot = build_snapshot(corpus.config)
     audience = snapshot.audience("partner-a")
     assert audience is not None
     rows = render_cost.measure_all(snapshot, corpus.feeds[0], "all", audience, repeats)
-    print(table(["format", "items", "new variant ms", "first render ms", "of which FeedView", "baseline ms",
-                 "ratio", "first ratio", "ours µs/item", "ours KB", "baseline KB"],
-                [[r.fmt, str(r.items), fmt(r.ours_ms, 1), fmt(r.first_ms, 1), fmt(r.view_ms, 1), fmt(r.base_ms, 1),
-                  fmt(r.ratio, 2), fmt(r.first_ratio, 2), fmt(r.ours_us_per_item, 0), fmt(r.ours_bytes / 1000, 0),
-                  fmt(r.base_bytes / 1000, 0)] for r in rows]))
-    print("   baseline: a bare FeedGenerator (rss, atom) or orjson.dumps of a plain dict (json) given the\n"
-          "   ids, titles, links, dates and content HTML Syndicate produced; ours also writes summary, tags,\n"
-          "   authors, media. new variant = items already written for this Snapshot (another partner, the\n"
-          "   next window); first render = every item written (after a reload). FeedView = ads resolved and\n"
-          "   bodies joined (publish.feed_view). In process ad links are direct; the server signs them.")
+    print(
+        table(
+            [
+                "format",
+                "items",
+                "new variant ms",
+                "first render ms",
+                "of which FeedView",
+                "baseline ms",
+                "ratio",
+                "first ratio",
+                "ours µs/item",
+                "ours KB",
+                "baseline KB",
+            ],
+            [
+                [
+                    r.fmt,
+                    str(r.items),
+                    fmt(r.ours_ms, 1),
+                    fmt(r.first_ms, 1),
+                    fmt(r.view_ms, 1),
+                    fmt(r.base_ms, 1),
+                    fmt(r.ratio, 2),
+                    fmt(r.first_ratio, 2),
+                    fmt(r.ours_us_per_item, 0),
+                    fmt(r.ours_bytes / 1000, 0),
+                    fmt(r.base_bytes / 1000, 0),
+                ]
+                for r in rows
+            ],
+        )
+    )
+    print(
+        "   baseline: a bare FeedGenerator (rss, atom) or orjson.dumps of a plain dict (json) given the\n"
+        "   ids, titles, links, dates and content HTML Syndicate produced; ours also writes summary, tags,\n"
+        "   authors, media. new variant = items already written for this Snapshot (another partner, the\n"
+        "   next window); first render = every item written (after a reload). FeedView = ads resolved and\n"
+        "   bodies joined (publish.feed_view). In process ad links are direct; the server signs them."
+    )
     return rows
 
 
@@ -232,8 +308,14 @@ def render_section(args: argparse.Namespace, corpus: Corpus) -> list[RenderRow]:
 
 
 def probe_snapshot(config: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, str(BENCH / "snapshot_probe.py"), str(config)], capture_output=True,
-                          text=True, timeout=3600, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "snapshot_probe.py"), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -250,14 +332,33 @@ def snapshot_section(args: argparse.Namespace, corpus: Corpus, tmp: Path) -> lis
         if site is not corpus:
             shutil.rmtree(site.root, ignore_errors=True)
         mib = 1 / 1024
-        rows.append(SnapshotRow(size, median([p["seconds"] for p in builds]),
-                                median([p["rss_after_kib"] * mib for p in builds]),
-                                median([(p["rss_after_kib"] - p["rss_import_kib"]) * mib for p in builds]),
-                                median([p["hwm_kib"] * mib for p in builds])))
+        rows.append(
+            SnapshotRow(
+                size,
+                median([p["seconds"] for p in builds]),
+                median([p["rss_after_kib"] * mib for p in builds]),
+                median([(p["rss_after_kib"] - p["rss_import_kib"]) * mib for p in builds]),
+                median([p["hwm_kib"] * mib for p in builds]),
+            )
+        )
         print(f"   {size:,} articles: {rows[-1].seconds:.2f} s", flush=True)
-    print(table(["articles", "build s", "ms/article", "RSS MiB", "snapshot MiB", "KiB/article", "peak MiB"],
-                [[f"{r.articles:,}", fmt(r.seconds, 2), fmt(r.ms_per_article, 3), fmt(r.rss_mib, 0),
-                  fmt(r.snapshot_mib, 0), fmt(r.kib_per_article, 1), fmt(r.peak_mib, 0)] for r in rows]))
+    print(
+        table(
+            ["articles", "build s", "ms/article", "RSS MiB", "snapshot MiB", "KiB/article", "peak MiB"],
+            [
+                [
+                    f"{r.articles:,}",
+                    fmt(r.seconds, 2),
+                    fmt(r.ms_per_article, 3),
+                    fmt(r.rss_mib, 0),
+                    fmt(r.snapshot_mib, 0),
+                    fmt(r.kib_per_article, 1),
+                    fmt(r.peak_mib, 0),
+                ]
+                for r in rows
+            ],
+        )
+    )
     return rows
 
 
@@ -275,12 +376,25 @@ def targets(fig: Figures) -> list[Target]:
     for row in fig.cached:
         out.append(report.at_least(f"{row.case.name} req/s vs minimal", row.ratio, 0.85))
         out.append(report.at_most(f"{row.case.name} p99 vs minimal", row.p99_ratio, 1.5))
-    out += [report.at_most(f"cold render {r.fmt} {r.items} items vs {'orjson' if r.fmt == 'json' else 'feedgen'}",
-                           r.ratio, 1.5) for r in fig.renders]
-    out += [report.at_most(f"first render after reload {r.fmt} {r.items} items vs "
-                           f"{'orjson' if r.fmt == 'json' else 'feedgen'}", r.first_ratio, 1.5) for r in fig.renders]
-    out.append(report.at_most("loop block during cold 1,000-item renders",
-                              fig.blocking.worst_ms if fig.blocking else nan, 5, " ms"))
+    out += [
+        report.at_most(
+            f"cold render {r.fmt} {r.items} items vs {'orjson' if r.fmt == 'json' else 'feedgen'}", r.ratio, 1.5
+        )
+        for r in fig.renders
+    ]
+    out += [
+        report.at_most(
+            f"first render after reload {r.fmt} {r.items} items vs {'orjson' if r.fmt == 'json' else 'feedgen'}",
+            r.first_ratio,
+            1.5,
+        )
+        for r in fig.renders
+    ]
+    out.append(
+        report.at_most(
+            "loop block during cold 1,000-item renders", fig.blocking.worst_ms if fig.blocking else nan, 5, " ms"
+        )
+    )
     per_item = {(r.fmt, r.items): r.ours_us_per_item for r in fig.renders}
     sizes = sorted({r.items for r in fig.renders})
     growth = [_growth(per_item[(f, sizes[0])], per_item[(f, sizes[-1])]) for f in FORMATS if len(sizes) > 1]
@@ -288,10 +402,20 @@ def targets(fig: Figures) -> list[Target]:
     out.append(report.at_most(f"render linear in items (µs/item {span}, worst format)", max(growth, default=nan), 1.3))
     snaps = fig.snapshots
     two = len(snaps) > 1
-    out.append(report.at_most("snapshot time linear in articles (ms/article, largest vs smallest)",
-                              _growth(snaps[0].ms_per_article, snaps[-1].ms_per_article) if two else nan, 1.3))
-    out.append(report.at_most("snapshot memory linear in articles (KiB/article, largest vs smallest)",
-                              _growth(snaps[0].kib_per_article, snaps[-1].kib_per_article) if two else nan, 1.3))
+    out.append(
+        report.at_most(
+            "snapshot time linear in articles (ms/article, largest vs smallest)",
+            _growth(snaps[0].ms_per_article, snaps[-1].ms_per_article) if two else nan,
+            1.3,
+        )
+    )
+    out.append(
+        report.at_most(
+            "snapshot memory linear in articles (KiB/article, largest vs smallest)",
+            _growth(snaps[0].kib_per_article, snaps[-1].kib_per_article) if two else nan,
+            1.3,
+        )
+    )
     return out
 
 
@@ -299,18 +423,36 @@ def targets(fig: Figures) -> list[Target]:
 
 
 def describe_machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10).stdout.split("\n")[0]
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, timeout=10).stdout.strip() or "?"
-    return (f"{dt.datetime.now():%Y-%m-%d %H:%M:%S}, {os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, "
-            f"aiohttp {aiohttp.__version__}, {wrk_version.split(' Copyright')[0]}, HEAD {commit} + working tree")
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        or "?"
+    )
+    return (
+        f"{dt.datetime.now():%Y-%m-%d %H:%M:%S}, {os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, "
+        f"aiohttp {aiohttp.__version__}, {wrk_version.split(' Copyright')[0]}, HEAD {commit} + working tree"
+    )
 
 
 def live_sections(args: argparse.Namespace, corpus: Corpus, tmp: Path, procs: Processes, figures: Figures) -> None:
-    ours = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
-                       corpus.port, tmp / "syndicate.log", corpus.root, {"PYTHONPATH": str(REPO)})
+    ours = procs.start(
+        "syndicate",
+        [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+        corpus.port,
+        tmp / "syndicate.log",
+        corpus.root,
+        {"PYTHONPATH": str(REPO)},
+    )
     waited = wait_healthy(ours)
     print(f"syndicate serve (pid {ours.process.pid}) healthy after {waited:.1f} s on {ours.url('/')}", flush=True)
     if "block" in args.only:
@@ -327,8 +469,11 @@ def run(args: argparse.Namespace, tmp: Path) -> Figures:
     print(f"command: python bench/bench_http.py {' '.join(sys.argv[1:])}".rstrip())
     begun = time.perf_counter()
     corpus = build_corpus(tmp / "site", args.articles, args.feeds, free_port())
-    print(f"corpus: {args.articles:,} articles in {args.feeds} feeds under {corpus.root}, "
-          f"generated in {time.perf_counter() - begun:.1f} s", flush=True)
+    print(
+        f"corpus: {args.articles:,} articles in {args.feeds} feeds under {corpus.root}, "
+        f"generated in {time.perf_counter() - begun:.1f} s",
+        flush=True,
+    )
     figures = Figures()
     if "http" in args.only:
         figures.cached = http_section(args)

@@ -30,8 +30,9 @@ HEAD = """<?xml version="1.0" encoding="UTF-8" ?>
 
 def _item(n: int) -> str:
     paragraphs = "\n\n".join(
-        f"Paragraph {p} of story {n}: “quoted” text with a <a href=\"/x/{p}\">link</a> and more words to read."
-        for p in range(8))
+        f'Paragraph {p} of story {n}: “quoted” text with a <a href="/x/{p}">link</a> and more words to read.'
+        for p in range(8)
+    )
     body = f"{paragraphs}\n\n[bsa_pro_ad_space id=4]\n\nThe end of story {n}." if n % 2 else paragraphs
     if n % 5 == 0:
         body = f"<!-- wp:paragraph -->\n<p>Block story {n}.</p>\n<!-- /wp:paragraph -->"
@@ -70,8 +71,10 @@ def main() -> None:
         begun = time.perf_counter()
         snapshot = build_snapshot(root / "config.yaml")
         seconds = time.perf_counter() - begun
-        print(f"snapshot build: {seconds:.2f} s for {snapshot.article_count} articles, "
-              f"{len([p for p in snapshot.problems if p.level == 'error'])} errors")
+        print(
+            f"snapshot build: {seconds:.2f} s for {snapshot.article_count} articles, "
+            f"{len([p for p in snapshot.problems if p.level == 'error'])} errors"
+        )
 
 
 if __name__ == "__main__":

@@ -37,12 +37,20 @@ def big_snapshot(articles: int, tags: int, authors: int, feeds: int) -> Snapshot
     made: dict[str, list[Article]] = {f"f{n}": [] for n in range(feeds)}
     for n in range(articles):
         name = f"f{n % feeds}"
-        made[name].append(dataclasses.replace(
-            template, uid=f"{template.uid}-{n}", id=f"{name}/a{n}", feed=name,
-            tags=tuple(f"Tag {t}" for t in rng.sample(range(tags), 3)),
-            author=Author(f"Author {rng.randrange(authors)}")))
-    by_feed = {name: dataclasses.replace(feed_template, name=name, title=f"Feed {name}", articles=tuple(items))
-               for name, items in made.items()}
+        made[name].append(
+            dataclasses.replace(
+                template,
+                uid=f"{template.uid}-{n}",
+                id=f"{name}/a{n}",
+                feed=name,
+                tags=tuple(f"Tag {t}" for t in rng.sample(range(tags), 3)),
+                author=Author(f"Author {rng.randrange(authors)}"),
+            )
+        )
+    by_feed = {
+        name: dataclasses.replace(feed_template, name=name, title=f"Feed {name}", articles=tuple(items))
+        for name, items in made.items()
+    }
     everything = tuple(a for feed in by_feed.values() for a in feed.articles)
     by_feed["all"] = dataclasses.replace(base.feeds["all"], articles=everything)
     return dataclasses.replace(base, feeds=by_feed, filtered=filtered_feeds(by_feed))
@@ -61,8 +69,10 @@ async def measure(snapshot: Snapshot, path: str, repeats: int) -> None:
         warm = (time.perf_counter() - begun) / repeats
     finally:
         await client.close()
-    print(f"{path:<16} first {cold * 1000:8.1f} ms   cached {warm * 1000:6.2f} ms   "
-          f"ratio {cold / warm:7.1f}×   {len(first) / 1024:7.1f} KiB")
+    print(
+        f"{path:<16} first {cold * 1000:8.1f} ms   cached {warm * 1000:6.2f} ms   "
+        f"ratio {cold / warm:7.1f}×   {len(first) / 1024:7.1f} KiB"
+    )
 
 
 def main() -> None:
@@ -75,8 +85,10 @@ def main() -> None:
     args = parser.parse_args()
     begun = time.perf_counter()
     snapshot = big_snapshot(args.articles, args.tags, args.authors, args.feeds)
-    print(f"{args.articles:,} articles, {len(snapshot.filtered):,} tag and author feeds "
-          f"(made in {time.perf_counter() - begun:.1f} s)")
+    print(
+        f"{args.articles:,} articles, {len(snapshot.filtered):,} tag and author feeds "
+        f"(made in {time.perf_counter() - begun:.1f} s)"
+    )
     for path in ("/", "/feeds/all/", "/feeds/all/?page=5"):
         asyncio.run(measure(snapshot, path, args.repeats))
 

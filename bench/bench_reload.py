@@ -80,8 +80,9 @@ def wait_ours(server: Server) -> None:
     with urllib.request.urlopen(server.url("/healthz"), timeout=10) as response:
         pid = json.load(response).get("pid")
     if pid != server.process.pid:
-        raise RuntimeError(f"port {server.port} is answered by pid {pid}, not by the server started "
-                           f"({server.process.pid})")
+        raise RuntimeError(
+            f"port {server.port} is answered by pid {pid}, not by the server started ({server.process.pid})"
+        )
 
 
 def vm_kib(pid: int, field: str) -> int:
@@ -116,8 +117,9 @@ async def _until_served(client: aiohttp.ClientSession, url: str, marker: str) ->
     raise TimeoutError(f"{marker!r} not served {LIVE_TIMEOUT:.0f} s after the write")
 
 
-async def _edit_live(client: aiohttp.ClientSession, server: Server, feed_url: str, path: Path, original: str,
-                     marker: str) -> float:
+async def _edit_live(
+    client: aiohttp.ClientSession, server: Server, feed_url: str, path: Path, original: str, marker: str
+) -> float:
     begun = time.perf_counter()
     await asyncio.to_thread(path.write_text, original.replace("\ntitle: ", f"\ntitle: {marker} ", 1), "utf-8")
     await _until_served(client, feed_url, marker)
@@ -127,8 +129,9 @@ async def _edit_live(client: aiohttp.ClientSession, server: Server, feed_url: st
 async def _put_space(client: aiohttp.ClientSession, server: Server, space: bytes, round_: int) -> float:
     body = space.replace(b"name: ", f"name: Round {round_} ".encode(), 1)
     begun = time.perf_counter()
-    async with client.put(server.url("/admin/adspaces/5"), data=body,
-                          headers={**ADMIN, "Content-Type": "application/yaml"}) as response:
+    async with client.put(
+        server.url("/admin/adspaces/5"), data=body, headers={**ADMIN, "Content-Type": "application/yaml"}
+    ) as response:
         await response.read()
         if response.status >= 400:
             raise RuntimeError(f"PUT /admin/adspaces/5: HTTP {response.status}")
@@ -151,8 +154,7 @@ async def measure(server: Server, corpus: Corpus, rounds: int) -> tuple[Latencie
         await probes.timed_get(client, load_url)
         idle_stop = asyncio.Event()
         asyncio.get_running_loop().call_later(3.0, idle_stop.set)
-        idle = Latencies(tuple(t.ms for t in await probes.load_until(client, load_url, {}, idle_stop,
-                                                                       LOAD_WORKERS)))
+        idle = Latencies(tuple(t.ms for t in await probes.load_until(client, load_url, {}, idle_stop, LOAD_WORKERS)))
         stop = asyncio.Event()
         loader = asyncio.create_task(probes.load_until(client, load_url, {}, stop, LOAD_WORKERS))
         windows: list[tuple[float, float]] = []
@@ -184,8 +186,14 @@ def run_reloads(articles: int, feeds: int = 10, rounds: int = 3, corpora: Path =
     env = {"SYNDICATE_ADMIN_TOKEN": ADMIN_TOKEN}
     with Processes() as procs:
         begun = time.monotonic()
-        server = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config",
-                                           str(corpus.config)], port, log, corpus.root, env)
+        server = procs.start(
+            "syndicate",
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+            port,
+            log,
+            corpus.root,
+            env,
+        )
         wait_ours(server)
         cold = time.monotonic() - begun
         idle, measured = asyncio.run(measure(server, corpus, rounds))
@@ -195,10 +203,20 @@ def run_reloads(articles: int, feeds: int = 10, rounds: int = 3, corpora: Path =
     ratio = during.p99 / idle.p99
     return [
         ReloadRow("cold start", cold, " s", 30.0, f"{articles:,} articles"),
-        ReloadRow("edit to live", median(measured.live_s), " s", 1.0,
-                  "rounds: " + ", ".join(fmt(s, 2) for s in measured.live_s)),
-        ReloadRow("admin PUT answered", median(measured.put_s), " s", 1.0,
-                  "rounds: " + ", ".join(fmt(s, 2) for s in measured.put_s)),
+        ReloadRow(
+            "edit to live",
+            median(measured.live_s),
+            " s",
+            1.0,
+            "rounds: " + ", ".join(fmt(s, 2) for s in measured.live_s),
+        ),
+        ReloadRow(
+            "admin PUT answered",
+            median(measured.put_s),
+            " s",
+            1.0,
+            "rounds: " + ", ".join(fmt(s, 2) for s in measured.put_s),
+        ),
         ReloadRow("resident memory", rss, " MiB", 1536.0, f"peak {peak:,.0f} MiB"),
         ReloadRow("p99 idle", idle.p99, " ms", None, f"{idle.count} requests"),
         ReloadRow("p99 during reloads", during.p99, " ms", None, f"{during.count} requests"),

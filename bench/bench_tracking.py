@@ -45,7 +45,7 @@ SITE = {
     "feeds/news/_feed.yaml": "title: News\n",
     "feeds/news/a.md": "---\ntitle: A\ndate: 2024-05-01T10:00:00+00:00\n---\nText. [bsa_pro_ad_space id=4]\n",
     "adspaces/4.yaml": "units:\n  - {id: banner, type: image, url: 'https://ad.test/land?c=1', "
-                       "src: 'https://ad.test/b.png', width: 300, height: 250, alt: Banner}\n",
+    "src: 'https://ad.test/b.png', width: 300, height: 250, alt: Banner}\n",
 }
 
 
@@ -69,6 +69,7 @@ def serve(kind: str, port: int, config: str | None) -> None:
 
         app = create_app(Path(str(config)))
     else:
+
         async def click(request: web.Request) -> web.Response:
             return web.Response(status=302, headers={"Location": "https://ad.test/land?c=1"})
 
@@ -98,12 +99,19 @@ def server(kind: str, work: Path, config: Path | None = None) -> Iterator[tuple[
         config.write_text(site_config(port), encoding="utf-8")
     argv = [sys.executable, __file__, "--serve", kind, str(port), str(config or "")]
     with (work / f"{kind}.log").open("wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env={**os.environ, "SYNDICATE_SIGNING_KEYS": KEYS})
+        process = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "SYNDICATE_SIGNING_KEYS": KEYS},
+        )
     try:
         for _ in range(200):  # up to ~20 s to come up
-            with contextlib.suppress(OSError), \
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response,
+            ):
                 if response.status == 200:
                     break
             if process.poll() is not None:
@@ -125,8 +133,10 @@ def server(kind: str, work: Path, config: Path | None = None) -> Iterator[tuple[
 _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _TOTAL = re.compile(r"^\s+(\d+) requests in", re.MULTILINE)
-_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors: connect (\d+), read (\d+), write (\d+), "
-                     r"timeout (\d+)")
+_ERRORS = re.compile(
+    r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors: connect (\d+), read (\d+), write (\d+), "
+    r"timeout (\d+)"
+)
 _MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -152,8 +162,10 @@ def endpoints(seconds: int, rounds: int, connections: int) -> None:
         for name, text in SITE.items():
             (work / name).parent.mkdir(parents=True, exist_ok=True)
             (work / name).write_text(text, encoding="utf-8")
-        with server("ours", work, work / "config.yaml") as (ours, ours_port), \
-                server("minimal", work) as (_, minimal_port):
+        with (
+            server("ours", work, work / "config.yaml") as (ours, ours_port),
+            server("minimal", work) as (_, minimal_port),
+        ):
             with urllib.request.urlopen(f"http://127.0.0.1:{ours_port}/feeds/news.rss") as response:
                 feed = response.read().decode()
             token = re.search(r"/c/([A-Za-z0-9_.-]+)", feed)
@@ -166,24 +178,31 @@ def endpoints(seconds: int, rounds: int, connections: int) -> None:
                 for _ in range(rounds):
                     for who, port in (("ours", ours_port), ("minimal", minimal_port)):
                         results.setdefault((endpoint, who), []).append(
-                            wrk(f"http://127.0.0.1:{port}{path}", seconds, connections))
+                            wrk(f"http://127.0.0.1:{port}{path}", seconds, connections)
+                        )
             ours.send_signal(signal.SIGTERM)
             ours.wait(20)
         counted = stats.report(SqliteStore(work / "data" / FILE_NAME, repair=False), "space").totals
-    print(f"wrk -t1 -c{connections} -d{seconds}s, {rounds} interleaved rounds, medians "
-          f"(one server process each, no access log, 127.0.0.1):")
+    print(
+        f"wrk -t1 -c{connections} -d{seconds}s, {rounds} interleaved rounds, medians "
+        f"(one server process each, no access log, 127.0.0.1):"
+    )
     print(f"{'endpoint':8} {'server':8} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7}")
     for endpoint in paths:
         medians = {}
         for who in ("ours", "minimal"):
             runs = results[(endpoint, who)]
             medians[who] = statistics.median(r[0] for r in runs)
-            print(f"{endpoint:8} {who:8} {medians[who]:9.0f} {statistics.median(r[1] for r in runs):7.2f} "
-                  f"{statistics.median(r[2] for r in runs):7.2f}")
+            print(
+                f"{endpoint:8} {who:8} {medians[who]:9.0f} {statistics.median(r[1] for r in runs):7.2f} "
+                f"{statistics.median(r[2] for r in runs):7.2f}"
+            )
         print(f"{endpoint:8} ratio ours/minimal (req/s): {medians['ours'] / medians['minimal']:.2f}")
     sent = {e: sum(r[3] for r in results[(e, "ours")]) for e in paths}
-    print(f"counted by ours after a graceful stop: clicks {counted.clicks}, rendered {counted.rendered} "
-          f"(wrk completed at least {sent['click']} and {sent['pixel']} measured, plus warm-up)")
+    print(
+        f"counted by ours after a graceful stop: clicks {counted.clicks}, rendered {counted.rendered} "
+        f"(wrk completed at least {sent['click']} and {sent['pixel']} measured, plus warm-up)"
+    )
 
 
 # -- the store -------------------------------------------------------------------------------------
@@ -194,8 +213,12 @@ async def store_rates(events: int) -> None:
         store = SqliteStore(Path(tmp) / FILE_NAME)
         tracker = Tracker(store, flush_seconds=3600, dedupe_seconds=0)
         await tracker.start()
-        claims = [Claim(str(s), f"unit-{u}", f"partner-{p}", "a", 1, "https://ad.test/")
-                  for s in range(5) for u in range(20) for p in range(10)]  # 1,000 (space, unit, partner)
+        claims = [
+            Claim(str(s), f"unit-{u}", f"partner-{p}", "a", 1, "https://ad.test/")
+            for s in range(5)
+            for u in range(20)
+            for p in range(10)
+        ]  # 1,000 (space, unit, partner)
         begun = time.perf_counter()
         for i in range(events):
             tracker.record(Kind.CLICK, claims[i % len(claims)], "t", CHROME, "c")
@@ -216,10 +239,14 @@ async def store_rates(events: int) -> None:
         await tracker.in_store(lambda: store.add(rows))
         upsert = time.perf_counter() - begun
         await tracker.stop()
-    print(f"store: record {events / recorded:,.0f} clicks/s on the event loop (verify excluded); "
-          f"record_served {events / served_time:,.0f} ads/s")
-    print(f"store: one flush of {events:,} events in {len(claims):,} counters took {flushed * 1000:.1f} ms "
-          f"({events / (recorded + flushed):,.0f} events/s end to end)")
+    print(
+        f"store: record {events / recorded:,.0f} clicks/s on the event loop (verify excluded); "
+        f"record_served {events / served_time:,.0f} ads/s"
+    )
+    print(
+        f"store: one flush of {events:,} events in {len(claims):,} counters took {flushed * 1000:.1f} ms "
+        f"({events / (recorded + flushed):,.0f} events/s end to end)"
+    )
     print(f"store: SQLite upsert of {len(rows):,} new counters in one batch: {len(rows) / upsert:,.0f} counters/s")
 
 

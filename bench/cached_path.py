@@ -152,10 +152,12 @@ def realistic_config(config: Path) -> None:
 def cases(feed: str, partner_etag: str) -> list[Case]:
     auth = {"Authorization": f"Bearer {PARTNER_KEY}"}
     rss, json_feed = f"/feeds/{feed}.rss", f"/feeds/{feed}.json"
-    return [Case("partner RSS 200", rss, auth, 200),
-            Case("partner RSS gzip", rss, {**auth, "Accept-Encoding": "gzip"}, 200),
-            Case("partner RSS 304", rss, {**auth, "If-None-Match": partner_etag}, 304),
-            Case("public JSON 200", json_feed, {}, 200)]
+    return [
+        Case("partner RSS 200", rss, auth, 200),
+        Case("partner RSS gzip", rss, {**auth, "Accept-Encoding": "gzip"}, 200),
+        Case("partner RSS 304", rss, {**auth, "If-None-Match": partner_etag}, 304),
+        Case("public JSON 200", json_feed, {}, 200),
+    ]
 
 
 async def _capture(server: Server, path: str, headers: dict[str, str]) -> dict[str, probes.Captured]:
@@ -182,22 +184,41 @@ async def _check_status(server: Server, case: Case) -> None:
 def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server, Server, list[Case], Path]:
     corpus = build_corpus(tmp / "site", opts.articles, 1, free_port(), opts.body_bytes)
     realistic_config(corpus.config)
-    ours = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
-                       corpus.port, tmp / "syndicate.log", corpus.root, {"PYTHONPATH": str(opts.source)})
+    ours = procs.start(
+        "syndicate",
+        [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+        corpus.port,
+        tmp / "syndicate.log",
+        corpus.root,
+        {"PYTHONPATH": str(opts.source)},
+    )
     wait_healthy(ours)
     partner = asyncio.run(_capture(ours, f"/feeds/{corpus.feeds[0]}.rss", {"Authorization": f"Bearer {PARTNER_KEY}"}))
     public = asyncio.run(_capture(ours, f"/feeds/{corpus.feeds[0]}.json", {}))
     all_cases = cases(corpus.feeds[0], partner["plain"].headers["ETag"])
     fixture = tmp / "fixture.json"
-    fixture.write_text(json.dumps({path: {name: r.as_json() for name, r in kinds.items()} for path, kinds in
-                                   ((all_cases[0].path, partner), (all_cases[3].path, public))}))
+    fixture.write_text(
+        json.dumps(
+            {
+                path: {name: r.as_json() for name, r in kinds.items()}
+                for path, kinds in ((all_cases[0].path, partner), (all_cases[3].path, public))
+            }
+        )
+    )
     port = free_port()
-    minimal = procs.start("minimal", [sys.executable, str(BENCH / "minimal_app.py"), str(fixture), str(port)],
-                          port, tmp / "minimal.log", tmp)
+    minimal = procs.start(
+        "minimal",
+        [sys.executable, str(BENCH / "minimal_app.py"), str(fixture), str(port)],
+        port,
+        tmp / "minimal.log",
+        tmp,
+    )
     wait_healthy(minimal, timeout=60)
-    opts.say(f"   RSS body {len(partner['plain'].body):,} bytes (gzip {len(partner['gzip'].body):,}), JSON body "
-             f"{len(public['plain'].body):,} bytes; syndicate pid {ours.process.pid}, minimal pid "
-             f"{minimal.process.pid}")
+    opts.say(
+        f"   RSS body {len(partner['plain'].body):,} bytes (gzip {len(partner['gzip'].body):,}), JSON body "
+        f"{len(public['plain'].body):,} bytes; syndicate pid {ours.process.pid}, minimal pid "
+        f"{minimal.process.pid}"
+    )
     return ours, minimal, all_cases, corpus.config
 
 
@@ -207,16 +228,17 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
     wrk_runner.ensure_wrk()
 
     def argv(server: Server, case: Case) -> list[str]:
-        return wrk_runner.wrk_argv(server.url(case.path), case.headers, opts.duration, opts.threads,
-                                   opts.connections)
+        return wrk_runner.wrk_argv(server.url(case.path), case.headers, opts.duration, opts.threads, opts.connections)
 
     with tempfile.TemporaryDirectory(prefix="syndicate-cached-") as tmp, Processes() as procs:
         ours, minimal, all_cases, config = _start(procs, Path(tmp), opts)
         for case in all_cases:
             for server in (ours, minimal):
                 asyncio.run(_check_status(server, case))
-        rows = [Row(case, wrk_runner.command_line(argv(ours, case)), wrk_runner.command_line(argv(minimal, case)))
-                for case in all_cases]
+        rows = [
+            Row(case, wrk_runner.command_line(argv(ours, case)), wrk_runner.command_line(argv(minimal, case)))
+            for case in all_cases
+        ]
         for number in range(opts.rounds):
             for row in rows:
                 # Alternate which server goes first, so neither always runs on a machine the other warmed.
@@ -226,9 +248,11 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
                     result = wrk_runner.run(argv(server, row.case), opts.duration)
                     run = Run(result, cpu_seconds(server.process.pid) - before)
                     side.append(run)
-                    opts.say(f"   round {number + 1}/{opts.rounds} {row.case.name:<18} {server.name:<9} "
-                             f"{result.rps:>9,.0f} req/s  p99 {result.p99_ms:6.2f} ms  "
-                             f"CPU {run.cpu_us_per_request:5.1f} µs/request  errors {result.errors}")
+                    opts.say(
+                        f"   round {number + 1}/{opts.rounds} {row.case.name:<18} {server.name:<9} "
+                        f"{result.rps:>9,.0f} req/s  p99 {result.p99_ms:6.2f} ms  "
+                        f"CPU {run.cpu_us_per_request:5.1f} µs/request  errors {result.errors}"
+                    )
         if ours.process.poll() is not None:
             raise RuntimeError(f"syndicate exited during the benchmark:\n{ours.log_tail()}")
         procs.stop(ours)
@@ -244,27 +268,66 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
 def own_work_rows(config: Path, all_cases: list[Case], source: Path) -> list[OwnRow]:
     """``bench/own_work.py`` run on ``source``'s package, in a process of its own."""
     cases = [[c.name, c.path, c.headers, c.status] for c in all_cases]
-    done = subprocess.run([sys.executable, str(BENCH / "own_work.py"), str(config), json.dumps(cases)],
-                          capture_output=True, text=True, timeout=600, check=True, cwd=config.parent,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(source), str(BENCH)])})
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "own_work.py"), str(config), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+        cwd=config.parent,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(source), str(BENCH)])},
+    )
     return [OwnRow(*row) for row in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
 def print_rows(rows: list[Row], say: Callable[[str], None] = print) -> None:
-    say(table(["scenario", "ours req/s", "minimal req/s", "ratio", "ours p99 ms", "minimal p99 ms", "p99 ratio",
-               "ours CPU µs/req", "minimal CPU µs/req", "errors"],
-              [[r.case.name, fmt(r.ours_rps, 0), fmt(r.minimal_rps, 0), fmt(r.ratio, 2), fmt(r.ours_p99, 2),
-                fmt(r.minimal_p99, 2), fmt(r.p99_ratio, 2), fmt(r.ours_cpu_us, 1), fmt(r.minimal_cpu_us, 1),
-                str(r.errors)] for r in rows]))
-    say("   ratio and p99 ratio: medians of the per-round ratios (ours / minimal); CPU: the server process's\n"
-        "   user + system time during a run over the requests wrk completed")
+    say(
+        table(
+            [
+                "scenario",
+                "ours req/s",
+                "minimal req/s",
+                "ratio",
+                "ours p99 ms",
+                "minimal p99 ms",
+                "p99 ratio",
+                "ours CPU µs/req",
+                "minimal CPU µs/req",
+                "errors",
+            ],
+            [
+                [
+                    r.case.name,
+                    fmt(r.ours_rps, 0),
+                    fmt(r.minimal_rps, 0),
+                    fmt(r.ratio, 2),
+                    fmt(r.ours_p99, 2),
+                    fmt(r.minimal_p99, 2),
+                    fmt(r.p99_ratio, 2),
+                    fmt(r.ours_cpu_us, 1),
+                    fmt(r.minimal_cpu_us, 1),
+                    str(r.errors),
+                ]
+                for r in rows
+            ],
+        )
+    )
+    say(
+        "   ratio and p99 ratio: medians of the per-round ratios (ours / minimal); CPU: the server process's\n"
+        "   user + system time during a run over the requests wrk completed"
+    )
     own = [r.own for r in rows if r.own is not None]
     if own:
-        say("\n   In process (bench/own_work.py): aiohttp's Application._handle on fresh requests, CPU µs a request,\n"
-            "   best of 7 x 1,000; no sockets or HTTP parsing, which cost both apps the same")
-        say(table(["scenario", "ours app µs", "ours access log µs", "minimal app µs", "our own extra µs"],
-                  [[o.name, fmt(o.ours_us, 1), fmt(o.log_us, 1), fmt(o.minimal_us, 1), fmt(o.extra_us, 1)]
-                   for o in own]))
+        say(
+            "\n   In process (bench/own_work.py): aiohttp's Application._handle on fresh requests, CPU µs a request,\n"
+            "   best of 7 x 1,000; no sockets or HTTP parsing, which cost both apps the same"
+        )
+        say(
+            table(
+                ["scenario", "ours app µs", "ours access log µs", "minimal app µs", "our own extra µs"],
+                [[o.name, fmt(o.ours_us, 1), fmt(o.log_us, 1), fmt(o.minimal_us, 1), fmt(o.extra_us, 1)] for o in own],
+            )
+        )
     for r in rows:
         say(f"   {r.case.name}:\n     ours:    {r.ours_cmd}\n     minimal: {r.minimal_cmd}")
 
@@ -278,10 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--articles", type=int, default=defaults.articles)
     p.add_argument("--source", type=Path, default=REPO, help="serve the syndicate package of this checkout")
     args = p.parse_args(argv)
-    opts = CachedPathOptions(args.duration, args.rounds, 1, args.connections, args.articles,
-                             source=args.source.resolve())
-    print(f"command: python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds} "
-          f"--connections {opts.connections} --articles {opts.articles} --source {opts.source}", flush=True)
+    opts = CachedPathOptions(
+        args.duration, args.rounds, 1, args.connections, args.articles, source=args.source.resolve()
+    )
+    print(
+        f"command: python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds} "
+        f"--connections {opts.connections} --articles {opts.articles} --source {opts.source}",
+        flush=True,
+    )
     print_rows(run_cached_path(opts))
     return 0
 

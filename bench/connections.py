@@ -96,10 +96,14 @@ async def run(args: argparse.Namespace) -> int:
             server.wait(timeout=30)
     print(f"connections: {opened}/{args.idle} idle connections held, {args.slow} slow clients, {args.seconds:.0f} s")
     median = statistics.median(latencies) * 1000
-    print(f"  normal requests: {len(latencies)}, failed {failures}, median {median:.1f} ms, "
-          f"max {max(latencies) * 1000:.1f} ms")
-    print(f"  server RSS: {before / 1024:.1f} MiB before, {during / 1024:.1f} MiB with the connections open; "
-          f"server alive: {alive}")
+    print(
+        f"  normal requests: {len(latencies)}, failed {failures}, median {median:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms"
+    )
+    print(
+        f"  server RSS: {before / 1024:.1f} MiB before, {during / 1024:.1f} MiB with the connections open; "
+        f"server alive: {alive}"
+    )
     return 1 if failures or not alive else 0
 
 

@@ -35,8 +35,24 @@ _WORD_TEXT = (
     "budget reform court ruling protest vote coalition envoy sanctions treaty investment growth"
 )
 _WORDS = tuple(_WORD_TEXT.split())
-_TAGS = ("Politics", "Trade", "Economy", "Energy", "Belarus", "Baltics", "Markets", "Transport",
-         "Agriculture", "Finance", "Diplomacy", "Elections", "Courts", "Industry", "Ports", "Banking")
+_TAGS = (
+    "Politics",
+    "Trade",
+    "Economy",
+    "Energy",
+    "Belarus",
+    "Baltics",
+    "Markets",
+    "Transport",
+    "Agriculture",
+    "Finance",
+    "Diplomacy",
+    "Elections",
+    "Courts",
+    "Industry",
+    "Ports",
+    "Banking",
+)
 _AUTHORS = ("Ann Author", "Boris Byline", "Chloé Correspondent", "Dmitri Desk", "Syndicate Newsroom")
 
 
@@ -80,8 +96,10 @@ def article_body(rng: random.Random, slug_pool: list[str], body_bytes: int = BOD
     parts = [_paragraph(rng, slug_pool)]
     parts[0] = parts[0].replace("</p>", f" {SHORTCODES[0]}</p>", 1)
     if body_bytes >= SHORT_BODY:
-        parts += ["<h2>" + _sentence(rng).rstrip(".") + "</h2>",
-                  "<ul>" + "".join(f"<li>{_sentence(rng)}</li>" for _ in range(3)) + "</ul>"]
+        parts += [
+            "<h2>" + _sentence(rng).rstrip(".") + "</h2>",
+            "<ul>" + "".join(f"<li>{_sentence(rng)}</li>" for _ in range(3)) + "</ul>",
+        ]
     else:
         return parts[0] + "\n"
     parts.append(f"<p>{SHORTCODES[1]}</p>")
@@ -91,8 +109,14 @@ def article_body(rng: random.Random, slug_pool: list[str], body_bytes: int = BOD
     return "\n".join(parts) + "\n"
 
 
-def article_text(rng: random.Random, index: int, feed: str, published: dt.datetime, slug_pool: list[str],
-                 body_bytes: int = BODY_BYTES) -> str:
+def article_text(
+    rng: random.Random,
+    index: int,
+    feed: str,
+    published: dt.datetime,
+    slug_pool: list[str],
+    body_bytes: int = BODY_BYTES,
+) -> str:
     tags = rng.sample(_TAGS, k=rng.randint(1, 3))
     title = _sentence(rng).rstrip(".")[:90].replace('"', "'")
     front = {
@@ -107,8 +131,9 @@ def article_text(rng: random.Random, index: int, feed: str, published: dt.dateti
     return f"---\n{meta}---\n{article_body(rng, slug_pool, body_bytes)}"
 
 
-def write_articles(feeds_dir: Path, feed_names: tuple[str, ...], count: int, seed: int = 1,
-                   body_bytes: int = BODY_BYTES) -> None:
+def write_articles(
+    feeds_dir: Path, feed_names: tuple[str, ...], count: int, seed: int = 1, body_bytes: int = BODY_BYTES
+) -> None:
     """``count`` articles spread round-robin over the feed folders, one a minute going back from 2024."""
     rng = random.Random(seed)
     start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=3)))
@@ -116,10 +141,18 @@ def write_articles(feeds_dir: Path, feed_names: tuple[str, ...], count: int, see
     for name in feed_names:
         folder = feeds_dir / name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "_feed.yaml").write_text(yaml.safe_dump({
-            "title": f"Section {name}", "description": f"Synthetic section {name}.", "language": "en",
-            "link": f"/{name}/", "items_per_page": FEED_PAGE,
-        }), encoding="utf-8")
+        (folder / "_feed.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "title": f"Section {name}",
+                    "description": f"Synthetic section {name}.",
+                    "language": "en",
+                    "link": f"/{name}/",
+                    "items_per_page": FEED_PAGE,
+                }
+            ),
+            encoding="utf-8",
+        )
     for i in range(count):
         feed = feed_names[i % len(feed_names)]
         published = start - dt.timedelta(minutes=i)

@@ -22,13 +22,22 @@ Replay = tuple[int, bytes, dict[str, str]]
 
 def load(fixture: Path) -> dict[str, dict[str, Replay]]:
     data = json.loads(fixture.read_text())
-    return {path: {name: (r["status"], base64.b64decode(r["body"]), r["headers"]) for name, r in kinds.items()}
-            for path, kinds in data.items()}
+    return {
+        path: {name: (r["status"], base64.b64decode(r["body"]), r["headers"]) for name, r in kinds.items()}
+        for path, kinds in data.items()
+    }
 
 
 def make_app(fixtures: dict[str, dict[str, Replay]]) -> web.Application:
-    tables = {path: ({kinds["plain"][2]["ETag"], kinds["gzip"][2]["ETag"]}, kinds["plain"], kinds["gzip"],
-                     kinds["not_modified"]) for path, kinds in fixtures.items()}
+    tables = {
+        path: (
+            {kinds["plain"][2]["ETag"], kinds["gzip"][2]["ETag"]},
+            kinds["plain"],
+            kinds["gzip"],
+            kinds["not_modified"],
+        )
+        for path, kinds in fixtures.items()
+    }
 
     async def feed(request: web.Request) -> web.Response:
         found = tables.get(request.path)
@@ -50,5 +59,4 @@ def make_app(fixtures: dict[str, dict[str, Replay]]) -> web.Application:
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(load(Path(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), print=None,
-                access_log=None)
+    web.run_app(make_app(load(Path(sys.argv[1]))), host="127.0.0.1", port=int(sys.argv[2]), print=None, access_log=None)

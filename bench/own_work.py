@@ -46,8 +46,9 @@ def _request(app: web.Application, path: str, headers: Mapping[str, str]) -> web
     return make_mocked_request("GET", path, headers=dict(headers), app=app, transport=transport)
 
 
-async def _per_request(app: web.Application, path: str, headers: Mapping[str, str], count: int,
-                       repeats: int) -> tuple[float, web.StreamResponse, web.Request]:
+async def _per_request(
+    app: web.Application, path: str, headers: Mapping[str, str], count: int, repeats: int
+) -> tuple[float, web.StreamResponse, web.Request]:
     """Best CPU seconds per request over ``repeats`` batches of ``count`` fresh requests."""
     best = float("inf")
     response: web.StreamResponse | None = None
@@ -77,8 +78,9 @@ def _log_cost(request: web.Request, response: web.StreamResponse, count: int, re
     return best
 
 
-async def _measure(config: Path, cases: list[tuple[str, str, dict[str, str], int]], count: int,
-                   repeats: int) -> list[OwnRow]:
+async def _measure(
+    config: Path, cases: list[tuple[str, str, dict[str, str], int]], count: int, repeats: int
+) -> list[OwnRow]:
     ours = create_app(config)
     runner = web.AppRunner(ours)
     await runner.setup()  # startup hooks (tracking, caps) run as under ``serve``
@@ -86,8 +88,7 @@ async def _measure(config: Path, cases: list[tuple[str, str, dict[str, str], int
         fixtures: dict[str, dict[str, minimal_app.Replay]] = {}
         for _, path, headers, _ in cases:
             if path not in fixtures:
-                fixtures[path] = await _fixture(ours, path, {k: v for k, v in headers.items()
-                                                             if k == "Authorization"})
+                fixtures[path] = await _fixture(ours, path, {k: v for k, v in headers.items() if k == "Authorization"})
         minimal = minimal_app.make_app(fixtures)
         rows = []
         for name, path, headers, status in cases:
@@ -100,8 +101,7 @@ async def _measure(config: Path, cases: list[tuple[str, str, dict[str, str], int
             minimal_s, replayed, _ = await _per_request(minimal, path, wanted, count, repeats)
             if replayed.status != status:
                 raise RuntimeError(f"{name}: the minimal app answered {replayed.status}, not {status}")
-            rows.append(OwnRow(name, ours_s * 1e6, _log_cost(request, response, count, repeats) * 1e6,
-                               minimal_s * 1e6))
+            rows.append(OwnRow(name, ours_s * 1e6, _log_cost(request, response, count, repeats) * 1e6, minimal_s * 1e6))
         return rows
     finally:
         await runner.cleanup()
@@ -112,16 +112,23 @@ async def _fixture(app: web.Application, path: str, headers: dict[str, str]) -> 
     for name, extra in (("plain", {}), ("gzip", {"Accept-Encoding": "gzip"})):
         response = await app._handle(_request(app, path, {**headers, **extra}))
         assert isinstance(response, web.Response) and isinstance(response.body, bytes)
-        out[name] = (response.status, response.body, {k: v for k, v in response.headers.items()
-                                                      if k not in ("Content-Length", "RateLimit-Limit",
-                                                                   "RateLimit-Remaining", "RateLimit-Reset")})
+        out[name] = (
+            response.status,
+            response.body,
+            {
+                k: v
+                for k, v in response.headers.items()
+                if k not in ("Content-Length", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+            },
+        )
     fresh = await app._handle(_request(app, path, {**headers, "If-None-Match": out["plain"][2]["ETag"]}))
     out["not_modified"] = (fresh.status, b"", dict(fresh.headers))
     return out
 
 
-def own_work(config: Path, cases: list[tuple[str, str, dict[str, str], int]], count: int = 1000,
-             repeats: int = 7) -> list[OwnRow]:
+def own_work(
+    config: Path, cases: list[tuple[str, str, dict[str, str], int]], count: int = 1000, repeats: int = 7
+) -> list[OwnRow]:
     """One row per (name, path, headers, expected status) case."""
     return asyncio.run(_measure(config, cases, count, repeats))
 

@@ -64,8 +64,12 @@ def median(values: list[float]) -> float:
 def session(connections: int = 8) -> aiohttp.ClientSession:
     """A client that sends only the headers we give it (aiohttp would add ``Accept-Encoding: gzip, deflate``)
     and never decompresses, so each representation is requested and captured exactly as wrk sees it."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections), auto_decompress=False,
-                                 skip_auto_headers=("Accept-Encoding",), timeout=aiohttp.ClientTimeout(total=120))
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections),
+        auto_decompress=False,
+        skip_auto_headers=("Accept-Encoding",),
+        timeout=aiohttp.ClientTimeout(total=120),
+    )
 
 
 async def capture(client: aiohttp.ClientSession, url: str, headers: Mapping[str, str]) -> Captured:
@@ -85,8 +89,9 @@ async def timed_get(client: aiohttp.ClientSession, url: str, headers: Mapping[st
     return (time.perf_counter() - begun) * 1000
 
 
-async def probe_until(client: aiohttp.ClientSession, url: str, stop: asyncio.Event,
-                      interval: float = 0.001) -> Latencies:
+async def probe_until(
+    client: aiohttp.ClientSession, url: str, stop: asyncio.Event, interval: float = 0.001
+) -> Latencies:
     """A request every ``interval`` seconds (or as soon as the last returns, if it took longer) until ``stop``."""
     values: list[float] = []
     next_at = time.perf_counter()
@@ -115,8 +120,9 @@ class Timed:
     ms: float
 
 
-async def load_until(client: aiohttp.ClientSession, url: str, headers: Mapping[str, str], stop: asyncio.Event,
-                     workers: int = 4) -> list[Timed]:
+async def load_until(
+    client: aiohttp.ClientSession, url: str, headers: Mapping[str, str], stop: asyncio.Event, workers: int = 4
+) -> list[Timed]:
     """``workers`` back-to-back request loops until ``stop``: steady traffic whose latency we watch."""
     out: list[Timed] = []
 

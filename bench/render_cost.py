@@ -40,6 +40,7 @@ from syndicate.snapshot import Snapshot, build_snapshot
 GOALS = {"rss": 1.5, "atom": 1.5, "json": 3.0}
 STALL_GOAL_MS = 5.0
 
+
 @dataclass(frozen=True, slots=True)
 class RenderRow:
     fmt: str
@@ -100,6 +101,7 @@ def median_ms(fn: Callable[[], bytes], repeats: int) -> tuple[float, int]:
 
 def loop_stall_ms(fn: Callable[[], bytes], repeats: int) -> float:
     """The worst lateness of a 1 ms loop tick while ``fn`` runs in a worker thread, median over ``repeats``."""
+
     async def once() -> float:
         loop = asyncio.get_running_loop()
         job = loop.run_in_executor(None, fn)
@@ -179,61 +181,135 @@ def feedgen_baseline(items: tuple[ItemView, ...], fmt: str, title: str, link: st
 def json_baseline(items: tuple[ItemView, ...], title: str, link: str) -> Callable[[], bytes]:
     def render() -> bytes:
         feed: dict[str, Any] = {"version": "https://jsonfeed.org/version/1.1", "title": title, "home_page_url": link}
-        feed["items"] = [{"id": i.id, "url": i.url, "title": i.title, "content_html": i.content_html,
-                          "date_published": i.published.isoformat(), "date_modified": i.updated.isoformat()}
-                         for i in items]
+        feed["items"] = [
+            {
+                "id": i.id,
+                "url": i.url,
+                "title": i.title,
+                "content_html": i.content_html,
+                "date_published": i.published.isoformat(),
+                "date_modified": i.updated.isoformat(),
+            }
+            for i in items
+        ]
         return orjson.dumps(feed)
 
     return render
 
 
-def measure(snapshot: Snapshot, page: PageRequest, audience: Audience, repeats: int,
-            before_reload: Snapshot | None = None) -> RenderRow:
+def measure(
+    snapshot: Snapshot, page: PageRequest, audience: Audience, repeats: int, before_reload: Snapshot | None = None
+) -> RenderRow:
     """``before_reload``: the Snapshot ``snapshot`` replaced, built from the same files (default: no reload row)."""
     ours_ms, ours_bytes = median_ms(ours(snapshot, page, audience, snapshot), repeats)
     first_ms, _ = median_ms(ours(snapshot, page, audience, None), repeats)
-    reload_ms = (median_ms(ours(snapshot, page, audience, before_reload), repeats)[0] if before_reload is not None
-                 else float("nan"))
+    reload_ms = (
+        median_ms(ours(snapshot, page, audience, before_reload), repeats)[0]
+        if before_reload is not None
+        else float("nan")
+    )
     view_ms, _ = median_ms(view_only(snapshot, page, audience), repeats)
     view = feed_view(snapshot, page, ad_resolver(snapshot, audience, page.format))
-    base = (json_baseline(view.items, view.title, view.home_url) if page.format == "json"
-            else feedgen_baseline(view.items, page.format, view.title, view.home_url))
+    base = (
+        json_baseline(view.items, view.title, view.home_url)
+        if page.format == "json"
+        else feedgen_baseline(view.items, page.format, view.title, view.home_url)
+    )
     base_ms, base_bytes = median_ms(base, repeats)
     stall = loop_stall_ms(ours(snapshot, page, audience, None), repeats)
     idle = loop_stall_ms(_sleeping, repeats)
     slots = sum(len(article.calls) for article in page_articles(snapshot, page))
-    return RenderRow(page.format, len(view.items), ours_ms, first_ms, view_ms, base_ms, ours_bytes, base_bytes, stall,
-                     idle, slots, reload_ms)
+    return RenderRow(
+        page.format,
+        len(view.items),
+        ours_ms,
+        first_ms,
+        view_ms,
+        base_ms,
+        ours_bytes,
+        base_bytes,
+        stall,
+        idle,
+        slots,
+        reload_ms,
+    )
 
 
-def measure_all(snapshot: Snapshot, small_feed: str, big_feed: str, audience: Audience,
-                repeats: int) -> list[RenderRow]:
+def measure_all(
+    snapshot: Snapshot, small_feed: str, big_feed: str, audience: Audience, repeats: int
+) -> list[RenderRow]:
     """Every format at the small feed's page size and at the big feed's (1,000 items), with the heap frozen
     after the Snapshot builds as ``syndicate serve`` freezes it (full collections skip the Snapshot)."""
     reloaded = build_snapshot(snapshot.config.path)  # what a reload that changed nothing builds
     gc.collect()
     gc.freeze()
-    return [measure(reloaded, PageRequest(feed, fmt), audience, repeats, before_reload=snapshot)
-            for feed in (small_feed, big_feed) for fmt in FORMATS]
+    return [
+        measure(reloaded, PageRequest(feed, fmt), audience, repeats, before_reload=snapshot)
+        for feed in (small_feed, big_feed)
+        for fmt in FORMATS
+    ]
 
 
 def render_table(rows: list[RenderRow]) -> str:
     return report.table(
-        ["format", "items", "slots", "after reload ms", "new variant ms", "cold ms", "of which FeedView", "baseline",
-         "baseline ms", "reload ratio", "new ratio", "cold ratio", "goal", "loop stall ms", "idle stall ms"],
-        [[r.fmt, str(r.items), str(r.slots), report.fmt(r.reload_ms, 1), report.fmt(r.ours_ms, 1),
-          report.fmt(r.first_ms, 1), report.fmt(r.view_ms, 1), r.baseline, report.fmt(r.base_ms, 1),
-          report.fmt(r.reload_ratio, 2), report.fmt(r.ratio, 2), report.fmt(r.first_ratio, 2), f"<= {r.goal:g}",
-          report.fmt(r.stall_ms, 2), report.fmt(r.idle_stall_ms, 2)] for r in rows])
+        [
+            "format",
+            "items",
+            "slots",
+            "after reload ms",
+            "new variant ms",
+            "cold ms",
+            "of which FeedView",
+            "baseline",
+            "baseline ms",
+            "reload ratio",
+            "new ratio",
+            "cold ratio",
+            "goal",
+            "loop stall ms",
+            "idle stall ms",
+        ],
+        [
+            [
+                r.fmt,
+                str(r.items),
+                str(r.slots),
+                report.fmt(r.reload_ms, 1),
+                report.fmt(r.ours_ms, 1),
+                report.fmt(r.first_ms, 1),
+                report.fmt(r.view_ms, 1),
+                r.baseline,
+                report.fmt(r.base_ms, 1),
+                report.fmt(r.reload_ratio, 2),
+                report.fmt(r.ratio, 2),
+                report.fmt(r.first_ratio, 2),
+                f"<= {r.goal:g}",
+                report.fmt(r.stall_ms, 2),
+                report.fmt(r.idle_stall_ms, 2),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def render_targets(rows: list[RenderRow]) -> list[report.Target]:
-    out = [report.at_most(f"first render after reload {r.fmt} {r.items} items vs {r.baseline}", r.reload_ratio,
-                          r.goal) for r in rows]
+    out = [
+        report.at_most(f"first render after reload {r.fmt} {r.items} items vs {r.baseline}", r.reload_ratio, r.goal)
+        for r in rows
+    ]
     out += [report.at_most(f"new variant {r.fmt} {r.items} items vs {r.baseline}", r.ratio, r.goal) for r in rows]
-    out += [report.at_most(f"cold render (nothing written yet) {r.fmt} {r.items} items vs {r.baseline}",
-                           r.first_ratio, r.goal) for r in rows]
-    out.append(report.at_most("loop stall beyond the idle floor while a first render runs in a worker (worst)",
-                              max((r.stall_ms - r.idle_stall_ms for r in rows), default=float("nan")), STALL_GOAL_MS,
-                              " ms"))
+    out += [
+        report.at_most(
+            f"cold render (nothing written yet) {r.fmt} {r.items} items vs {r.baseline}", r.first_ratio, r.goal
+        )
+        for r in rows
+    ]
+    out.append(
+        report.at_most(
+            "loop stall beyond the idle floor while a first render runs in a worker (worst)",
+            max((r.stall_ms - r.idle_stall_ms for r in rows), default=float("nan")),
+            STALL_GOAL_MS,
+            " ms",
+        )
+    )
     return out

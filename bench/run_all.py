@@ -83,14 +83,19 @@ CACHED_GOALS = {"partner RSS 200": 0.85, "partner RSS gzip": 0.80, "partner RSS 
 
 def cached_path(run: Run) -> list[Target]:
     """``bench/cached_path.py`` on its own site (short articles, tracking and limits on), rounds interleaved."""
-    section(f"Cached path: wrk -c50 against the minimal app replaying the same bytes, {run.args.runs} interleaved "
-            f"rounds of {run.args.duration} s", "python bench/cached_path.py "
-            f"--duration {run.args.duration} --rounds {run.args.runs}")
-    rows = bench_cached.run_cached_path(bench_cached.CachedPathOptions(duration=run.args.duration,
-                                                                        rounds=run.args.runs))
+    section(
+        f"Cached path: wrk -c50 against the minimal app replaying the same bytes, {run.args.runs} interleaved "
+        f"rounds of {run.args.duration} s",
+        f"python bench/cached_path.py --duration {run.args.duration} --rounds {run.args.runs}",
+    )
+    rows = bench_cached.run_cached_path(
+        bench_cached.CachedPathOptions(duration=run.args.duration, rounds=run.args.runs)
+    )
     bench_cached.print_rows(rows)
-    goals = [report.at_least(f"cached {r.case.name} req/s vs minimal", r.ratio, CACHED_GOALS.get(r.case.name, 0.85))
-             for r in rows]
+    goals = [
+        report.at_least(f"cached {r.case.name} req/s vs minimal", r.ratio, CACHED_GOALS.get(r.case.name, 0.85))
+        for r in rows
+    ]
     goals += [report.at_most(f"cached {r.case.name} p99 vs minimal", r.p99_ratio, 2.0) for r in rows]
     return goals
 
@@ -98,21 +103,29 @@ def cached_path(run: Run) -> list[Target]:
 def loop_blocking(run: Run) -> list[Target]:
     blocking = bench_http.block_section(run.args, run.live)
     worst_p99 = max((r.probes.p99 for r in blocking.runs), default=float("nan"))
-    print(f"   idle /healthz p99 {report.fmt(blocking.idle.p99, 2)} ms (the baseline); during cold renders, worst "
-          f"p99 {report.fmt(worst_p99, 2)} ms = {report.fmt(worst_p99 / blocking.idle.p99, 2)}× idle")
+    print(
+        f"   idle /healthz p99 {report.fmt(blocking.idle.p99, 2)} ms (the baseline); during cold renders, worst "
+        f"p99 {report.fmt(worst_p99, 2)} ms = {report.fmt(worst_p99 / blocking.idle.p99, 2)}× idle"
+    )
     excess = blocking.worst_ms - blocking.idle.max
-    print(f"   worst probe during cold renders {report.fmt(blocking.worst_ms, 2)} ms, idle worst "
-          f"{report.fmt(blocking.idle.max, 2)} ms: {report.fmt(excess, 2)} ms more")
-    return [report.at_most("loop block during cold 1,000-item renders (worst probe beyond idle worst)", excess, 5,
-                           " ms")]
+    print(
+        f"   worst probe during cold renders {report.fmt(blocking.worst_ms, 2)} ms, idle worst "
+        f"{report.fmt(blocking.idle.max, 2)} ms: {report.fmt(excess, 2)} ms more"
+    )
+    return [
+        report.at_most("loop block during cold 1,000-item renders (worst probe beyond idle worst)", excess, 5, " ms")
+    ]
 
 
 def reload(run: Run) -> list[Target]:
     """``bench/bench_reload.py`` on a corpus of the same size: cold start, edit to live, admin PUT, memory,
     p99 during reloads against idle p99."""
-    section(f"Reload at {run.args.articles:,} articles: cold start, edit to live, admin PUT, memory, p99 during "
-            f"reloads vs idle, {run.args.runs} rounds", f"python bench/bench_reload.py --articles {run.args.articles} "
-            f"--feeds {run.args.feeds} --rounds {run.args.runs}")
+    section(
+        f"Reload at {run.args.articles:,} articles: cold start, edit to live, admin PUT, memory, p99 during "
+        f"reloads vs idle, {run.args.runs} rounds",
+        f"python bench/bench_reload.py --articles {run.args.articles} "
+        f"--feeds {run.args.feeds} --rounds {run.args.runs}",
+    )
     rows = bench_reload.run_reloads(run.args.articles, run.args.feeds, run.args.runs)
     print(table(["metric", "value", "detail"], [[r.metric, report.fmt(r.value, 2) + r.unit, r.detail] for r in rows]))
     return [t for r in rows if (t := r.target) is not None]
@@ -120,19 +133,24 @@ def reload(run: Run) -> list[Target]:
 
 def render(run: Run) -> list[Target]:
     repeats = max(run.args.runs, 5)
-    section(f"Render cost in process, partner-a, median of {repeats}: first render after a reload and a new "
-            "variant, against feedgen / orjson fed the same items", reproduce(run.args))
+    section(
+        f"Render cost in process, partner-a, median of {repeats}: first render after a reload and a new "
+        "variant, against feedgen / orjson fed the same items",
+        reproduce(run.args),
+    )
     snapshot = build_snapshot(run.corpus.config)
     audience = snapshot.audience("partner-a")
     assert audience is not None
     rows = render_cost.measure_all(snapshot, run.corpus.feeds[0], "all", audience, repeats)
     print(render_cost.render_table(rows))
-    print("   first = every item written (the first render after a reload); new variant = items already written\n"
-          "   (another partner, the next window). FeedView = ads resolved, bodies joined. loop stall = the longest\n"
-          "   a 1 ms loop tick came late while the first render ran in a worker thread (switch interval 1 ms, as\n"
-          "   serve sets it); idle stall = the same with a worker that only sleeps, the machine's own floor.\n"
-          "   Times are this process's CPU time, so other load on the machine barely moves them. Ad links are\n"
-          "   direct here; the server signs them.")
+    print(
+        "   first = every item written (the first render after a reload); new variant = items already written\n"
+        "   (another partner, the next window). FeedView = ads resolved, bodies joined. loop stall = the longest\n"
+        "   a 1 ms loop tick came late while the first render ran in a worker thread (switch interval 1 ms, as\n"
+        "   serve sets it); idle stall = the same with a worker that only sleeps, the machine's own floor.\n"
+        "   Times are this process's CPU time, so other load on the machine barely moves them. Ad links are\n"
+        "   direct here; the server signs them."
+    )
     return render_cost.render_targets(rows)
 
 
@@ -147,8 +165,10 @@ IN_PROCESS: list[Section] = [render]
 
 
 def reproduce(args: argparse.Namespace) -> str:
-    return (f"python bench/run_all.py --articles {args.articles} --feeds {args.feeds} --duration {args.duration} "
-            f"--runs {args.runs}")
+    return (
+        f"python bench/run_all.py --articles {args.articles} --feeds {args.feeds} --duration {args.duration} "
+        f"--runs {args.runs}"
+    )
 
 
 def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
@@ -156,8 +176,11 @@ def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
     print(f"command: {reproduce(args)}", flush=True)
     begun = time.perf_counter()
     corpus = bench_reload.cached_corpus(args.articles, args.feeds, free_port())  # the one bench_reload uses too
-    print(f"corpus: {args.articles:,} articles in {args.feeds} feeds under {corpus.root}, ready in "
-          f"{time.perf_counter() - begun:.1f} s", flush=True)
+    print(
+        f"corpus: {args.articles:,} articles in {args.feeds} feeds under {corpus.root}, ready in "
+        f"{time.perf_counter() - begun:.1f} s",
+        flush=True,
+    )
     goals: list[Target] = []
     with Processes() as procs:
         run = Run(args, corpus, tmp, procs)
@@ -165,9 +188,14 @@ def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
             goals += measure(run)
         # The shared site's config names one port: the sections above rewrote it for theirs.
         corpus = run.corpus = bench_reload.cached_corpus(args.articles, args.feeds, free_port())
-        run.server = procs.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config",
-                                               str(corpus.config)], corpus.port, tmp / "syndicate.log", corpus.root,
-                                 {"PYTHONPATH": str(bench_http.REPO)})
+        run.server = procs.start(
+            "syndicate",
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+            corpus.port,
+            tmp / "syndicate.log",
+            corpus.root,
+            {"PYTHONPATH": str(bench_http.REPO)},
+        )
         print(f"\nsyndicate serve on the corpus healthy after {wait_healthy(run.server):.1f} s", flush=True)
         for measure in LIVE:
             goals += measure(run)

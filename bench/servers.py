@@ -60,12 +60,19 @@ class Processes(contextlib.AbstractContextManager["Processes"]):
     def __init__(self) -> None:
         self.servers: list[Server] = []
 
-    def start(self, name: str, argv: Sequence[str], port: int, log: Path, cwd: Path,
-              env: Mapping[str, str] | None = None) -> Server:
+    def start(
+        self, name: str, argv: Sequence[str], port: int, log: Path, cwd: Path, env: Mapping[str, str] | None = None
+    ) -> Server:
         with log.open("wb") as out:
-            process = subprocess.Popen(list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=subprocess.STDOUT, start_new_session=True,
-                                       env={**os.environ, **(env or {})})
+            process = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+            )
         server = Server(name, process, port, log)
         self.servers.append(server)
         return server
@@ -75,8 +82,9 @@ class Processes(contextlib.AbstractContextManager["Processes"]):
             self.servers.remove(server)
         _terminate(server.process)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         while self.servers:
             self.stop(self.servers[-1])
 

@@ -34,10 +34,18 @@ def main(config: str) -> None:
     snapshot = build_snapshot(Path(config))
     seconds = time.perf_counter() - begun
     gc.collect()
-    print(json.dumps({
-        "seconds": seconds, "articles": snapshot.article_count, "problems": len(snapshot.problems),
-        "rss_import_kib": rss_import, "rss_after_kib": vm_kib("VmRSS"), "hwm_kib": vm_kib("VmHWM"),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "articles": snapshot.article_count,
+                "problems": len(snapshot.problems),
+                "rss_import_kib": rss_import,
+                "rss_after_kib": vm_kib("VmRSS"),
+                "hwm_kib": vm_kib("VmHWM"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

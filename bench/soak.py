@@ -57,7 +57,7 @@ def make_site(folder: Path, port: int) -> Path:
     for name in ("feeds", "adspaces"):
         shutil.copytree(ROOT / name, folder / name)
     text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace("port: 8080", f"port: {port}")
-    text += '\n# soak: no rate limits\n'
+    text += "\n# soak: no rate limits\n"
     text = text.replace("public: {rate: 2, burst: 60}", "public: {enabled: false}")
     text = text.replace("partners: {rate: 10, burst: 300}", "partners: {enabled: false}")
     (folder / "config.yaml").write_text(text, encoding="utf-8")
@@ -150,8 +150,12 @@ async def reloader(site: Path, every: float, deadline: float) -> int:
 
 def start_server(config: Path, log: IO[str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SYNDICATE_SIGNING_KEYS": "soak:" + "s" * 32}
-    return subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
-                            stdout=subprocess.DEVNULL, stderr=log, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        env=env,
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -174,8 +178,10 @@ async def run(args: argparse.Namespace) -> int:
 
                 started = time.monotonic()
                 results = await asyncio.gather(
-                    reloader(config, args.reload_every, soak.deadline), sample_memory(),
-                    *(soak.worker(session) for _ in range(args.concurrency)))
+                    reloader(config, args.reload_every, soak.deadline),
+                    sample_memory(),
+                    *(soak.worker(session) for _ in range(args.concurrency)),
+                )
                 elapsed = time.monotonic() - started
                 async with session.get(f"{base}/healthz") as response:
                     generation = (await response.json())["generation"]
@@ -185,16 +191,21 @@ async def run(args: argparse.Namespace) -> int:
             log_text = (Path(tmp) / "server.log").read_text()
     total = sum(soak.statuses.values())
     fives = sum(n for status, n in soak.statuses.items() if status.split()[-1].startswith("5"))
-    print(f"soak: {elapsed:.0f} s, concurrency {args.concurrency}, {total} requests ({total / elapsed:.0f}/s), "
-          f"{results[0]} ad-space rewrites, server generation {generation}")
+    print(
+        f"soak: {elapsed:.0f} s, concurrency {args.concurrency}, {total} requests ({total / elapsed:.0f}/s), "
+        f"{results[0]} ad-space rewrites, server generation {generation}"
+    )
     for status, count in sorted(soak.statuses.items()):
         print(f"  {status:<12} {count}")
-    print(f"  client errors {dict(soak.errors) or 0}; 5xx: {fives}; "
-          f"sampled feeds {soak.sampled}, invalid {soak.invalid}")
+    print(
+        f"  client errors {dict(soak.errors) or 0}; 5xx: {fives}; sampled feeds {soak.sampled}, invalid {soak.invalid}"
+    )
     warm = [kib for t, kib in memory if t >= args.seconds / 4]
     if warm:
-        print(f"  server RSS after warm-up: first {warm[0] / 1024:.1f} MiB, max {max(warm) / 1024:.1f} MiB, "
-              f"last {warm[-1] / 1024:.1f} MiB ({len(memory)} samples)")
+        print(
+            f"  server RSS after warm-up: first {warm[0] / 1024:.1f} MiB, max {max(warm) / 1024:.1f} MiB, "
+            f"last {warm[-1] / 1024:.1f} MiB ({len(memory)} samples)"
+        )
     tracebacks = log_text.count("Traceback")
     print(f"  tracebacks in the server log: {tracebacks}")
     return 1 if fives or soak.errors or soak.invalid or tracebacks else 0

@@ -42,8 +42,7 @@ ADMIN_TOKEN = "stats-run-admin-token-0123456789"
 KEYS = {"partner-a": "partner-a-demo-key", "partner-b": "partner-b-demo-key"}
 #: Who asks, with the class the written method gives them (the script's own table, not the server's).
 READERS = {
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36":
-        "browser",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36": "browser",
     "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 12 subscribers)": "feed",
     "NetNewsWire (RSS Reader; https://netnewswire.com/)": "feed",
     "": "other",
@@ -54,8 +53,14 @@ BOTS = {
 }
 PROXY = {"Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)": "proxy"}
 PARTNER_AGENTS = ("WordPress/6.4.2; https://partner-a.example", "Go-http-client/1.1", "python-requests/2.31.0")
-FEEDS = ("/feeds/all.json", "/feeds/all.rss", "/feeds/all.atom", "/feeds/world.rss", "/feeds/business.json",
-         "/feeds/world.atom")
+FEEDS = (
+    "/feeds/all.json",
+    "/feeds/all.rss",
+    "/feeds/all.atom",
+    "/feeds/world.rss",
+    "/feeds/business.json",
+    "/feeds/world.atom",
+)
 HEADLINE = ("partner", "browser", "feed", "other")
 COLUMN = {"served": "served", "fetch": "fetches", "rendered": "rendered", "click": "clicks"}
 CLICK = re.compile(r"/c/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
@@ -69,10 +74,8 @@ def site_copy(work: Path, port: int) -> Path:
         shutil.copytree(REPO / name, work / name)
     text = (REPO / "config.yaml").read_text(encoding="utf-8")
     text = text.replace("  port: 8080\n", f"  port: {port}\n")
-    text = text.replace("    public: {rate: 2, burst: 60}      # per client address\n",
-                        "    public: {\"off\": true}\n")
-    text = text.replace("    partners: {rate: 10, burst: 300}  # per partner key\n",
-                        "    partners: {\"off\": true}\n")
+    text = text.replace("    public: {rate: 2, burst: 60}      # per client address\n", '    public: {"off": true}\n')
+    text = text.replace("    partners: {rate: 10, burst: 300}  # per partner key\n", '    partners: {"off": true}\n')
     assert '"off": true' in text, "the sample config's rate limits moved: update stats_run.py"
     (work / "config.yaml").write_text(text, encoding="utf-8")
     return work / "config.yaml"
@@ -164,15 +167,17 @@ async def run(args: argparse.Namespace, base: str) -> Expected:
         tokens = sorted(set(expected.tokens))
         people = {**READERS, **BOTS}
         for kind, path_of, count, agents in (
-                ("click", lambda t: f"/c/{t}", args.clicks, people),
-                ("rendered", lambda t: f"/i/{t}.gif", args.pixels, {**people, **PROXY})):
+            ("click", lambda t: f"/c/{t}", args.clicks, people),
+            ("rendered", lambda t: f"/i/{t}.gif", args.pixels, {**people, **PROXY}),
+        ):
             for i in range(count):
                 token = rng.choice(tokens[: max(1, len(tokens) // 3)]) if i % 4 == 0 else rng.choice(tokens)
                 agent = rng.choice(list(agents))
                 if i % 17 == 0:
                     token = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")  # tampered: a 400, not counted
-                async with session.get(path_of(token), headers={"User-Agent": agent},
-                                       allow_redirects=False) as response:
+                async with session.get(
+                    path_of(token), headers={"User-Agent": agent}, allow_redirects=False
+                ) as response:
                     expected.event(kind, token, agent, agents[agent], response.status)
     return expected
 
@@ -193,10 +198,22 @@ async def stored(base: str) -> dict[str, Report]:
 
 def compare(expected: Expected, got: dict[str, Report]) -> bool:
     ok = True
-    columns = ("served", "fetches", "rendered", "clicks", "bot_served", "bot_fetches", "bot_rendered",
-               "bot_clicks", "proxy_rendered", "proxy_clicks")
+    columns = (
+        "served",
+        "fetches",
+        "rendered",
+        "clicks",
+        "bot_served",
+        "bot_fetches",
+        "bot_rendered",
+        "bot_clicks",
+        "proxy_rendered",
+        "proxy_clicks",
+    )
     views: list[tuple[str, int, Callable[[Report], str]]] = [
-        ("partner", 3, lambda row: str(row["partner"])), ("unit", 0, lambda row: f"{row['space']}/{row['unit']}")]
+        ("partner", 3, lambda row: str(row["partner"])),
+        ("unit", 0, lambda row: f"{row['space']}/{row['unit']}"),
+    ]
     for by, key_of, key in views:
         rows = {key(row): row for row in got[by]["rows"]}
         want = expected.figures(key_of)
@@ -214,8 +231,10 @@ def compare(expected: Expected, got: dict[str, Report]) -> bool:
         want_total = expected.figures(None).get("total", {})
         for column in ("served", "fetches", "rendered", "clicks", "bot_served", "proxy_rendered"):
             ok &= want_total.get(column, 0) == totals[column]
-        print(f"{'total':30}" + "".join(f"{str(want_total.get(c, 0)) + '/' + str(totals.get(c, 0)):>15}"
-                                        for c in names if c in totals))
+        print(
+            f"{'total':30}"
+            + "".join(f"{str(want_total.get(c, 0)) + '/' + str(totals.get(c, 0)):>15}" for c in names if c in totals)
+        )
     ctr = got["partner"]["totals"]["ctr"]
     total = expected.figures(None)["total"]
     want_ctr = round(total["clicks"] / total["served"], 6) if total["served"] else None
@@ -236,9 +255,14 @@ def main() -> int:
         config = site_copy(work, args.port)
         env = {"SYNDICATE_SIGNING_KEYS": SIGNING_KEYS, "SYNDICATE_ADMIN_TOKEN": ADMIN_TOKEN}
         with Processes() as processes:
-            server = processes.start("syndicate", [sys.executable, "-m", "syndicate", "serve", "--config",
-                                                   str(config), "--port", str(args.port)],
-                                     args.port, work / "server.log", REPO, env)
+            server = processes.start(
+                "syndicate",
+                [sys.executable, "-m", "syndicate", "serve", "--config", str(config), "--port", str(args.port)],
+                args.port,
+                work / "server.log",
+                REPO,
+                env,
+            )
             wait_healthy(server, timeout=60)
             base = server.url("")
             expected = asyncio.run(run(args, base))

@@ -34,16 +34,20 @@ def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:
         return found
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, timeout=600,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    subprocess.run(
+        ["apt-get", "install", "-y", "wrk"],
+        check=True,
+        timeout=600,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     found = shutil.which("wrk")
     if not found:
         raise RuntimeError("wrk is not installed and apt-get could not install it")
     return found
 
 
-def wrk_argv(url: str, headers: Mapping[str, str], duration: int, threads: int = 2,
-             connections: int = 64) -> list[str]:
+def wrk_argv(url: str, headers: Mapping[str, str], duration: int, threads: int = 2, connections: int = 64) -> list[str]:
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
@@ -62,8 +66,7 @@ def parse(report: str) -> WrkResult:
     socket_errors = _SOCKET.search(report)
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
-    return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNIT_MS[p99.group(2)], int(total.group(1)),
-                     errors)
+    return WrkResult(float(rps.group(1)), float(p99.group(1)) * _UNIT_MS[p99.group(2)], int(total.group(1)), errors)
 
 
 def run(argv: list[str], duration: int) -> WrkResult:

@@ -39,8 +39,14 @@ def scheduled(snapshot: Snapshot) -> list[dict[str, str]]:
 
     Not a warning: a future ``date`` is how an article is scheduled (docs/ops.md)."""
     root = snapshot.config.root
-    return [{"path": str(a.path.relative_to(root) if a.path.is_relative_to(root) else a.path), "id": a.id,
-             "at": a.published.isoformat(timespec="seconds")} for a in snapshot.scheduled]
+    return [
+        {
+            "path": str(a.path.relative_to(root) if a.path.is_relative_to(root) else a.path),
+            "id": a.id,
+            "at": a.published.isoformat(timespec="seconds"),
+        }
+        for a in snapshot.scheduled
+    ]
 
 
 def _text_of(article: Article) -> str:
@@ -66,8 +72,11 @@ def unhandled_shortcodes(snapshot: Snapshot, problems: ProblemList) -> None:
     """
     for article in snapshot.feeds["all"].articles if "all" in snapshot.feeds else ():
         text = _text_of(article)
-        names = {name for _, name in find_tokens(text)
-                 if name not in snapshot.shortcode_tags and _looks_like_shortcode(name, text)}
+        names = {
+            name
+            for _, name in find_tokens(text)
+            if name not in snapshot.shortcode_tags and _looks_like_shortcode(name, text)
+        }
         if not names:
             continue
         source = read_text(article.path, snapshot.config.feeds_dir, ProblemList(), MAX_ARTICLE_BYTES) or ""
@@ -75,9 +84,12 @@ def unhandled_shortcodes(snapshot: Snapshot, problems: ProblemList) -> None:
         for line, name in find_tokens(source):
             lines.setdefault(name, line)
         for name in sorted(names, key=lambda n: (lines.get(n, article.body_line), n)):
-            problems.warning(article.path, lines.get(name, article.body_line),
-                             f"[{name}] looks like a shortcode that nothing handles; readers see it as text "
-                             "(list it in ads.strip_tags to remove it)")
+            problems.warning(
+                article.path,
+                lines.get(name, article.body_line),
+                f"[{name}] looks like a shortcode that nothing handles; readers see it as text "
+                "(list it in ads.strip_tags to remove it)",
+            )
 
 
 def _named_spaces(snapshot: Snapshot) -> Iterator[str]:
@@ -103,8 +115,11 @@ def unused_spaces(snapshot: Snapshot, problems: ProblemList) -> None:
     used = set(_named_spaces(snapshot))
     for space_id, space in sorted(snapshot.spaces.items()):
         if space_id not in used:
-            problems.warning(space.path, 0, f"ad space {space_id!r} is not used: no article, alias, "
-                                            "partner override or if_empty names it")
+            problems.warning(
+                space.path,
+                0,
+                f"ad space {space_id!r} is not used: no article, alias, partner override or if_empty names it",
+            )
 
 
 def units_out_of_schedule(snapshot: Snapshot, problems: ProblemList, now: dt.datetime) -> None:
@@ -114,5 +129,6 @@ def units_out_of_schedule(snapshot: Snapshot, problems: ProblemList, now: dt.dat
             if unit.end is not None and unit.end <= now:
                 problems.warning(space.path, unit.line, f"{where}: ended {unit.end.isoformat()}; it is never served")
             elif unit.start is not None and unit.start > now:
-                problems.warning(space.path, unit.line,
-                                 f"{where}: starts {unit.start.isoformat()}; not served before then")
+                problems.warning(
+                    space.path, unit.line, f"{where}: starts {unit.start.isoformat()}; not served before then"
+                )

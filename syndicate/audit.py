@@ -30,12 +30,14 @@ def _diff(change: Change, shown: str) -> list[str]:
     before = (change.before or b"").decode("utf-8", "replace").splitlines()
     after = (change.after or b"").decode("utf-8", "replace").splitlines()
     lines = list(difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}", lineterm="", n=1))
-    return lines[:MAX_DIFF_LINES] + ([f"... {len(lines) - MAX_DIFF_LINES} more lines"]
-                                     if len(lines) > MAX_DIFF_LINES else [])
+    return lines[:MAX_DIFF_LINES] + (
+        [f"... {len(lines) - MAX_DIFF_LINES} more lines"] if len(lines) > MAX_DIFF_LINES else []
+    )
 
 
-def record(log_path: Path, root: Path, *, actor: str, remote: str, action: str, change: Change,
-           outcome: str, generation: int) -> dict[str, object]:
+def record(
+    log_path: Path, root: Path, *, actor: str, remote: str, action: str, change: Change, outcome: str, generation: int
+) -> dict[str, object]:
     """Append one entry for ``change`` and return it."""
     shown = str(change.path.relative_to(root)) if change.path.is_relative_to(root) else str(change.path)
     entry: dict[str, object] = {

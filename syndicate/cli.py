@@ -69,16 +69,22 @@ def _parser() -> argparse.ArgumentParser:
     serve = with_address(with_config(sub.add_parser("serve", help="serve the feeds over HTTP")), "to listen on")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing the port (default: 1)")
 
-    config = with_address(with_config(sub.add_parser(
-        "config", help="print the effective settings as YAML, secrets masked")), "serve would listen on")
-    config.add_argument("--reference", action="store_true",
-                        help="print every setting (type, default, meaning) as the Markdown table of the docs")
+    config = with_address(
+        with_config(sub.add_parser("config", help="print the effective settings as YAML, secrets masked")),
+        "serve would listen on",
+    )
+    config.add_argument(
+        "--reference",
+        action="store_true",
+        help="print every setting (type, default, meaning) as the Markdown table of the docs",
+    )
 
     check = with_config(sub.add_parser("check", help="validate config, ad spaces and every article"))
     check.add_argument("--format", choices=("text", "json"), default="text", dest="output")
 
-    render = with_address(with_config(sub.add_parser("render", help="print one feed to stdout, as served")),
-                          "the server listens on")
+    render = with_address(
+        with_config(sub.add_parser("render", help="print one feed to stdout, as served")), "the server listens on"
+    )
     render.add_argument("feed", help="feed name, e.g. world or all")
     render.add_argument("--format", choices=tuple(FORMATS), default="rss", dest="fmt")
     render.add_argument("--page", type=int, default=1)
@@ -126,9 +132,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems, root, later, upstreams = exc.problems, path.resolve().parent, [], []
     errors = sum(1 for p in problems if p.level is Level.ERROR)
     if args.output == "json":
-        print(json.dumps({"errors": errors, "warnings": len(problems) - errors,
-                          "problems": [p.as_dict(root) for p in problems], "scheduled": later,
-                          "upstreams": upstreams}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "errors": errors,
+                    "warnings": len(problems) - errors,
+                    "problems": [p.as_dict(root) for p in problems],
+                    "scheduled": later,
+                    "upstreams": upstreams,
+                },
+                indent=2,
+            )
+        )
     else:
         for problem in problems:
             print(problem.format(root))
@@ -148,8 +163,11 @@ def _ad_links(snapshot: Snapshot) -> Links | None:
     if not tracking.enabled:
         return None
     if secret_from_env_or_file(KEYS_ENV, tracking.keys_file) is None:
-        print(f"no signing keys (${KEYS_ENV} or tracking.keys_file): ad links are direct and untracked here; "
-              "the server signs with a random key of its own", file=sys.stderr)
+        print(
+            f"no signing keys (${KEYS_ENV} or tracking.keys_file): ad links are direct and untracked here; "
+            "the server signs with a random key of its own",
+            file=sys.stderr,
+        )
         return None
     return SignedLinks(load_keys(tracking.keys_file), lambda: snapshot.config.server.public_url, tracking.pixel)
 
@@ -169,12 +187,14 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"unknown partner {args.partner!r}; partners: {known}", file=sys.stderr)
         return 1
     if not audience.may_read(args.feed, args.fmt):
-        print(f"partner {audience.id!r} may not read {args.feed}.{args.fmt}: the server answers 403",
-              file=sys.stderr)
+        print(f"partner {audience.id!r} may not read {args.feed}.{args.fmt}: the server answers 403", file=sys.stderr)
         return 1
     try:
-        view = feed_view(snapshot, PageRequest(args.feed, args.fmt, args.page),
-                         ad_resolver(snapshot, audience, args.fmt, links=_ad_links(snapshot)))
+        view = feed_view(
+            snapshot,
+            PageRequest(args.feed, args.fmt, args.page),
+            ad_resolver(snapshot, audience, args.fmt, links=_ad_links(snapshot)),
+        )
     except PageNotFound as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -209,11 +229,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     snapshot = listening(snapshot, args.host, args.port)
     server = snapshot.config.server
     host, port = server.host, server.port
-    log.info("serving %d articles in %d feeds on %s:%d; public URL %s (self links, OPML, ad links)",
-             snapshot.article_count, len(snapshot.feeds) - 1, host, port, server.public_url)
+    log.info(
+        "serving %d articles in %d feeds on %s:%d; public URL %s (self links, OPML, ad links)",
+        snapshot.article_count,
+        len(snapshot.feeds) - 1,
+        host,
+        port,
+        server.public_url,
+    )
     if not server.public_url_given and host in ("0.0.0.0", "::", ""):
-        log.warning("listening on every interface with no server.public_url: feeds name %s, which other "
-                    "machines cannot reach; set server.public_url", server.public_url)
+        log.warning(
+            "listening on every interface with no server.public_url: feeds name %s, which other "
+            "machines cannot reach; set server.public_url",
+            server.public_url,
+        )
     require_signing_keys(snapshot.config)  # a replica with a shared store: never on a random key
     if args.workers > 1:
         share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
@@ -222,8 +251,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "check": cmd_check, "render": cmd_render, "config": cmd_config, "stats": cmd_stats,
-            "db": cmd_db, "import": cmd_import}
+COMMANDS = {
+    "serve": cmd_serve,
+    "check": cmd_check,
+    "render": cmd_render,
+    "config": cmd_config,
+    "stats": cmd_stats,
+    "db": cmd_db,
+    "import": cmd_import,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,9 +38,23 @@ from syndicate.web.forwarded import Network, parse_networks
 from syndicate.yamlfile import load_yaml
 
 __all__ = [
-    "UNSET_BASE_URL", "AdsConfig", "Config", "FeedDefaults", "HttpConfig", "MetricsConfig", "RateLimit", "Rotation",
-    "ServerConfig", "ShortcodeAlias", "SiteConfig", "StoreConfig", "TrackingConfig", "config_path",
-    "default_public_url", "load_config", "read_config",
+    "UNSET_BASE_URL",
+    "AdsConfig",
+    "Config",
+    "FeedDefaults",
+    "HttpConfig",
+    "MetricsConfig",
+    "RateLimit",
+    "Rotation",
+    "ServerConfig",
+    "ShortcodeAlias",
+    "SiteConfig",
+    "StoreConfig",
+    "TrackingConfig",
+    "config_path",
+    "default_public_url",
+    "load_config",
+    "read_config",
 ]
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -75,8 +89,10 @@ def _article_url(f: Fields, template: str, base_url: str) -> str:
     try:
         sample = template.format(base_url=base_url, feed="news", slug="an-article")
     except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
-        f.error("article_url", f"not a usable template ({type(exc).__name__}: {exc}); "
-                               "it may name {base_url}, {feed} and {slug}")
+        f.error(
+            "article_url",
+            f"not a usable template ({type(exc).__name__}: {exc}); it may name {{base_url}}, {{feed}} and {{slug}}",
+        )
         return default
     if not is_http_url(sample):
         f.error("article_url", f"must give an absolute http(s) URL, gives {sample!r}")
@@ -113,8 +129,9 @@ def _read_ads(f: Fields, root: Path) -> AdsConfig:
         spaces = sub.section("spaces")
         mapping = {key: spaces.text(key, required=True) for key in list(spaces.mapping)}
         spaces.finish()
-        aliases.append(ShortcodeAlias(tag, sub.text("attribute", "id"), mapping, sub.text("default") or None,
-                                      sub.anchor))
+        aliases.append(
+            ShortcodeAlias(tag, sub.text("attribute", "id"), mapping, sub.text("default") or None, sub.anchor)
+        )
         sub.finish()
     section.finish()
     f.finish()
@@ -128,8 +145,10 @@ def _read_limit(f: Fields, default: RateLimit | None) -> RateLimit | None:
     if not f.flag("enabled", True) or f.flag("off", False):
         f.finish()
         return None
-    limit = RateLimit(f.number("rate", default.rate if default else 1.0, *RATE_BOUNDS),
-                      f.number("burst", default.burst if default else 10.0, *BURST_BOUNDS))
+    limit = RateLimit(
+        f.number("rate", default.rate if default else 1.0, *RATE_BOUNDS),
+        f.number("burst", default.burst if default else 10.0, *BURST_BOUNDS),
+    )
     f.finish()
     return limit
 
@@ -187,8 +206,11 @@ def _read_store(f: Fields, root: Path) -> StoreConfig:
             plain["url"] = ""
         elif password:  # user:password@ or ?password= (libpq reads both)
             # config.yaml is committed: a password here would be in every clone
-            f.error("url", "must not hold a password: put the whole URL in $SYNDICATE_DATABASE_URL or "
-                           "store.url_file, or the password in ~/.pgpass or $PGPASSWORD")
+            f.error(
+                "url",
+                "must not hold a password: put the whole URL in $SYNDICATE_DATABASE_URL or "
+                "store.url_file, or the password in ~/.pgpass or $PGPASSWORD",
+            )
             plain["url"] = ""
     f.finish()
     return StoreConfig(**plain)
@@ -267,9 +289,20 @@ def read_config(path: Path) -> tuple[Config, ProblemList]:
 
     top.finish()
     return Config(
-        path=path, root=root, site=site, server=server, feed_defaults=defaults, ads=ads, public=public,
-        partners=partners, http=http, tracking=tracking, store=store, metrics=metrics,
-        **paths, **admin,
+        path=path,
+        root=root,
+        site=site,
+        server=server,
+        feed_defaults=defaults,
+        ads=ads,
+        public=public,
+        partners=partners,
+        http=http,
+        tracking=tracking,
+        store=store,
+        metrics=metrics,
+        **paths,
+        **admin,
     ), problems
 
 

@@ -98,10 +98,14 @@ def _source(env: str, file_setting: Path | None, missing: str) -> str:
 def secret_sources(config: Config) -> dict[str, str]:
     return {
         "admin_token": _source(ADMIN_TOKEN_ENV, config.admin_token_file, "not set: /admin/ is off (404)"),
-        "signing_keys": _source(KEYS_ENV, config.tracking.keys_file,
-                                "not set: a random key at each start (ad links break on restart)"),
-        "database_url": _source(DATABASE_URL_ENV, config.store.url_file,
-                                "not set: " + ("store.url" if config.store.url else "SQLite in the data folder")),
+        "signing_keys": _source(
+            KEYS_ENV, config.tracking.keys_file, "not set: a random key at each start (ad links break on restart)"
+        ),
+        "database_url": _source(
+            DATABASE_URL_ENV,
+            config.store.url_file,
+            "not set: " + ("store.url" if config.store.url else "SQLite in the data folder"),
+        ),
     }
 
 

@@ -33,7 +33,7 @@ def secret_from_env_or_file(name: str, file_setting: Path | None) -> str | None:
         return None
     problems = ProblemList()
     try:
-        data = path.read_bytes()[:_MAX_SECRET_BYTES + 1]
+        data = path.read_bytes()[: _MAX_SECRET_BYTES + 1]
         text = data.decode("utf-8").strip()
     except OSError as exc:
         problems.error(path, 0, f"cannot read secret file for {name}: {exc.strerror or exc}")

@@ -19,8 +19,18 @@ from syndicate.yamlfile import YList, YMap
 T = TypeVar("T")
 #: A bad value is shown in an error up to this many characters.
 MAX_SHOWN = 200
-_KINDS = {"YList": "a list", "list": "a list", "YMap": "a mapping", "dict": "a mapping", "bool": "true or false",
-          "int": "a number", "float": "a number", "str": "a text", "date": "a date", "datetime": "a timestamp"}
+_KINDS = {
+    "YList": "a list",
+    "list": "a list",
+    "YMap": "a mapping",
+    "dict": "a mapping",
+    "bool": "true or false",
+    "int": "a number",
+    "float": "a number",
+    "str": "a text",
+    "date": "a date",
+    "datetime": "a timestamp",
+}
 #: Bounds for any whole number or number read from a file: what JSON and JavaScript hold exactly,
 #: and far from float overflow when numbers are summed (weights) or multiplied (sizes).
 MAX_INTEGER = 2**53 - 1
@@ -35,8 +45,9 @@ class Fields:
     every read gives its default and nothing more is reported, so readers need no branch for it.
     """
 
-    def __init__(self, mapping: YMap, path: Path, problems: ProblemList, prefix: str = "", anchor: int = 0,
-                 written: bool = True) -> None:
+    def __init__(
+        self, mapping: YMap, path: Path, problems: ProblemList, prefix: str = "", anchor: int = 0, written: bool = True
+    ) -> None:
         self.mapping = mapping
         self.anchor = anchor or mapping.line  # where a missing key is reported: the parent key's line
         self.path = path
@@ -90,8 +101,9 @@ class Fields:
         shown = repr(value)
         return shown if len(shown) <= MAX_SHOWN else shown[:MAX_SHOWN] + "…"
 
-    def _typed(self, key: str, default: T, required: bool, check: Callable[[Any], T | None], what: str,
-               secret: bool = False) -> T:
+    def _typed(
+        self, key: str, default: T, required: bool, check: Callable[[Any], T | None], what: str, secret: bool = False
+    ) -> T:
         value = self.raw(key)
         if value is None:
             if required:
@@ -105,6 +117,7 @@ class Fields:
 
     def text(self, key: str, default: str = "", required: bool = False, secret: bool = False) -> str:
         """Text as written, less the characters XML forbids (a YAML escape can write any of them)."""
+
         def check(v: Any) -> str | None:
             if isinstance(v, (bool, dict, list)):
                 return None
@@ -115,8 +128,9 @@ class Fields:
 
         return self._typed(key, default, required, check, "text", secret)
 
-    def url(self, key: str, absolute: Callable[[str], str] | None = None, required: bool = False,
-            default: str = "") -> str:
+    def url(
+        self, key: str, absolute: Callable[[str], str] | None = None, required: bool = False, default: str = ""
+    ) -> str:
         """An http(s) URL, relative ones resolved by ``absolute``; any other scheme, a space or a
         control character in it is an error (and gives ``""``). Other characters a URI may not hold
         are percent-encoded (``urls.as_uri``)."""
@@ -139,11 +153,17 @@ class Fields:
 
     def language(self, key: str, default: str) -> str:
         """A language tag such as ``en`` or ``pt-BR`` (RFC 5646's shape; feeds carry it as it is)."""
-        return self._typed(key, default, False, lambda v: v if isinstance(v, str) and _LANGUAGE.match(v) else None,
-                           "a language tag like en or pt-BR")
+        return self._typed(
+            key,
+            default,
+            False,
+            lambda v: v if isinstance(v, str) and _LANGUAGE.match(v) else None,
+            "a language tag like en or pt-BR",
+        )
 
-    def integer(self, key: str, default: int = 0, required: bool = False, minimum: int | None = None,
-            maximum: int | None = None) -> int:
+    def integer(
+        self, key: str, default: int = 0, required: bool = False, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
         """A whole number within the bounds, and within ``MAX_INTEGER`` either way (no bool, no float)."""
         low = -MAX_INTEGER if minimum is None else minimum
         high = MAX_INTEGER if maximum is None else maximum
@@ -162,9 +182,11 @@ class Fields:
             bounds = f" of at most {maximum}"
         return self._typed(key, default, required, check, f"a whole number{bounds}")
 
-    def number(self, key: str, default: float = 0.0, minimum: float | None = None,
-               maximum: float = MAX_NUMBER) -> float:
+    def number(
+        self, key: str, default: float = 0.0, minimum: float | None = None, maximum: float = MAX_NUMBER
+    ) -> float:
         """A finite number within the bounds (no NaN, no infinity, no bool)."""
+
         def check(v: Any) -> float | None:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return None

@@ -83,8 +83,12 @@ def _read_overrides(f: Fields) -> dict[str, SpaceOverride]:
         if not sub.written:
             continue
         overrides[space_id] = SpaceOverride(
-            use=sub.text("use") or None, only=sub.str_list("only"),
-            label=sub.text("label") or None, hide=sub.flag("hide", False), line=sub.anchor)
+            use=sub.text("use") or None,
+            only=sub.str_list("only"),
+            label=sub.text("label") or None,
+            hide=sub.flag("hide", False),
+            line=sub.anchor,
+        )
         sub.finish()
     section.finish()
     return overrides

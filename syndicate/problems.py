@@ -37,8 +37,12 @@ class Problem:
         return f"{where}: {self.level}: {self.message}"
 
     def as_dict(self, root: Path | None = None) -> dict[str, object]:
-        return {"path": str(self.shown_path(root)), "line": self.line, "level": str(self.level),
-                "message": self.message}
+        return {
+            "path": str(self.shown_path(root)),
+            "line": self.line,
+            "level": str(self.level),
+            "message": self.message,
+        }
 
 
 class ProblemList(list[Problem]):

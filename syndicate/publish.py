@@ -29,8 +29,14 @@ def resolve_nothing(call: Call, article: Article) -> str:
     return escape(call.text)
 
 
-def ad_resolver(snapshot: Snapshot, audience: Audience, fmt: str, moment: dt.datetime | None = None,
-                links: Links | None = None, caps: CapView | None = None) -> AdResolver:
+def ad_resolver(
+    snapshot: Snapshot,
+    audience: Audience,
+    fmt: str,
+    moment: dt.datetime | None = None,
+    links: Links | None = None,
+    caps: CapView | None = None,
+) -> AdResolver:
     """The resolver for ``audience`` reading ``fmt`` in the rotation window holding ``moment`` (default: now),
     judging caps on ``caps`` (the counts frozen for that window; None: caps are not applied)."""
     window = window_of(moment or dt.datetime.now(dt.UTC), snapshot.config.ads.rotation_seconds)
@@ -69,9 +75,16 @@ def content_html(article: Article, resolve: Resolve) -> str:
 
 def item_view(article: Article, resolve: Resolve) -> ItemView:
     return ItemView(
-        id=article.uid, url=article.url, title=article.title, content_html=content_html(article, resolve),
-        summary=article.summary, published=article.published, updated=article.updated,
-        author=article.author, tags=article.tags, image=article.image,
+        id=article.uid,
+        url=article.url,
+        title=article.title,
+        content_html=content_html(article, resolve),
+        summary=article.summary,
+        published=article.published,
+        updated=article.updated,
+        author=article.author,
+        tags=article.tags,
+        image=article.image,
     )
 
 
@@ -127,7 +140,7 @@ def page_articles(snapshot: Snapshot, request: PageRequest) -> tuple[Article, ..
     if not 1 <= request.page <= pages:
         raise PageNotFound(f"page {request.page} does not exist; this feed has {pages}")
     start = (request.page - 1) * feed.items_per_page
-    return feed.articles[start:start + feed.items_per_page]
+    return feed.articles[start : start + feed.items_per_page]
 
 
 def feed_header(snapshot: Snapshot, request: PageRequest) -> FeedView:

@@ -74,13 +74,25 @@ def cut_short(current: Snapshot, candidate: Snapshot) -> list[Problem]:
         if after is None:
             continue
         if before.units and not after.units and not after.units_written:
-            found.append(Problem(after.path, 0, Level.ERROR,
-                                 f"units: the space had {len(before.units)} units and this file has none "
-                                 "(half-written?); write 'units: []' to empty it on purpose"))
+            found.append(
+                Problem(
+                    after.path,
+                    0,
+                    Level.ERROR,
+                    f"units: the space had {len(before.units)} units and this file has none "
+                    "(half-written?); write 'units: []' to empty it on purpose",
+                )
+            )
         if before.if_empty and not after.if_empty and not after.if_empty_written:
-            found.append(Problem(after.path, 0, Level.ERROR,
-                                 f"if_empty: the space fell back to {before.if_empty!r} and this file no longer "
-                                 "says (half-written?); write 'if_empty: null' to drop the fallback on purpose"))
+            found.append(
+                Problem(
+                    after.path,
+                    0,
+                    Level.ERROR,
+                    f"if_empty: the space fell back to {before.if_empty!r} and this file no longer "
+                    "says (half-written?); write 'if_empty: null' to drop the fallback on purpose",
+                )
+            )
     return found
 
 
@@ -93,8 +105,9 @@ class _Built:
 class Reloader:
     """Serialises reloads; ``lock`` is also held by admin writes so a write and its reload are one step."""
 
-    def __init__(self, holder: Holder, build: Callable[[Path], Snapshot] = build_snapshot,
-                 changes: ChangeLog | None = None) -> None:
+    def __init__(
+        self, holder: Holder, build: Callable[[Path], Snapshot] = build_snapshot, changes: ChangeLog | None = None
+    ) -> None:
         self.holder = holder
         self.build = build
         self.changes = changes  # the build's change log: trusted only by reloads that may trust the watcher
@@ -155,21 +168,31 @@ class Reloader:
         seconds = time.monotonic() - begun
         root = current.config.root
         if built.snapshot is None:
-            outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), False, current.generation, seconds,
-                                    built.errors)
+            outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), False, current.generation, seconds, built.errors)
             self.rejected = outcome
             for problem in built.errors:
                 log.error("%s", problem.format(root))
-            log.error("reload (%s) rejected with %d error(s); still serving generation %d",
-                      trigger, len(built.errors), current.generation)
+            log.error(
+                "reload (%s) rejected with %d error(s); still serving generation %d",
+                trigger,
+                len(built.errors),
+                current.generation,
+            )
         else:
             new = built.snapshot
             self.holder.replace(new)
             outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), True, new.generation, seconds)
             self.rejected = None
             _warn_restart_settings(current, new)
-            log.info("reload (%s): generation %d, %d articles (%d parsed), %d ad spaces, %.0f ms", trigger,
-                     new.generation, new.article_count, new.parsed, len(new.spaces), seconds * 1000)
+            log.info(
+                "reload (%s): generation %d, %d articles (%d parsed), %d ad spaces, %.0f ms",
+                trigger,
+                new.generation,
+                new.article_count,
+                new.parsed,
+                len(new.spaces),
+                seconds * 1000,
+            )
         self.last = outcome
         count_reload(trigger, outcome.accepted, seconds)
         return outcome

@@ -54,8 +54,9 @@ def tune_for_serving(app: web.Application) -> None:
     app[SNAPSHOTS].listeners.append(freeze)
 
 
-def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = False,
-              reuse: BuildCache | None = None) -> None:
+def serve_one(
+    config: Path | Snapshot, host: str, port: int, reuse_port: bool = False, reuse: BuildCache | None = None
+) -> None:
     """Build the app and serve until SIGTERM/SIGINT (``reuse``: the cache a given Snapshot was built
     with). Raises ``LoadError`` on a broken config."""
     from syndicate.web.app import create_app
@@ -68,8 +69,15 @@ def serve_one(config: Path | Snapshot, host: str, port: int, reuse_port: bool = 
         sink.flush()
 
     app.on_cleanup.append(flush_access_log)
-    web.run_app(app, host=host, port=port, reuse_port=reuse_port, print=None,
-                access_log=access, access_log_class=KeylessAccessLogger)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        reuse_port=reuse_port,
+        print=None,
+        access_log=access,
+        access_log_class=KeylessAccessLogger,
+    )
 
 
 def stop_when_orphaned(parent: int, every: float = 0.5) -> threading.Thread:
@@ -91,8 +99,9 @@ def stop_when_orphaned(parent: int, every: float = 0.5) -> threading.Thread:
 
 
 def _worker(config_path: Path, host: str, port: int, parent: int) -> None:
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {os.getpid()}] "
-                                                   "%(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {os.getpid()}] %(name)s: %(message)s"
+    )
     stop_when_orphaned(parent)
     serve_one(config_path, host, port, reuse_port=True)
 

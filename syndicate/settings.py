@@ -91,8 +91,13 @@ class Setting:
         if self.kind is Kind.LANGUAGE:
             return f.language(self.name, self.default)
         if self.kind is Kind.INTEGER:
-            return self.unit * f.integer(self.name, self.default, self.required,
-                                         None if low is None else int(low), None if high is None else int(high))
+            return self.unit * f.integer(
+                self.name,
+                self.default,
+                self.required,
+                None if low is None else int(low),
+                None if high is None else int(high),
+            )
         if self.kind is Kind.NUMBER:
             return f.number(self.name, self.default, low, MAX_NUMBER if high is None else high)
         if self.kind is Kind.FLAG:
@@ -149,104 +154,318 @@ def _s(key: str, kind: Kind, default: Any, help: str, **more: Any) -> Setting:
 
 
 T, URL, LANG, INT, NUM, FLAG, ONE, TEXTS, PATH, CUSTOM = (
-    Kind.TEXT, Kind.URL, Kind.LANGUAGE, Kind.INTEGER, Kind.NUMBER, Kind.FLAG, Kind.CHOICE, Kind.TEXTS, Kind.PATH,
-    Kind.CUSTOM)
-_BUCKET = (f"`{{rate, burst}}` (rate {_number(RATE_BOUNDS[0])} to {_number(RATE_BOUNDS[1])} a second, burst "
-           f"{_number(BURST_BOUNDS[0])} to {_number(BURST_BOUNDS[1])}) or `{{enabled: false}}`")
+    Kind.TEXT,
+    Kind.URL,
+    Kind.LANGUAGE,
+    Kind.INTEGER,
+    Kind.NUMBER,
+    Kind.FLAG,
+    Kind.CHOICE,
+    Kind.TEXTS,
+    Kind.PATH,
+    Kind.CUSTOM,
+)
+_BUCKET = (
+    f"`{{rate, burst}}` (rate {_number(RATE_BOUNDS[0])} to {_number(RATE_BOUNDS[1])} a second, burst "
+    f"{_number(BURST_BOUNDS[0])} to {_number(BURST_BOUNDS[1])}) or `{{enabled: false}}`"
+)
 
 SETTINGS: tuple[Setting, ...] = (
     _s("site.title", T, "", "the site's name; title of the `all` feed", required=True),
-    _s("site.base_url", URL, "", "the publisher's site; relative links in articles resolve against it",
-       required=True),
+    _s("site.base_url", URL, "", "the publisher's site; relative links in articles resolve against it", required=True),
     _s("site.language", LANG, "en", "default language of feeds"),
     _s("site.description", T, "", "description of the `all` feed"),
-    _s("site.tag_date", CUSTOM, "2020-01-01", "date part of tag: URI ids; never change it once feeds are published",
-       shape="date: `2020-09-01`, `2020-09` or `2020`"),
-    _s("site.article_url", T, "{base_url}/{feed}/{slug}/",
-       "an article's link when it has no `canonical_url`; may name `{base_url}`, `{feed}`, `{slug}` and must "
-       "give an http(s) URL"),
+    _s(
+        "site.tag_date",
+        CUSTOM,
+        "2020-01-01",
+        "date part of tag: URI ids; never change it once feeds are published",
+        shape="date: `2020-09-01`, `2020-09` or `2020`",
+    ),
+    _s(
+        "site.article_url",
+        T,
+        "{base_url}/{feed}/{slug}/",
+        "an article's link when it has no `canonical_url`; may name `{base_url}`, `{feed}`, `{slug}` and must "
+        "give an http(s) URL",
+    ),
     _s("server.host", T, "127.0.0.1", "listen address"),
-    _s("server.port", INT, 8080, "listen port (also `serve --port`; 0 is refused: the links would name a port "
-       "nobody knows)", minimum=1, maximum=65535),
-    _s("server.public_url", URL, "", "where readers reach this server: self links, the index, OPML and signed ad "
-       "links use it. Unset, it follows `serve --host/--port` (a wildcard host such as `0.0.0.0` gives the "
-       "loopback address, with a warning: set it for readers on other machines)", shown="`http://host:port`"),
+    _s(
+        "server.port",
+        INT,
+        8080,
+        "listen port (also `serve --port`; 0 is refused: the links would name a port nobody knows)",
+        minimum=1,
+        maximum=65535,
+    ),
+    _s(
+        "server.public_url",
+        URL,
+        "",
+        "where readers reach this server: self links, the index, OPML and signed ad "
+        "links use it. Unset, it follows `serve --host/--port` (a wildcard host such as `0.0.0.0` gives the "
+        "loopback address, with a warning: set it for readers on other machines)",
+        shown="`http://host:port`",
+    ),
     _s("paths.feeds", PATH, "feeds", "folder of feed folders", attr="feeds_dir"),
     _s("paths.adspaces", PATH, "adspaces", "folder of ad space files", attr="adspaces_dir"),
     _s("paths.data", PATH, "data", "folder for the event store", attr="data_dir"),
-    _s("feeds.items_per_page", INT, 20, "items per page for feeds whose `_feed.yaml` does not say",
-       minimum=1, maximum=1000, attr="feed_defaults.items_per_page"),
-    _s("feeds.max_page_size", INT, 1000, "upper bound for any feed's `items_per_page`",
-       minimum=1, maximum=MAX_PAGE_SIZE, attr="feed_defaults.max_page_size"),
-    _s("ads.rotation_seconds", INT, 3600, "length of an ad rotation window (at most 366 days); output is "
-       "byte-identical within one", minimum=60, maximum=MAX_ROTATION_SECONDS),
-    _s("ads.rotation", ONE, Rotation.PER_ITEM, "`per_item`: an item keeps the ads drawn in its publication "
-       "window, so its bytes never change; `window`: ads are drawn again every window (docs/ads.md, \"Rotation\")",
-       choices=tuple(Rotation), convert=Rotation),
+    _s(
+        "feeds.items_per_page",
+        INT,
+        20,
+        "items per page for feeds whose `_feed.yaml` does not say",
+        minimum=1,
+        maximum=1000,
+        attr="feed_defaults.items_per_page",
+    ),
+    _s(
+        "feeds.max_page_size",
+        INT,
+        1000,
+        "upper bound for any feed's `items_per_page`",
+        minimum=1,
+        maximum=MAX_PAGE_SIZE,
+        attr="feed_defaults.max_page_size",
+    ),
+    _s(
+        "ads.rotation_seconds",
+        INT,
+        3600,
+        "length of an ad rotation window (at most 366 days); output is byte-identical within one",
+        minimum=60,
+        maximum=MAX_ROTATION_SECONDS,
+    ),
+    _s(
+        "ads.rotation",
+        ONE,
+        Rotation.PER_ITEM,
+        "`per_item`: an item keeps the ads drawn in its publication "
+        'window, so its bytes never change; `window`: ads are drawn again every window (docs/ads.md, "Rotation")',
+        choices=tuple(Rotation),
+        convert=Rotation,
+    ),
     _s("ads.strip_tags", TEXTS, (), "other shortcodes to remove from content"),
-    _s("ads.aliases", CUSTOM, None, "another plugin's shortcode mapped onto spaces: under its tag, `attribute` "
-       "(default `id`), `spaces` (their id → ours), `default`", shape="mapping of tag to alias", shown="none"),
-    _s("public", CUSTOM, None, "the profile of anonymous readers: `ads`, `allow_html`, `feeds`, `formats`, "
-       "`query`, `overrides`", shape="audience", shown="`ads: resolve`"),
-    _s("partners", CUSTOM, None, "`id`, `name`, `keys` (plain, or `sha256:<hex>`), and the same settings as "
-       "`public`; an error about `keys` names the field and the kind of value, never the value",
-       shape="list of audiences", shown="none"),
+    _s(
+        "ads.aliases",
+        CUSTOM,
+        None,
+        "another plugin's shortcode mapped onto spaces: under its tag, `attribute` "
+        "(default `id`), `spaces` (their id → ours), `default`",
+        shape="mapping of tag to alias",
+        shown="none",
+    ),
+    _s(
+        "public",
+        CUSTOM,
+        None,
+        "the profile of anonymous readers: `ads`, `allow_html`, `feeds`, `formats`, `query`, `overrides`",
+        shape="audience",
+        shown="`ads: resolve`",
+    ),
+    _s(
+        "partners",
+        CUSTOM,
+        None,
+        "`id`, `name`, `keys` (plain, or `sha256:<hex>`), and the same settings as "
+        "`public`; an error about `keys` names the field and the kind of value, never the value",
+        shape="list of audiences",
+        shown="none",
+    ),
     _s("http.max_age", INT, 300, "Cache-Control max-age of feeds, seconds", minimum=0, maximum=YEAR_SECONDS),
-    _s("http.cache_mb", INT, 64, "bound of the rendered-variant cache, per worker", minimum=1,
-       maximum=MAX_CACHE_MB, attr="http.cache_bytes", unit=MIB),
-    _s("http.fragment_cache_mb", INT, 128, "bound of the per-item fragment cache, per worker", minimum=1,
-       maximum=MAX_CACHE_MB, attr="http.fragment_bytes", unit=MIB),
-    _s("http.trust_forwarded", FLAG, False, "behind a proxy: take the client address from `X-Forwarded-For`, as "
-       "the rightmost address that is not a trusted proxy (a request from a peer that is not one keeps the "
-       "peer's address)"),
-    _s("http.trusted_proxies", CUSTOM, DEFAULT_TRUSTED, "addresses or CIDR blocks of the proxies in front; only "
-       "their hops are skipped", shape="list of addresses or CIDR blocks", shown="`[127.0.0.0/8, ::1]`"),
-    _s("http.log_ipv4_prefix", INT, 24, "bits of a client's IPv4 address the access log, server log and audit log "
-       "keep (`0`: none, `-` is logged; `32`: the whole address)", minimum=0, maximum=32),
-    _s("http.log_ipv6_prefix", INT, 48, "the same for IPv6 (an IPv4-mapped IPv6 address counts as IPv4)",
-       minimum=0, maximum=128),
-    _s("http.rate_limits.public", CUSTOM, PUBLIC_LIMIT, "token bucket per client address", shape=_BUCKET,
-       attr="http.public_limit", shown="`{rate: 2, burst: 60}`"),
-    _s("http.rate_limits.partners", CUSTOM, PARTNER_LIMIT, "token bucket per partner; with a shared store one "
-       "bucket for the whole fleet (each replica spends a lease of it, renewed ten times a second, "
-       "`docs/deploy.md`)", shape=_BUCKET, attr="http.partner_limit", shown="`{rate: 10, burst: 300}`"),
-    _s("http.rate_limits.per_partner", CUSTOM, None, "a partner's own bucket, under its id; unset values are "
-       "those of `partners`", shape="mapping of partner id to bucket", attr="http.partner_limits", shown="none"),
-    _s("http.rate_limits.not_modified_cost", NUM, 0.25, "tokens a 304 costs (a 200 costs 1, and so does a "
-       "400/401/403/404: a wrong key spends its client address's tokens)", minimum=0.0, maximum=1e6,
-       attr="http.not_modified_cost"),
-    _s("http.websub_hubs", TEXTS, (), "WebSub hubs announced in feeds and pinged when a public feed changes "
-       "(absolute http(s) URLs)", attr="http.hubs"),
-    _s("tracking.enabled", FLAG, True, "sign ad links (`/c/`, `/i/`) and count served, rendered and clicked ads "
-       "(`docs/tracking.md`)"),
+    _s(
+        "http.cache_mb",
+        INT,
+        64,
+        "bound of the rendered-variant cache, per worker",
+        minimum=1,
+        maximum=MAX_CACHE_MB,
+        attr="http.cache_bytes",
+        unit=MIB,
+    ),
+    _s(
+        "http.fragment_cache_mb",
+        INT,
+        128,
+        "bound of the per-item fragment cache, per worker",
+        minimum=1,
+        maximum=MAX_CACHE_MB,
+        attr="http.fragment_bytes",
+        unit=MIB,
+    ),
+    _s(
+        "http.trust_forwarded",
+        FLAG,
+        False,
+        "behind a proxy: take the client address from `X-Forwarded-For`, as "
+        "the rightmost address that is not a trusted proxy (a request from a peer that is not one keeps the "
+        "peer's address)",
+    ),
+    _s(
+        "http.trusted_proxies",
+        CUSTOM,
+        DEFAULT_TRUSTED,
+        "addresses or CIDR blocks of the proxies in front; only their hops are skipped",
+        shape="list of addresses or CIDR blocks",
+        shown="`[127.0.0.0/8, ::1]`",
+    ),
+    _s(
+        "http.log_ipv4_prefix",
+        INT,
+        24,
+        "bits of a client's IPv4 address the access log, server log and audit log "
+        "keep (`0`: none, `-` is logged; `32`: the whole address)",
+        minimum=0,
+        maximum=32,
+    ),
+    _s(
+        "http.log_ipv6_prefix",
+        INT,
+        48,
+        "the same for IPv6 (an IPv4-mapped IPv6 address counts as IPv4)",
+        minimum=0,
+        maximum=128,
+    ),
+    _s(
+        "http.rate_limits.public",
+        CUSTOM,
+        PUBLIC_LIMIT,
+        "token bucket per client address",
+        shape=_BUCKET,
+        attr="http.public_limit",
+        shown="`{rate: 2, burst: 60}`",
+    ),
+    _s(
+        "http.rate_limits.partners",
+        CUSTOM,
+        PARTNER_LIMIT,
+        "token bucket per partner; with a shared store one "
+        "bucket for the whole fleet (each replica spends a lease of it, renewed ten times a second, "
+        "`docs/deploy.md`)",
+        shape=_BUCKET,
+        attr="http.partner_limit",
+        shown="`{rate: 10, burst: 300}`",
+    ),
+    _s(
+        "http.rate_limits.per_partner",
+        CUSTOM,
+        None,
+        "a partner's own bucket, under its id; unset values are those of `partners`",
+        shape="mapping of partner id to bucket",
+        attr="http.partner_limits",
+        shown="none",
+    ),
+    _s(
+        "http.rate_limits.not_modified_cost",
+        NUM,
+        0.25,
+        "tokens a 304 costs (a 200 costs 1, and so does a "
+        "400/401/403/404: a wrong key spends its client address's tokens)",
+        minimum=0.0,
+        maximum=1e6,
+        attr="http.not_modified_cost",
+    ),
+    _s(
+        "http.websub_hubs",
+        TEXTS,
+        (),
+        "WebSub hubs announced in feeds and pinged when a public feed changes (absolute http(s) URLs)",
+        attr="http.hubs",
+    ),
+    _s(
+        "tracking.enabled",
+        FLAG,
+        True,
+        "sign ad links (`/c/`, `/i/`) and count served, rendered and clicked ads (`docs/tracking.md`)",
+    ),
     _s("tracking.pixel", FLAG, True, "add a 1x1 impression pixel to each ad"),
-    _s("tracking.flush_seconds", NUM, 1.0, "how often counts are written to the store; a hard kill loses at most "
-       "this", minimum=0.05, maximum=3600.0),
-    _s("tracking.buffer_limit", INT, 100_000, "distinct counters held between flushes; beyond, events are dropped "
-       "and the drop is counted", minimum=100, maximum=100_000_000),
-    _s("tracking.dedupe_seconds", NUM, 30.0, "a click or pixel load repeated by the same client within this "
-       "counts once; `0` counts all", minimum=0.0, maximum=86400.0),
-    _s("tracking.keys_file", PATH, "", "signing keys (`id:secret`, newest first) when `$SYNDICATE_SIGNING_KEYS` "
-       "and `$SYNDICATE_SIGNING_KEYS_FILE` are unset"),
-    _s("store.url", T, "", "a shared PostgreSQL store, `postgresql://user@host:5432/db`, for several replicas "
-       "(`docs/deploy.md`); a password here (`user:password@` or `?password=`) is an error: put the whole URL "
-       "in `$SYNDICATE_DATABASE_URL`, in the file named by `$SYNDICATE_DATABASE_URL_FILE` or `store.url_file`, "
-       "or the password in `~/.pgpass`. Without any, counts go to SQLite in `paths.data`", shown="none"),
-    _s("store.url_file", PATH, "", "file holding the database URL (password and all), when "
-       "`$SYNDICATE_DATABASE_URL` and `$SYNDICATE_DATABASE_URL_FILE` are unset"),
-    _s("store.timeout_seconds", NUM, 5.0, "connect, statement and lock timeout of the shared store: a slow "
-       "database fails a flush (kept and retried), never hangs it", minimum=0.1),
-    _s("admin.token_file", PATH, "", "file holding the admin API token, when `$SYNDICATE_ADMIN_TOKEN` and "
-       "`$SYNDICATE_ADMIN_TOKEN_FILE` are unset; never put the token itself in config (see `docs/ops.md`)",
-       attr="admin_token_file"),
-    _s("metrics.expose", ONE, "admin", "where Prometheus metrics answer (`docs/ops.md`, \"Metrics\"): `admin` is "
-       "`/admin/metrics` behind the admin token (nowhere without one); `port` is `/metrics`, no token, on "
-       "`metrics.host:metrics.port` only; `off` is nowhere. Never on the public port without the token",
-       choices=METRICS_EXPOSE),
-    _s("metrics.host", T, "127.0.0.1", "address of the metrics listener (`expose: port`); keep it off the "
-       "internet: it asks for no token"),
-    _s("metrics.port", INT, 9464, "port of the metrics listener (`expose: port`); read at start",
-       minimum=1, maximum=65535),
+    _s(
+        "tracking.flush_seconds",
+        NUM,
+        1.0,
+        "how often counts are written to the store; a hard kill loses at most this",
+        minimum=0.05,
+        maximum=3600.0,
+    ),
+    _s(
+        "tracking.buffer_limit",
+        INT,
+        100_000,
+        "distinct counters held between flushes; beyond, events are dropped and the drop is counted",
+        minimum=100,
+        maximum=100_000_000,
+    ),
+    _s(
+        "tracking.dedupe_seconds",
+        NUM,
+        30.0,
+        "a click or pixel load repeated by the same client within this counts once; `0` counts all",
+        minimum=0.0,
+        maximum=86400.0,
+    ),
+    _s(
+        "tracking.keys_file",
+        PATH,
+        "",
+        "signing keys (`id:secret`, newest first) when `$SYNDICATE_SIGNING_KEYS` "
+        "and `$SYNDICATE_SIGNING_KEYS_FILE` are unset",
+    ),
+    _s(
+        "store.url",
+        T,
+        "",
+        "a shared PostgreSQL store, `postgresql://user@host:5432/db`, for several replicas "
+        "(`docs/deploy.md`); a password here (`user:password@` or `?password=`) is an error: put the whole URL "
+        "in `$SYNDICATE_DATABASE_URL`, in the file named by `$SYNDICATE_DATABASE_URL_FILE` or `store.url_file`, "
+        "or the password in `~/.pgpass`. Without any, counts go to SQLite in `paths.data`",
+        shown="none",
+    ),
+    _s(
+        "store.url_file",
+        PATH,
+        "",
+        "file holding the database URL (password and all), when "
+        "`$SYNDICATE_DATABASE_URL` and `$SYNDICATE_DATABASE_URL_FILE` are unset",
+    ),
+    _s(
+        "store.timeout_seconds",
+        NUM,
+        5.0,
+        "connect, statement and lock timeout of the shared store: a slow "
+        "database fails a flush (kept and retried), never hangs it",
+        minimum=0.1,
+    ),
+    _s(
+        "admin.token_file",
+        PATH,
+        "",
+        "file holding the admin API token, when `$SYNDICATE_ADMIN_TOKEN` and "
+        "`$SYNDICATE_ADMIN_TOKEN_FILE` are unset; never put the token itself in config (see `docs/ops.md`)",
+        attr="admin_token_file",
+    ),
+    _s(
+        "metrics.expose",
+        ONE,
+        "admin",
+        'where Prometheus metrics answer (`docs/ops.md`, "Metrics"): `admin` is '
+        "`/admin/metrics` behind the admin token (nowhere without one); `port` is `/metrics`, no token, on "
+        "`metrics.host:metrics.port` only; `off` is nowhere. Never on the public port without the token",
+        choices=METRICS_EXPOSE,
+    ),
+    _s(
+        "metrics.host",
+        T,
+        "127.0.0.1",
+        "address of the metrics listener (`expose: port`); keep it off the internet: it asks for no token",
+    ),
+    _s(
+        "metrics.port",
+        INT,
+        9464,
+        "port of the metrics listener (`expose: port`); read at start",
+        minimum=1,
+        maximum=65535,
+    ),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 

@@ -134,8 +134,9 @@ def _after(offsets: list[int], pos: int) -> int:
     return offsets[i] if i < len(offsets) else 2**63
 
 
-def _scan(text: str, names: Iterable[str], innermost: Iterable[str] = ()
-          ) -> Iterator[tuple[int, int, str | None, str, str | None]]:
+def _scan(
+    text: str, names: Iterable[str], innermost: Iterable[str] = ()
+) -> Iterator[tuple[int, int, str | None, str, str | None]]:
     """Matches as do_shortcode's expression finds them: (start, end, tag, attribute text, content or None).
 
     text[start:end] is what gets replaced. tag is None for an escape (`[[tag]]`), whose replacement is the text
@@ -166,8 +167,11 @@ def _scan(text: str, names: Iterable[str], innermost: Iterable[str] = ()
         close = text.find("]", after)
         selfclosing = text[close - 1] == "/"
         end, content = close + 1, None
-        if not selfclosing and tag in spots and (closer := _closer_after(spots, tag, close + 1)) >= 0 and not (
-            tag in nested and _after(openers, close) < closer
+        if (
+            not selfclosing
+            and tag in spots
+            and (closer := _closer_after(spots, tag, close + 1)) >= 0
+            and not (tag in nested and _after(openers, close) < closer)
         ):
             end, content = closer + len(tag) + 3, text[close + 1 : closer]
         if lead and text.startswith("]", end):

@@ -114,12 +114,18 @@ class BuildCache:
 def _derive(snapshot: Snapshot, moment: dt.datetime, cache: BuildCache | None = None) -> Snapshot:
     feeds = published_feeds(snapshot.loaded, moment)
     filtered = filtered_feeds(feeds, cache.subfeeds if cache is not None else None)
-    return replace(snapshot, feeds=feeds, filtered=filtered, as_of=moment,
-                   scheduled=scheduled_articles(snapshot.loaded["all"].articles, moment))
+    return replace(
+        snapshot,
+        feeds=feeds,
+        filtered=filtered,
+        as_of=moment,
+        scheduled=scheduled_articles(snapshot.loaded["all"].articles, moment),
+    )
 
 
-def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going: bool = False,
-                   cache: BuildCache | None = None) -> Snapshot:
+def build_snapshot(
+    config_path: Path, now: dt.datetime | None = None, keep_going: bool = False, cache: BuildCache | None = None
+) -> Snapshot:
     """Read everything from disk, published as of ``now`` (default: the current time).
 
     Raises ``LoadError`` when the config itself is unusable; problems in single
@@ -143,23 +149,30 @@ def build_snapshot(config_path: Path, now: dt.datetime | None = None, keep_going
     feeds = ContentLoader(config, renderer, problems, cache.parses if cache else None).load()
     check_calls(feeds["all"].articles, spaces, config, problems, cache.calls if cache else None)
     check_targeting(spaces, feeds, config, problems)
-    ad_files = [config.path, *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ()),
-                *shared_files]
+    ad_files = [
+        config.path,
+        *(config.adspaces_dir.glob("*.y*ml") if config.adspaces_dir.is_dir() else ()),
+        *shared_files,
+    ]
     ads_changed = max((_mtime(p) for p in ad_files), default=EPOCH)
     built_at = dt.datetime.now(dt.UTC)
-    return _derive(Snapshot(
-        generation=next(_generations),
-        built_at=built_at,
-        config=config,
-        feeds=feeds,
-        problems=tuple(problems),
-        shortcode_tags=tags,
-        spaces=spaces,
-        partners_by_digest={digest: p for p in config.partners for digest in p.key_digests},
-        filtered={},
-        ads_changed=ads_changed.replace(microsecond=0),
-        loaded=feeds,
-        as_of=built_at,
-        scheduled=(),
-        parsed=cache.parses.parsed - parsed_before if cache else sum(len(f.articles) for f in feeds.values()),
-    ), now or built_at, cache)
+    return _derive(
+        Snapshot(
+            generation=next(_generations),
+            built_at=built_at,
+            config=config,
+            feeds=feeds,
+            problems=tuple(problems),
+            shortcode_tags=tags,
+            spaces=spaces,
+            partners_by_digest={digest: p for p in config.partners for digest in p.key_digests},
+            filtered={},
+            ads_changed=ads_changed.replace(microsecond=0),
+            loaded=feeds,
+            as_of=built_at,
+            scheduled=(),
+            parsed=cache.parses.parsed - parsed_before if cache else sum(len(f.articles) for f in feeds.values()),
+        ),
+        now or built_at,
+        cache,
+    )

@@ -15,4 +15,3 @@ def clean_text(text: str) -> str:
     """Drop characters XML 1.0 forbids; normalise CR LF and lone CR to LF."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _ILLEGAL.sub("", text)
-

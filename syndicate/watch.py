@@ -42,8 +42,12 @@ class Targets:
     def of(cls, config: Config) -> Targets:
         folders = (config.feeds_dir.resolve(), config.adspaces_dir.resolve())
         parents = {config.path.parent, *(folder.parent for folder in folders)}
-        return cls(config.path, folders, tuple(f for f in folders if f.is_dir()),
-                   tuple(sorted(p for p in parents if p.is_dir())))
+        return cls(
+            config.path,
+            folders,
+            tuple(f for f in folders if f.is_dir()),
+            tuple(sorted(p for p in parents if p.is_dir())),
+        )
 
     def wanted(self, path_text: str) -> bool:
         """Whether a change to ``path_text`` can change the Snapshot."""
@@ -64,8 +68,14 @@ def _scratch(name: str) -> bool:
 class Watcher:
     """Runs ``reload(trigger)`` after file changes and on SIGHUP, until ``close``."""
 
-    def __init__(self, config: Callable[[], Config], reload: Callable[[str], Awaitable[object]],
-                 step_ms: int = 300, debounce_ms: int = 2000, changes: ChangeLog | None = None) -> None:
+    def __init__(
+        self,
+        config: Callable[[], Config],
+        reload: Callable[[str], Awaitable[object]],
+        step_ms: int = 300,
+        debounce_ms: int = 2000,
+        changes: ChangeLog | None = None,
+    ) -> None:
         self.config = config
         self.reload = reload
         self.changes = changes  # told of every change seen, so a reload can skip folders without one
@@ -134,9 +144,15 @@ class Watcher:
             if self.changes is not None:
                 self.changes.watching()
             try:
-                async for changes in watchfiles.awatch(*paths, recursive=recursive, stop_event=stop,
-                                                       step=self.step_ms, debounce=self.debounce_ms,
-                                                       watch_filter=None, ignore_permission_denied=True):
+                async for changes in watchfiles.awatch(
+                    *paths,
+                    recursive=recursive,
+                    stop_event=stop,
+                    step=self.step_ms,
+                    debounce=self.debounce_ms,
+                    watch_filter=None,
+                    ignore_permission_denied=True,
+                ):
                     wanted = [Path(path) for _, path in changes if targets.wanted(path)]
                     if wanted:
                         if self.changes is not None:

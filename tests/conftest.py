@@ -39,8 +39,9 @@ server:
 FEED_YAML = "title: News\ndescription: Test news\n"
 
 
-def article(title: str = "Hello", date: str = "2024-05-01T10:00:00+00:00", body: str = "Body text.",
-            extra: str = "") -> str:
+def article(
+    title: str = "Hello", date: str = "2024-05-01T10:00:00+00:00", body: str = "Body text.", extra: str = ""
+) -> str:
     """An article file's text with the given front matter fields."""
     return f"---\ntitle: {title}\ndate: {date}\n{extra}---\n{body}\n"
 

@@ -67,7 +67,6 @@ def new_generator(view: FeedView, self_type: str) -> FeedGenerator:
     return fg
 
 
-
 def rss(view: FeedView) -> bytes:
     fg = new_generator(view, "application/rss+xml")
     fg.load_extension("dc", atom=False, rss=True)
@@ -78,8 +77,13 @@ def rss(view: FeedView) -> bytes:
     if view.image is not None:
         width = view.image.width if view.image.width and view.image.width <= MAX_IMAGE_WIDTH else None
         height = view.image.height if view.image.height and view.image.height <= MAX_IMAGE_HEIGHT else None
-        fg.image(url=view.image.url, title=view.title, link=view.home_url,
-                 width=str(width) if width and height else None, height=str(height) if width and height else None)
+        fg.image(
+            url=view.image.url,
+            title=view.title,
+            link=view.home_url,
+            width=str(width) if width and height else None,
+            height=str(height) if width and height else None,
+        )
     for item in view.items:
         fe = fg.add_entry(order="append")
         fe.guid(item.id, permalink=False)

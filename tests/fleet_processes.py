@@ -77,8 +77,21 @@ class Replica:
             env.pop(name, None)
         with (self.root / "server.log").open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "syndicate", "serve", "--config", str(self.root / "config.yaml"),
-                 "--port", str(self.port)], cwd=self.root, env=env, stdout=log, stderr=log)
+                [
+                    sys.executable,
+                    "-m",
+                    "syndicate",
+                    "serve",
+                    "--config",
+                    str(self.root / "config.yaml"),
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=self.root,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
         wait_for(f"{self.url}/healthz")
 
     def kill(self) -> None:
@@ -132,8 +145,11 @@ class Nginx:
         config = NGINX_CONF.format(prefix=self.prefix, body=body, user=user)
         (self.prefix / "nginx.conf").write_text(config, encoding="utf-8")
         with (self.prefix / "stderr.log").open("ab") as log:
-            self.process = subprocess.Popen([self.binary, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
-                                             "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=log)
+            self.process = subprocess.Popen(
+                [self.binary, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"), "-g", "daemon off;"],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         wait_for(f"{self.url}/healthz")
 
     def stop(self) -> None:

@@ -60,8 +60,7 @@ def replica_site(root: Path, url: str, extra: dict[str, str] | None = None) -> P
 @contextlib.asynccontextmanager
 async def replica(config: Path) -> AsyncIterator[AppClient]:
     """One replica on a real socket; leaving is a graceful stop."""
-    client: AppClient = TestClient(TestServer(create_app(build_snapshot(config))),
-                                    headers={"User-Agent": CHROME})
+    client: AppClient = TestClient(TestServer(create_app(build_snapshot(config))), headers={"User-Agent": CHROME})
     await client.start_server()
     try:
         yield client

@@ -14,7 +14,9 @@ TOKEN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PARTNER_KEY = "acme-key-123456"
 
-CONFIG = MINIMAL_CONFIG + f"""\
+CONFIG = (
+    MINIMAL_CONFIG
+    + f"""\
 http:
   rate_limits:
     public: {{"off": true}}
@@ -31,6 +33,7 @@ partners:
     ads: strip
     formats: [json]
 """
+)
 
 
 def space(title: str, extra: str = "") -> str:
@@ -40,13 +43,16 @@ def space(title: str, extra: str = "") -> str:
 
 def ad_site(make_site: SiteFactory) -> Path:
     """Two articles calling space ``top``; partner ``acme`` gets space ``acme-top`` instead."""
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/one.md": article("One", body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore."),
-        "feeds/news/two.md": article("Two", date="2024-05-02T10:00:00+00:00", body="[bsa_pro_ad_space id=top]"),
-        "adspaces/top.yaml": space("Version A"),
-        "adspaces/acme-top.yaml": space("Acme ad"),
-    }, config=CONFIG)
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/one.md": article("One", body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore."),
+            "feeds/news/two.md": article("Two", date="2024-05-02T10:00:00+00:00", body="[bsa_pro_ad_space id=top]"),
+            "adspaces/top.yaml": space("Version A"),
+            "adspaces/acme-top.yaml": space("Acme ad"),
+        },
+        config=CONFIG,
+    )
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, limit: float = 20.0) -> None:

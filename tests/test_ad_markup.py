@@ -24,11 +24,14 @@ from tests.tracking_support import CLICK_LINK, CONFIG, PARTNER_KEY, use_test_sec
 JS = Path(__file__).resolve().parent / "js"
 HTML_KEY = "html-partner-test-key"
 KEYS = {"public": None, "partner-a": PARTNER_KEY, "html-partner": HTML_KEY}
-SITE_CONFIG = CONFIG + f"""\
+SITE_CONFIG = (
+    CONFIG
+    + f"""\
   - id: html-partner
     keys: [{HTML_KEY}]
     allow_html: true
 """
+)
 HTML_UNIT = """\
 label: Sponsored
 units:
@@ -48,10 +51,10 @@ units:
 """
 SPACES = {
     "adspaces/4.yaml": "label: Advertisement\nunits:\n  - {id: img, type: image, url: 'https://ad.test/img', "
-                       "src: 'https://ad.test/i.png', width: 300, height: 250, alt: Picture ad}\n"
-                       "  - {id: bare, type: image, url: 'https://ad.test/bare', src: 'https://ad.test/j.png'}\n",
+    "src: 'https://ad.test/i.png', width: 300, height: 250, alt: Picture ad}\n"
+    "  - {id: bare, type: image, url: 'https://ad.test/bare', src: 'https://ad.test/j.png'}\n",
     "adspaces/5.yaml": "label: Sponsored\nunits:\n  - {id: txt, type: text, url: 'https://ad.test/txt', "
-                       "title: Text ad, body: Five words of body.}\n",
+    "title: Text ad, body: Five words of body.}\n",
     "adspaces/6.yaml": HTML_UNIT,
 }
 
@@ -100,8 +103,19 @@ async def test_html_units_are_valid_phrasing_with_every_link_signed(make_site: S
     html_items = [c for c in contents["html-partner"] if "ad.test/h.png" in c or "ad.test/h2.png" in c]
     assert len(html_items) == 2
     for content in html_items:
-        for bad in ("<div", "<ul", "<li", "<script", "alert", "style=", "onclick", "class=", "target=",
-                    "elsewhere.test", "x.test"):
+        for bad in (
+            "<div",
+            "<ul",
+            "<li",
+            "<script",
+            "alert",
+            "style=",
+            "onclick",
+            "class=",
+            "target=",
+            "elsewhere.test",
+            "x.test",
+        ):
             assert bad not in content
         # no block element inside a paragraph (the W3C validator's NotHtml), checked on the raw markup
         for paragraph in re.findall(r"<p>(.*?)</p>", content, re.DOTALL):
@@ -160,8 +174,14 @@ def node_sanitisers(fragments: list[str]) -> dict[str, list[str]]:
         if os.environ.get("CI") == "true":
             pytest.fail(reason + "; CI must run these")
         pytest.skip(reason)
-    done = subprocess.run([node, str(JS / "sanitize.mjs")], input=json.dumps(fragments), capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [node, str(JS / "sanitize.mjs")],
+        input=json.dumps(fragments),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     result: dict[str, list[str]] = json.loads(done.stdout)
     return result
 

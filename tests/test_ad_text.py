@@ -35,10 +35,10 @@ partners:
 
 SPACES = {
     "adspaces/4.yaml": "units:\n  - {id: img, type: image, url: 'https://ad.test/img', src: 'https://ad.test/i.png',"
-                       " width: 300, height: 250, alt: Picture ad}\n",
+    " width: 300, height: 250, alt: Picture ad}\n",
     "adspaces/3.yaml": "units:\n  - {id: txt, type: text, url: 'https://ad.test/txt', title: Text ad, house: true}\n",
     "adspaces/6.yaml": "units:\n  - id: htm\n    type: html\n    url: https://ad.test/htm\n"
-                       "    html: '<div><p>Sponsored <b>offer</b></p><div><a href=\"https://x.test/\">Go</a></div></div>'\n",
+    "    html: '<div><p>Sponsored <b>offer</b></p><div><a href=\"https://x.test/\">Go</a></div></div>'\n",
 }
 
 
@@ -99,13 +99,16 @@ def test_a_plain_opening_tag_never_swallows_the_text_after_it(make_site: SiteFac
             assert "https://ad.test/img" in html
 
 
-def test_check_warns_about_a_plain_opening_tag_closed_later(make_site: SiteFactory,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_warns_about_a_plain_opening_tag_closed_later(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = make_site(files("Intro.\n\n" + ISSUE_BODY), config=MINIMAL_CONFIG + PARTNERS)
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert ("feeds/news/a.md:7: warning: [bsa_pro_ad_space] has no closing tag of its own, "
-            "but a [/bsa_pro_ad_space] follows") in out
+    assert (
+        "feeds/news/a.md:7: warning: [bsa_pro_ad_space] has no closing tag of its own, "
+        "but a [/bsa_pro_ad_space] follows"
+    ) in out
     assert "a.md:11:" not in out  # the enclosing call on line 11 is fine
 
 
@@ -122,8 +125,9 @@ def test_an_ad_inside_link_text_goes_after_the_link(make_site: SiteFactory) -> N
         assert_words_kept(["See", "the", "site", "and", "x", "y", "now."], html)
 
 
-def test_escaped_and_uppercase_ad_shortcodes_leave_nothing(make_site: SiteFactory,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_escaped_and_uppercase_ad_shortcodes_leave_nothing(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     extra = "summary: 'Sum [[bsa_pro_ad_space id=4]] up [BSA_PRO_AD_SPACE id=4]'\n"
     body = "Body [[bsa_pro_ad_space id=4]] one.\n\nTwo [BSA_Pro_Ad_Space id=3]in[/BSA_PRO_AD_SPACE] three."
     text = article(title="'Title [[bsa_pro_ad_space id=4]] end'", body=body, extra=extra)
@@ -144,8 +148,9 @@ def test_escaped_and_uppercase_ad_shortcodes_leave_nothing(make_site: SiteFactor
 # --- property: whatever mix of text and ad shortcodes, every word outside the tags survives --------------------
 
 _word = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6).map(lambda w: "w" + w)
-_name = st.sampled_from(["bsa_pro_ad_space", "ads_pro_ad_space", "bsa_pro_ajax_ad_space", "BSA_PRO_AD_SPACE",
-                         "Bsa_Pro_Ad_Space"])
+_name = st.sampled_from(
+    ["bsa_pro_ad_space", "ads_pro_ad_space", "bsa_pro_ajax_ad_space", "BSA_PRO_AD_SPACE", "Bsa_Pro_Ad_Space"]
+)
 _space = st.sampled_from(["3", "4", "6", "99", '"3,4"'])
 
 
@@ -153,8 +158,11 @@ _space = st.sampled_from(["3", "4", "6", "99", '"3,4"'])
 def _piece(draw: st.DrawFn) -> tuple[str, list[str]]:
     """One piece of body source and the words it must leave in the output."""
     name, space, word = draw(_name), draw(_space), draw(_word)
-    form = draw(st.sampled_from(["self", "slash", "enclosing", "escaped", "closer", "open-only", "text", "para",
-                                 "link", "bold"]))
+    form = draw(
+        st.sampled_from(
+            ["self", "slash", "enclosing", "escaped", "closer", "open-only", "text", "para", "link", "bold"]
+        )
+    )
     return {
         "self": (f"[{name} id={space}]", []),
         "slash": (f"[{name} id={space} /]", []),
@@ -196,9 +204,11 @@ def test_every_word_outside_the_tags_survives_everywhere(pieces: list[tuple[str,
 def test_removing_a_shortcode_from_a_title_keeps_the_other_spaces(make_site: SiteFactory) -> None:
     """Only the spaces a removed shortcode leaves behind close up; runs elsewhere stay byte for byte."""
     title = '"Big  news\\u00a0 [bsa_pro_ad_space id=4]  today   late [[bsa_pro_ad_space id=4]]"'
-    extra = "summary: \"One  two [BSA_PRO_AD_SPACE id=4] three   four\"\n"
-    config = make_site({**files("Body."), "feeds/news/a.md": article(title=title, body="Body.", extra=extra)},
-                       config=MINIMAL_CONFIG + PARTNERS)
+    extra = 'summary: "One  two [BSA_PRO_AD_SPACE id=4] three   four"\n'
+    config = make_site(
+        {**files("Body."), "feeds/news/a.md": article(title=title, body="Body.", extra=extra)},
+        config=MINIMAL_CONFIG + PARTNERS,
+    )
     snapshot = build_snapshot(config)
     (found,) = snapshot.feeds["news"].articles
     assert found.title == "Big  news\xa0 today   late"

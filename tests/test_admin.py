@@ -82,8 +82,10 @@ async def feed(client: AppClient, path: str = "/feeds/news.json") -> str:
 
 # --- access ---------------------------------------------------------------------------------------------------
 
-async def test_no_token_configured_means_no_admin(aiohttp_client: Client, site: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+
+async def test_no_token_configured_means_no_admin(
+    aiohttp_client: Client, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SYNDICATE_ADMIN_TOKEN", raising=False)
     monkeypatch.delenv("SYNDICATE_ADMIN_TOKEN_FILE", raising=False)
     client = await aiohttp_client(create_app(site))
@@ -97,8 +99,10 @@ async def test_a_missing_or_wrong_token_is_refused(admin: AppClient, header: str
     response = await admin.post("/admin/reload", headers=headers)
     assert response.status == 401
     # One challenge per header line: a browser reads only the first scheme of a combined header.
-    assert response.headers.getall("WWW-Authenticate") == ['Bearer realm="admin"',
-                                                           'Basic realm="admin", charset="UTF-8"']
+    assert response.headers.getall("WWW-Authenticate") == [
+        'Bearer realm="admin"',
+        'Basic realm="admin", charset="UTF-8"',
+    ]
     assert (await response.json()) == {"error": "admin token required"}
 
 
@@ -111,16 +115,18 @@ async def test_every_admin_url_takes_the_token_as_a_basic_password(admin: AppCli
     assert (await admin.get(path, headers={"Authorization": f"Basic {wrong}"})).status == 401
 
 
-async def test_token_from_a_file_named_in_config(aiohttp_client: Client, make_site: SiteFactory,
-                                                 monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_token_from_a_file_named_in_config(
+    aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("SYNDICATE_ADMIN_TOKEN", raising=False)
     monkeypatch.delenv("SYNDICATE_ADMIN_TOKEN_FILE", raising=False)
     secret = tmp_path / "secret" / "admin-token"
     secret.parent.mkdir()
     secret.write_text(TOKEN + "\n", encoding="utf-8")
     config = ad_site(make_site)
-    config.write_text(config.read_text(encoding="utf-8") + "admin:\n  token_file: secret/admin-token\n",
-                      encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8") + "admin:\n  token_file: secret/admin-token\n", encoding="utf-8"
+    )
     client = await aiohttp_client(create_app(config))
     assert (await call(client, "GET", "/admin/status")).status == 200
 
@@ -146,7 +152,8 @@ def test_a_short_admin_token_stops_the_app(site: Path, monkeypatch: pytest.Monke
     with pytest.raises(LoadError) as caught:
         create_app(site)
     assert [p.format() for p in caught.value.problems] == [
-        "$SYNDICATE_ADMIN_TOKEN: error: the admin token must be at least 16 characters; admin API not started"]
+        "$SYNDICATE_ADMIN_TOKEN: error: the admin token must be at least 16 characters; admin API not started"
+    ]
 
 
 def test_token_comparison() -> None:
@@ -162,8 +169,10 @@ async def test_answers_are_not_cached(admin: AppClient) -> None:
 
 # --- status and reload ----------------------------------------------------------------------------------------
 
-async def test_status_reports_counts_and_problems(aiohttp_client: Client, site: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+
+async def test_status_reports_counts_and_problems(
+    aiohttp_client: Client, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     (site.parent / "feeds/news/bad.md").write_text(article(date="2024-01-01T00:00:00"), encoding="utf-8")
     (site.parent / "adspaces/spare.yaml").write_text(space("Spare"), encoding="utf-8")
@@ -174,9 +183,12 @@ async def test_status_reports_counts_and_problems(aiohttp_client: Client, site: 
     [error] = status["errors"]
     assert (error["path"], error["line"], error["level"]) == ("feeds/news/bad.md", 3, "error")
     assert error["message"].startswith("front matter.date: timestamp has no timezone")
-    assert {"path": "adspaces/spare.yaml", "line": 0, "level": "warning",
-            "message": "ad space 'spare' is not used: no article, alias, partner override or if_empty names it"
-            } in status["warnings"]
+    assert {
+        "path": "adspaces/spare.yaml",
+        "line": 0,
+        "level": "warning",
+        "message": "ad space 'spare' is not used: no article, alias, partner override or if_empty names it",
+    } in status["warnings"]
     assert status["reload"] == {"attempts": 0, "last": None, "rejected": None}
 
 
@@ -201,10 +213,13 @@ async def test_reload_accepts_then_rejects_and_status_shows_why(admin: AppClient
 
 # --- ad spaces ------------------------------------------------------------------------------------------------
 
+
 async def test_list_spaces(admin: AppClient) -> None:
     listed = await (await call(admin, "GET", "/admin/adspaces")).json()
     assert [(s["id"], s["path"], s["units"], s["live_units"]) for s in listed["spaces"]] == [
-        ("acme-top", "adspaces/acme-top.yaml", 1, 1), ("top", "adspaces/top.yaml", 1, 1)]
+        ("acme-top", "adspaces/acme-top.yaml", 1, 1),
+        ("top", "adspaces/top.yaml", 1, 1),
+    ]
 
 
 async def test_get_space_as_yaml_and_json(admin: AppClient, site: Path) -> None:
@@ -222,8 +237,13 @@ async def test_get_space_as_yaml_and_json(admin: AppClient, site: Path) -> None:
 async def test_put_yaml_goes_live_with_backup_and_audit(admin: AppClient, site: Path) -> None:
     root = site.parent
     etag = (await call(admin, "GET", "/admin/adspaces/top")).headers["ETag"]
-    response = await call(admin, "PUT", "/admin/adspaces/top", data=space("Version B").encode(),
-                          headers={"Content-Type": "application/yaml", "If-Match": etag, "X-Admin-Actor": "ann"})
+    response = await call(
+        admin,
+        "PUT",
+        "/admin/adspaces/top",
+        data=space("Version B").encode(),
+        headers={"Content-Type": "application/yaml", "If-Match": etag, "X-Admin-Actor": "ann"},
+    )
     assert response.status == 200
     written = await response.json()
     assert (root / "adspaces/top.yaml").read_text(encoding="utf-8") == space("Version B")
@@ -234,14 +254,29 @@ async def test_put_yaml_goes_live_with_backup_and_audit(admin: AppClient, site: 
     assert len(entries) == 1
     entry = entries[0]
     assert (entry["actor"], entry["action"], entry["space"], entry["path"], entry["outcome"]) == (
-        "ann", "put", "top", "adspaces/top.yaml", "applied")
+        "ann",
+        "put",
+        "top",
+        "adspaces/top.yaml",
+        "applied",
+    )
     assert entry["generation"] == written["generation"] and entry["backup"] == written["backup"]
     assert "-    title: Version A" in entry["diff"] and "+    title: Version B" in entry["diff"]
 
 
 async def test_put_json_creates_a_space(admin: AppClient, site: Path) -> None:
-    body = {"name": "Side", "units": [{"id": "s1", "type": "text", "url": "https://ad.test/s1", "title": "Side ad",
-                                       "start": "2020-01-01T00:00:00Z"}]}
+    body = {
+        "name": "Side",
+        "units": [
+            {
+                "id": "s1",
+                "type": "text",
+                "url": "https://ad.test/s1",
+                "title": "Side ad",
+                "start": "2020-01-01T00:00:00Z",
+            }
+        ],
+    }
     response = await call(admin, "PUT", "/admin/adspaces/side", json=body)
     assert response.status == 201
     assert (await response.json())["backup"] is None
@@ -267,17 +302,21 @@ async def test_put_invalid_lists_every_error_and_writes_nothing(admin: AppClient
     assert "Version A" in await feed(admin)
 
 
-@pytest.mark.parametrize(("body", "content_type", "status", "message"), [
-    (b"if_empty: ghost\n", "application/yaml", 422, "if_empty: no ad space 'ghost'"),
-    (b"units: [\n", "application/yaml", 422, "invalid YAML"),
-    (b"\xff\xfe", "application/yaml", 422, "not valid UTF-8"),
-    (b"[1, 2]", "application/json", 422, "body is not a JSON object"),
-    (b"{nope", "application/json", 422, "body is not a JSON object"),
-    (b"a: &a [*a]\n", "application/yaml", 422, "an alias inside itself"),
-    (b"name: x\n", "image/png", 415, "send the ad space as application/yaml or application/json"),
-])
-async def test_put_refuses_bad_bodies(admin: AppClient, site: Path, body: bytes, content_type: str, status: int,
-                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"if_empty: ghost\n", "application/yaml", 422, "if_empty: no ad space 'ghost'"),
+        (b"units: [\n", "application/yaml", 422, "invalid YAML"),
+        (b"\xff\xfe", "application/yaml", 422, "not valid UTF-8"),
+        (b"[1, 2]", "application/json", 422, "body is not a JSON object"),
+        (b"{nope", "application/json", 422, "body is not a JSON object"),
+        (b"a: &a [*a]\n", "application/yaml", 422, "an alias inside itself"),
+        (b"name: x\n", "image/png", 415, "send the ad space as application/yaml or application/json"),
+    ],
+)
+async def test_put_refuses_bad_bodies(
+    admin: AppClient, site: Path, body: bytes, content_type: str, status: int, message: str
+) -> None:
     before = (site.parent / "adspaces/top.yaml").read_bytes()
     response = await call(admin, "PUT", "/admin/adspaces/top", data=body, headers={"Content-Type": content_type})
     assert response.status == status
@@ -286,17 +325,33 @@ async def test_put_refuses_bad_bodies(admin: AppClient, site: Path, body: bytes,
 
 
 async def test_put_checks_if_match_id_and_size(admin: AppClient) -> None:
-    stale = await call(admin, "PUT", "/admin/adspaces/top", data=space("B"),
-                       headers={"Content-Type": "application/yaml", "If-Match": '"stale"'})
+    stale = await call(
+        admin,
+        "PUT",
+        "/admin/adspaces/top",
+        data=space("B"),
+        headers={"Content-Type": "application/yaml", "If-Match": '"stale"'},
+    )
     assert stale.status == 412
-    absent = await call(admin, "PUT", "/admin/adspaces/newone", data=space("B"),
-                        headers={"Content-Type": "application/yaml", "If-Match": "*"})
+    absent = await call(
+        admin,
+        "PUT",
+        "/admin/adspaces/newone",
+        data=space("B"),
+        headers={"Content-Type": "application/yaml", "If-Match": "*"},
+    )
     assert absent.status == 412
-    bad_id = await call(admin, "PUT", "/admin/adspaces/a.b", data=space("B"),
-                        headers={"Content-Type": "application/yaml"})
+    bad_id = await call(
+        admin, "PUT", "/admin/adspaces/a.b", data=space("B"), headers={"Content-Type": "application/yaml"}
+    )
     assert bad_id.status == 400
-    huge = await call(admin, "PUT", "/admin/adspaces/top", data=io.BytesIO(b"#" * (1024 * 1024 + 1)),
-                      headers={"Content-Type": "application/yaml"})
+    huge = await call(
+        admin,
+        "PUT",
+        "/admin/adspaces/top",
+        data=io.BytesIO(b"#" * (1024 * 1024 + 1)),
+        headers={"Content-Type": "application/yaml"},
+    )
     assert huge.status == 413
 
 
@@ -305,8 +360,9 @@ async def test_put_is_undone_when_the_reload_is_rejected(admin: AppClient, site:
     root = site.parent
     before = (root / "adspaces/top.yaml").read_bytes()
     (root / "feeds/news/two.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
-    response = await call(admin, "PUT", "/admin/adspaces/top", data=space("Version B"),
-                          headers={"Content-Type": "application/yaml"})
+    response = await call(
+        admin, "PUT", "/admin/adspaces/top", data=space("Version B"), headers={"Content-Type": "application/yaml"}
+    )
     assert response.status == 409
     assert [p["path"] for p in (await response.json())["problems"]] == ["feeds/news/two.md"]
     assert (root / "adspaces/top.yaml").read_bytes() == before
@@ -340,6 +396,7 @@ async def test_delete_of_a_needed_space_is_undone(admin: AppClient, site: Path) 
 
 # --- preview --------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("partner", "ad"), [("public", "Version A"), ("acme", "Acme ad")])
 async def test_preview_page_shows_the_partners_ads(admin: AppClient, partner: str, ad: str) -> None:
     response = await call(admin, "GET", f"/admin/preview/news/one?partner={partner}")
@@ -367,34 +424,47 @@ async def test_preview_matches_what_the_partner_gets(admin: AppClient) -> None:
     assert preview["items"] == [item]
 
 
-@pytest.mark.parametrize(("query", "status"), [
-    ("/admin/preview/news/one?partner=nobody", 404),
-    ("/admin/preview/sport/one", 404),
-    ("/admin/preview/news/three", 404),
-    ("/admin/preview/news/one?format=pdf", 400),
-    ("/admin/preview/news/one?at=tomorrow", 400),
-    ("/admin/preview/news/one?partner=quiet&format=rss", 403),
-    ("/admin/preview/news/one?at=2030-01-01T00:00:00%2B00:00", 200),
-])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("/admin/preview/news/one?partner=nobody", 404),
+        ("/admin/preview/sport/one", 404),
+        ("/admin/preview/news/three", 404),
+        ("/admin/preview/news/one?format=pdf", 400),
+        ("/admin/preview/news/one?at=tomorrow", 400),
+        ("/admin/preview/news/one?partner=quiet&format=rss", 403),
+        ("/admin/preview/news/one?at=2030-01-01T00:00:00%2B00:00", 200),
+    ],
+)
 async def test_preview_errors(admin: AppClient, query: str, status: int) -> None:
     assert (await call(admin, "GET", query)).status == status
 
 
 # --- the OpenAPI document -------------------------------------------------------------------------------------
 
+
 async def test_every_admin_route_is_documented(admin: AppClient) -> None:
     served = await (await call(admin, "GET", "/admin/openapi.json")).json()
     assert served == DOC
-    routes = {(route.method.lower(), "/admin" + route.resource.canonical)
-              for route in admin_app(AdminToken(TOKEN)).router.routes()
-              if route.method != "HEAD" and route.resource is not None}
+    routes = {
+        (route.method.lower(), "/admin" + route.resource.canonical)
+        for route in admin_app(AdminToken(TOKEN)).router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    }
     documented = {(method, path) for path, item in DOC["paths"].items() for method in item if method != "parameters"}
     assert routes == documented
 
 
-@pytest.mark.parametrize(("query", "status"), [
-    ("/admin/stats.json", 200), ("/admin/stats.json?by=unit&since=2020-01-01", 200), ("/admin/stats", 200),
-    ("/admin/stats.json?by=nope", 400), ("/admin/stats?since=2024-13-01", 400)])
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("/admin/stats.json", 200),
+        ("/admin/stats.json?by=unit&since=2020-01-01", 200),
+        ("/admin/stats", 200),
+        ("/admin/stats.json?by=nope", 400),
+        ("/admin/stats?since=2024-13-01", 400),
+    ],
+)
 async def test_stats_are_in_the_document(admin: AppClient, query: str, status: int) -> None:
     assert (await admin.get("/feeds/all.rss")).status == 200  # some ads served, so there are rows
     response = await call(admin, "GET", query)
@@ -415,10 +485,11 @@ def test_document_schemas_are_valid() -> None:
             assert "401" in operation["responses"], f"{method} {path} needs the token"
 
 
-@pytest.mark.parametrize(("path", "content_type"), [("/admin/adspaces/top", "application/yaml"),
-                                                     ("/admin/articles/world/pushed", "text/markdown")])
-async def test_a_declared_length_over_the_limit_is_413_at_once(admin: AppClient, path: str,
-                                                               content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [("/admin/adspaces/top", "application/yaml"), ("/admin/articles/world/pushed", "text/markdown")],
+)
+async def test_a_declared_length_over_the_limit_is_413_at_once(admin: AppClient, path: str, content_type: str) -> None:
     """A body declared far over the limit is refused before any of it is read: waiting for 99 GB that
     never come would hold the connection until the client gives up, and then log a server error."""
     import asyncio
@@ -427,8 +498,10 @@ async def test_a_declared_length_over_the_limit_is_413_at_once(admin: AppClient,
 
     assert admin.server.port is not None
     reader, writer = await asyncio.open_connection("127.0.0.1", admin.server.port)
-    writer.write(f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                 f"Content-Type: {content_type}\r\nContent-Length: 99999999999\r\n\r\nname: x\n".encode())
+    writer.write(
+        f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: 99999999999\r\n\r\nname: x\n".encode()
+    )
     try:
         await writer.drain()
         status_line = await asyncio.wait_for(reader.readline(), timeout=5)
@@ -436,4 +509,3 @@ async def test_a_declared_length_over_the_limit_is_413_at_once(admin: AppClient,
         writer.close()
         await writer.wait_closed()
     assert status_line.split()[1] == b"413"
-

@@ -77,8 +77,9 @@ async def test_replace_with_etag_then_delete(admin: AppClient, site: Path) -> No
     assert await got.text() == article("First")
     stale = await call(admin, "PUT", url, data=article("Second").encode(), headers={**MARKDOWN, "If-Match": '"x"'})
     assert stale.status == 412
-    replaced = await call(admin, "PUT", url, data=article("Second").encode(),
-                          headers={**MARKDOWN, "If-Match": got.headers["ETag"]})
+    replaced = await call(
+        admin, "PUT", url, data=article("Second").encode(), headers={**MARKDOWN, "If-Match": got.headers["ETag"]}
+    )
     assert replaced.status == 200 and (await replaced.json())["backup"]
     assert "Second" in await _titles(admin)
     deleted = await call(admin, "DELETE", url)
@@ -89,8 +90,13 @@ async def test_replace_with_etag_then_delete(admin: AppClient, site: Path) -> No
 
 
 async def test_json_push_is_the_same_file(admin: AppClient, site: Path) -> None:
-    fields = {"title": "From JSON", "date": "2024-05-04T10:00:00+00:00", "tags": ["Pushed"], "format": "html",
-              "body": "<p>Hello [bsa_pro_ad_space id=top]</p>"}
+    fields = {
+        "title": "From JSON",
+        "date": "2024-05-04T10:00:00+00:00",
+        "tags": ["Pushed"],
+        "format": "html",
+        "body": "<p>Hello [bsa_pro_ad_space id=top]</p>",
+    }
     response = await call(admin, "PUT", "/admin/articles/news/from-json", json=fields)
     assert response.status == 201 and (await response.json())["path"] == "feeds/news/from-json.html"
     text = (site.parent / "feeds" / "news" / "from-json.html").read_text()
@@ -98,18 +104,25 @@ async def test_json_push_is_the_same_file(admin: AppClient, site: Path) -> None:
     assert "From JSON" in await _titles(admin)
 
 
-@pytest.mark.parametrize(("body", "headers", "expected"), [
-    (article("x", date="yesterday", extra="image: {width: -1}\nspam: 1\n"), MARKDOWN,
-     ["date: expected a timestamp", "image.url: required", "spam"]),
-    ("no front matter", MARKDOWN, ["no front matter"]),
-    ("---\ntitle: [unclosed\n---\n", MARKDOWN, ["feeds/news/bad.md:"]),
-    (b"\xff\xfe", MARKDOWN, ["not valid UTF-8"]),
-    ("[1, 2]", {"Content-Type": "application/json"}, ["expected a JSON object"]),
-    ('{"title": "x"}', {"Content-Type": "application/json"}, ["'body' is required"]),
-    ("{nope", {"Content-Type": "application/json"}, ["body:"]),
-])
+@pytest.mark.parametrize(
+    ("body", "headers", "expected"),
+    [
+        (
+            article("x", date="yesterday", extra="image: {width: -1}\nspam: 1\n"),
+            MARKDOWN,
+            ["date: expected a timestamp", "image.url: required", "spam"],
+        ),
+        ("no front matter", MARKDOWN, ["no front matter"]),
+        ("---\ntitle: [unclosed\n---\n", MARKDOWN, ["feeds/news/bad.md:"]),
+        (b"\xff\xfe", MARKDOWN, ["not valid UTF-8"]),
+        ("[1, 2]", {"Content-Type": "application/json"}, ["expected a JSON object"]),
+        ('{"title": "x"}', {"Content-Type": "application/json"}, ["'body' is required"]),
+        ("{nope", {"Content-Type": "application/json"}, ["body:"]),
+    ],
+)
 async def test_an_invalid_article_is_422_with_every_problem_and_nothing_written(
-        admin: AppClient, site: Path, body: str | bytes, headers: dict[str, str], expected: list[str]) -> None:
+    admin: AppClient, site: Path, body: str | bytes, headers: dict[str, str], expected: list[str]
+) -> None:
     before = sorted(p.name for p in (site.parent / "feeds" / "news").iterdir())
     data = body.encode() if isinstance(body, str) else body
     response = await call(admin, "PUT", "/admin/articles/news/bad", data=data, headers=headers)
@@ -121,12 +134,15 @@ async def test_an_invalid_article_is_422_with_every_problem_and_nothing_written(
     assert sorted(p.name for p in (site.parent / "feeds" / "news").iterdir()) == before
 
 
-@pytest.mark.parametrize(("url", "headers", "status"), [
-    ("/admin/articles/news/..%2Fescape", MARKDOWN, 400),
-    ("/admin/articles/news/.hidden", MARKDOWN, 400),
-    ("/admin/articles/news/ok", {"Content-Type": "application/yaml"}, 415),
-    ("/admin/articles/nofeed/ok", MARKDOWN, 422),
-])
+@pytest.mark.parametrize(
+    ("url", "headers", "status"),
+    [
+        ("/admin/articles/news/..%2Fescape", MARKDOWN, 400),
+        ("/admin/articles/news/.hidden", MARKDOWN, 400),
+        ("/admin/articles/news/ok", {"Content-Type": "application/yaml"}, 415),
+        ("/admin/articles/nofeed/ok", MARKDOWN, 422),
+    ],
+)
 async def test_bad_ids_types_and_feeds(admin: AppClient, url: str, headers: dict[str, str], status: int) -> None:
     assert (await call(admin, "PUT", url, data=article("x").encode(), headers=headers)).status == status
 
@@ -141,8 +157,9 @@ async def test_a_duplicate_id_is_undone_with_409(admin: AppClient, site: Path) -
 
 async def test_format_of_an_existing_file_is_kept(admin: AppClient) -> None:
     html = {"Content-Type": "text/html"}
-    assert (await call(admin, "PUT", "/admin/articles/news/one", data=article("x").encode(), headers=html)).status \
-        == 422  # one.md exists: pushing HTML for it would leave two files for one article
+    assert (
+        await call(admin, "PUT", "/admin/articles/news/one", data=article("x").encode(), headers=html)
+    ).status == 422  # one.md exists: pushing HTML for it would leave two files for one article
 
 
 async def test_a_link_is_never_written_through(admin: AppClient, site: Path, tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ async def admin(aiohttp_client: object, site: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("raw", ["nl%0A", "nl%0D", "nl%0A%0A", "%0Anl", "nl%20", "nl%00"])
 async def test_an_id_with_a_line_break_or_other_stray_character_is_refused(
-        admin: AppClient, site: Path, raw: str) -> None:
+    admin: AppClient, site: Path, raw: str
+) -> None:
     for method in ("GET", "PUT", "DELETE"):
         response = await admin.request(method, f"/admin/adspaces/{raw}", data=space("X").encode(), headers=YAML)
         assert response.status == 400, (method, raw)
@@ -57,8 +58,7 @@ async def test_get_never_reads_through_a_link(admin: AppClient, outside: Path) -
         assert "hunter2" not in body and "link" in body
 
 
-async def test_put_and_delete_never_write_through_a_link(admin: AppClient, site: Path,
-                                                         outside: Path) -> None:
+async def test_put_and_delete_never_write_through_a_link(admin: AppClient, site: Path, outside: Path) -> None:
     before = _bytes(outside)
     response = await admin.put("/admin/adspaces/leak", data=space("New").encode(), headers=YAML)
     assert response.status == 409

@@ -27,19 +27,22 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def hostile_site(aiohttp_client: Client, make_site: SiteFactory) -> AppClient:
-    config = make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/a.md": article(title=HOSTILE, body="Text. [bsa_pro_ad_space id=4]",
-                                   extra=f"summary: {HOSTILE}\n"),
-        "adspaces/4.yaml": SPACE_4,
-    }, config=CONFIG)
+    config = make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article(
+                title=HOSTILE, body="Text. [bsa_pro_ad_space id=4]", extra=f"summary: {HOSTILE}\n"
+            ),
+            "adspaces/4.yaml": SPACE_4,
+        },
+        config=CONFIG,
+    )
     client = await aiohttp_client(create_app(config))
     assert isinstance(client, TestClient)
     return client
 
 
-async def test_preview_page_escapes_titles_and_reads_on_a_phone(aiohttp_client: Client,
-                                                                make_site: SiteFactory) -> None:
+async def test_preview_page_escapes_titles_and_reads_on_a_phone(aiohttp_client: Client, make_site: SiteFactory) -> None:
     client = await hostile_site(aiohttp_client, make_site)
     response = await client.get("/admin/preview/news/a?partner=partner-a", headers=admin())
     assert response.status == 200
@@ -50,7 +53,8 @@ async def test_preview_page_escapes_titles_and_reads_on_a_phone(aiohttp_client: 
     assert xpath(page, "//title/text()") == [f"Preview: {HOSTILE.strip(chr(39))}"]
     assert xpath(page, "//article/h1/text()") == [HOSTILE.strip("'")]
     assert [" ".join(li.text_content().split()) for li in xpath(page, "//div[@class='meta']/ul/li")] == [
-        "space 4: unit banner"]
+        "space 4: unit banner"
+    ]
     assert xpath(page, "//div[@class='meta']//strong/text()")[:2] == ["partner-a", "rss"]  # the ones shown
     assert xpath(page, "//article//img/@src") == ["https://ad.test/b.png"]  # the ad itself, untracked
 
@@ -66,8 +70,9 @@ async def test_every_link_on_the_preview_page_answers(aiohttp_client: Client, ma
         assert response.status == 200, link
 
 
-async def test_stats_page_escapes_stored_names_and_reads_on_a_phone(aiohttp_client: Client,
-                                                                    make_site: SiteFactory) -> None:
+async def test_stats_page_escapes_stored_names_and_reads_on_a_phone(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article()}, config=CONFIG)
     store = SqliteStore(config.parent / "data" / FILE_NAME)
     store.add({CountKey("2024-05-01", "<b>4</b>", "<script>x</script>", "partner-a", "served", "browser"): 7})
@@ -82,11 +87,17 @@ async def test_stats_page_escapes_stored_names_and_reads_on_a_phone(aiohttp_clie
     assert xpath(page, "//td[@id='total-served']/@data-value") == ["7"]
 
 
-@pytest.mark.parametrize(("query", "json_link"), [
-    ("", "stats.json"), ("?since=2024-05-01", "stats.json?since=2024-05-01"),
-    ("?since=2024-05-01&until=2024-05-31", "stats.json?since=2024-05-01&until=2024-05-31")])
-async def test_the_stats_pages_json_link_keeps_its_filter(aiohttp_client: Client, make_site: SiteFactory,
-                                                          query: str, json_link: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "json_link"),
+    [
+        ("", "stats.json"),
+        ("?since=2024-05-01", "stats.json?since=2024-05-01"),
+        ("?since=2024-05-01&until=2024-05-31", "stats.json?since=2024-05-01&until=2024-05-31"),
+    ],
+)
+async def test_the_stats_pages_json_link_keeps_its_filter(
+    aiohttp_client: Client, make_site: SiteFactory, query: str, json_link: str
+) -> None:
     config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article()}, config=CONFIG)
     client = await aiohttp_client(create_app(config))
     page = lxml_html.fromstring(await (await client.get(f"/admin/stats{query}", headers=admin())).read())

@@ -22,8 +22,7 @@ KEYS = {"public": None, "partner-a": "partner-a-demo-key", "partner-b": "partner
 MOMENT = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
 
 
-def rendered(snapshot: Snapshot, feed: str, fmt: str, audience_id: str = "public",
-             moment: dt.datetime = MOMENT) -> str:
+def rendered(snapshot: Snapshot, feed: str, fmt: str, audience_id: str = "public", moment: dt.datetime = MOMENT) -> str:
     audience = snapshot.audience(audience_id)
     assert audience is not None
     view = feed_view(snapshot, PageRequest(feed, fmt), ad_resolver(snapshot, audience, fmt, moment))
@@ -49,12 +48,17 @@ units:
 
 
 def ad_site(make_site: SiteFactory, body: str, config_extra: str = "", space: str = SPACE) -> Snapshot:
-    return build_snapshot(make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/a.md": article(body=body),
-        "adspaces/4.yaml": space,
-        "adspaces/5.yaml": "units:\n  - {id: five, type: text, url: 'https://ad.test/5', title: Five}\n",
-    }, config=MINIMAL_CONFIG + config_extra))
+    return build_snapshot(
+        make_site(
+            {
+                "feeds/news/_feed.yaml": FEED_YAML,
+                "feeds/news/a.md": article(body=body),
+                "adspaces/4.yaml": space,
+                "adspaces/5.yaml": "units:\n  - {id: five, type: text, url: 'https://ad.test/5', title: Five}\n",
+            },
+            config=MINIMAL_CONFIG + config_extra,
+        )
+    )
 
 
 @pytest.mark.parametrize("audience", list(KEYS))
@@ -77,8 +81,9 @@ def test_audiences_get_their_own_ads(sample: Snapshot) -> None:
 
 def rotating(snapshot: Snapshot, rotation: Rotation) -> Snapshot:
     config = snapshot.config
-    return dataclasses.replace(snapshot, config=dataclasses.replace(
-        config, ads=dataclasses.replace(config.ads, rotation=rotation)))
+    return dataclasses.replace(
+        snapshot, config=dataclasses.replace(config, ads=dataclasses.replace(config.ads, rotation=rotation))
+    )
 
 
 def test_per_item_ads_never_change_across_windows(sample: Snapshot) -> None:
@@ -129,7 +134,7 @@ def test_enclosed_text_becomes_link_text(make_site: SiteFactory) -> None:
         ("[bsa_pro_ad_space id=4 show_ids=none if_empty=5]", "https://ad.test/5"),
         ("[ads_pro_ad_space id=5]", "https://ad.test/5"),
         ("[bsa_pro_ajax_ad_space id=5 crop=yes delay=3 link=same]", "https://ad.test/5"),
-        ("[bsa_pro_ad_space id=\"99,5\"]", "https://ad.test/5"),
+        ('[bsa_pro_ad_space id="99,5"]', "https://ad.test/5"),
     ],
 )
 def test_attributes(make_site: SiteFactory, body: str, expect: str | None) -> None:
@@ -170,12 +175,15 @@ def test_strip_tags_removes_other_shortcodes(make_site: SiteFactory) -> None:
 
 
 def test_check_reports_ad_problems(make_site: SiteFactory, capsys: pytest.CaptureFixture[str]) -> None:
-    config = make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/a.md": article(body="Hi.\n\n[bsa_pro_ad_space id=42 colour=red]\n"),
-        "adspaces/4.yaml": SPACE,
-    }, config=MINIMAL_CONFIG + "partners:\n  - id: p\n    keys: [long-enough-key]\n    overrides:\n"
-                               "      '7': {hide: true}\n")
+    config = make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article(body="Hi.\n\n[bsa_pro_ad_space id=42 colour=red]\n"),
+            "adspaces/4.yaml": SPACE,
+        },
+        config=MINIMAL_CONFIG + "partners:\n  - id: p\n    keys: [long-enough-key]\n    overrides:\n"
+        "      '7': {hide: true}\n",
+    )
     assert main(["check", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "feeds/news/a.md:7: warning: [bsa_pro_ad_space]: no ad space '42'" in out
@@ -184,8 +192,10 @@ def test_check_reports_ad_problems(make_site: SiteFactory, capsys: pytest.Captur
 
 
 def test_partner_config_errors(make_site: SiteFactory, capsys: pytest.CaptureFixture[str]) -> None:
-    config = make_site(config=MINIMAL_CONFIG + "partners:\n  - id: p\n    keys: [short]\n    ads: all\n"
-                                               "  - id: q\n    keys: ['sha256:abc']\n")
+    config = make_site(
+        config=MINIMAL_CONFIG + "partners:\n  - id: p\n    keys: [short]\n    ads: all\n"
+        "  - id: q\n    keys: ['sha256:abc']\n"
+    )
     assert main(["check", "--config", str(config)]) == 1
     out = capsys.readouterr().out
     assert "config.yaml:10: error: partners[0].keys: keys must be at least 12 characters long" in out

@@ -36,7 +36,11 @@ def test_sample_spaces_load() -> None:
     assert list(problems) == []
     four = spaces["4"]
     assert (four.selection, four.fallback, four.if_empty, four.label) == (
-        Selection.WEIGHTED, Fallback.HIDE, "5", "Advertisement")
+        Selection.WEIGHTED,
+        Fallback.HIDE,
+        "5",
+        "Advertisement",
+    )
     assert [u.type for u in four.units] == [UnitType.IMAGE, UnitType.IMAGE, UnitType.TEXT]
     assert four.units[2].house and four.units[0].weight == 3
 
@@ -54,20 +58,30 @@ def test_defaults_and_relative_src(tmp_path: Path) -> None:
     [
         ("units:\n" + UNIT + "    wieght: 3\n", "7.yaml:6: error: units[0].wieght: unknown field"),
         ("units:\n  - id: u1\n    type: image\n    src: /a.png\n", "7.yaml:2: error: units[0].url: required"),
-        ("units:\n" + UNIT.replace("image", "video"),
-         "7.yaml:3: error: units[0].type: expected one of image, text, html, got 'video'"),
-        ("units:\n" + UNIT + "    start: 2024-02-01T00:00:00Z\n    end: 2024-01-01T00:00:00Z\n",
-         "7.yaml:7: error: units[0].end: must be after start"),
-        ("units:\n" + UNIT + "    start: 2024-02-01T00:00:00\n",
-         "7.yaml:6: error: units[0].start: timestamp has no timezone"),
+        (
+            "units:\n" + UNIT.replace("image", "video"),
+            "7.yaml:3: error: units[0].type: expected one of image, text, html, got 'video'",
+        ),
+        (
+            "units:\n" + UNIT + "    start: 2024-02-01T00:00:00Z\n    end: 2024-01-01T00:00:00Z\n",
+            "7.yaml:7: error: units[0].end: must be after start",
+        ),
+        (
+            "units:\n" + UNIT + "    start: 2024-02-01T00:00:00\n",
+            "7.yaml:6: error: units[0].start: timestamp has no timezone",
+        ),
         ("units:\n" + UNIT + UNIT, "7.yaml:6: error: units[1].id: duplicate unit id 'u1'"),
         ("id: '8'\nunits:\n" + UNIT, "7.yaml:1: error: id: must match the file name '7'"),
         ("units:\n" + UNIT + "    url: javascript:alert(1)\n", "7.yaml:6: error: duplicate key 'url'"),
         ("selection: random\nunits:\n" + UNIT, "7.yaml:1: error: selection: expected one of weighted"),
-        ("units:\n  - id: h\n    type: html\n    html: <script>x</script>\n",
-         "7.yaml:4: error: units[0].html: nothing is left after removing scripts"),
-        ("units:\n  - id: h\n    type: html\n    url: https://ad.test/\n    html: '" + "<div>" * 5000 + "'\n",
-         "7.yaml:5: error: units[0].html: markup nests deeper than 100 elements"),
+        (
+            "units:\n  - id: h\n    type: html\n    html: <script>x</script>\n",
+            "7.yaml:4: error: units[0].html: nothing is left after removing scripts",
+        ),
+        (
+            "units:\n  - id: h\n    type: html\n    url: https://ad.test/\n    html: '" + "<div>" * 5000 + "'\n",
+            "7.yaml:5: error: units[0].html: markup nests deeper than 100 elements",
+        ),
         ("units: [\n", "7.yaml:2: error: invalid YAML"),
     ],
 )
@@ -95,4 +109,5 @@ def test_missing_folder_is_a_warning(tmp_path: Path) -> None:
     problems = ProblemList()
     assert load_spaces(tmp_path / "nope", problems, absolute, str) == {}
     assert [p.format(tmp_path) for p in problems] == [
-        "nope: warning: ad spaces folder not found: every ad shortcode renders as nothing"]
+        "nope: warning: ad spaces folder not found: every ad shortcode renders as nothing"
+    ]

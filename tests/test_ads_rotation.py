@@ -29,18 +29,27 @@ UNITS = "".join(f"  - {{id: u{n}, type: text, url: 'https://ad.test/{n}', title:
 
 def site(make_site: SiteFactory, rotation: str | None) -> Path:
     setting = f"  rotation: {rotation}\n" if rotation else ""
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        **{f"feeds/news/a{n}.md": article(title=f"Story {n}", date=f"2024-05-0{n + 1}T10:00:00+00:00",
-                                          body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore.")
-           for n in range(4)},
-        "adspaces/top.yaml": f"name: Top\nunits:\n{UNITS}",
-    }, config=MINIMAL_CONFIG + f"ads:\n  rotation_seconds: {HOUR}\n{setting}"
-                              "http:\n  rate_limits:\n    public: {\"off\": true}\n")
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            **{
+                f"feeds/news/a{n}.md": article(
+                    title=f"Story {n}",
+                    date=f"2024-05-0{n + 1}T10:00:00+00:00",
+                    body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore.",
+                )
+                for n in range(4)
+            },
+            "adspaces/top.yaml": f"name: Top\nunits:\n{UNITS}",
+        },
+        config=MINIMAL_CONFIG + f"ads:\n  rotation_seconds: {HOUR}\n{setting}"
+        'http:\n  rate_limits:\n    public: {"off": true}\n',
+    )
 
 
-async def reader_updates(aiohttp_client: Callable[..., Any], config: Path, db: Path,
-                         monkeypatch: pytest.MonkeyPatch, windows: int) -> list[tuple[int, int]]:
+async def reader_updates(
+    aiohttp_client: Callable[..., Any], config: Path, db: Path, monkeypatch: pytest.MonkeyPatch, windows: int
+) -> list[tuple[int, int]]:
     """(new, modified) entries as ``reader`` counts them on each update, one update per rotation window."""
     now = [START]
     monkeypatch.setattr(views, "wall_clock", lambda: now[0])
@@ -60,34 +69,36 @@ async def reader_updates(aiohttp_client: Callable[..., Any], config: Path, db: P
         feeds.close()
 
 
-async def test_per_item_old_items_are_never_reported_as_modified(aiohttp_client: Callable[..., Any],
-                                                                  make_site: SiteFactory, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    counts = await reader_updates(aiohttp_client, site(make_site, "per_item"), tmp_path / "r.sqlite",
-                                  monkeypatch, windows=6)
+async def test_per_item_old_items_are_never_reported_as_modified(
+    aiohttp_client: Callable[..., Any], make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = await reader_updates(
+        aiohttp_client, site(make_site, "per_item"), tmp_path / "r.sqlite", monkeypatch, windows=6
+    )
     assert counts == [(4, 0)] + [(0, 0)] * 5
 
 
-async def test_per_item_is_the_default(aiohttp_client: Callable[..., Any], make_site: SiteFactory,
-                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    counts = await reader_updates(aiohttp_client, site(make_site, None), tmp_path / "r.sqlite",
-                                  monkeypatch, windows=4)
+async def test_per_item_is_the_default(
+    aiohttp_client: Callable[..., Any], make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = await reader_updates(aiohttp_client, site(make_site, None), tmp_path / "r.sqlite", monkeypatch, windows=4)
     assert counts == [(4, 0)] + [(0, 0)] * 3
 
 
-async def test_window_rotation_makes_readers_see_old_items_modified(aiohttp_client: Callable[..., Any],
-                                                                    make_site: SiteFactory, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    counts = await reader_updates(aiohttp_client, site(make_site, "window"), tmp_path / "r.sqlite",
-                                  monkeypatch, windows=6)
+async def test_window_rotation_makes_readers_see_old_items_modified(
+    aiohttp_client: Callable[..., Any], make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = await reader_updates(
+        aiohttp_client, site(make_site, "window"), tmp_path / "r.sqlite", monkeypatch, windows=6
+    )
     assert counts[0] == (4, 0)
     assert all(new == 0 for new, _ in counts[1:])
     assert sum(modified for _, modified in counts[1:]) > 0, "redrawn ads change items each window"
 
 
-async def test_per_item_keeps_last_modified_and_etag_across_windows(aiohttp_client: Callable[..., Any],
-                                                                    make_site: SiteFactory,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_per_item_keeps_last_modified_and_etag_across_windows(
+    aiohttp_client: Callable[..., Any], make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = [START]
     monkeypatch.setattr(views, "wall_clock", lambda: now[0])
     client = await aiohttp_client(create_app(build_snapshot(site(make_site, "per_item"))))

@@ -19,14 +19,16 @@ NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 
 
 def unit(unit_id: str, **fields: object) -> AdUnit:
-    base = AdUnit(id=unit_id, type=UnitType.IMAGE, url=f"https://ad.test/{unit_id}", line=1,
-                  src=f"https://ad.test/{unit_id}.png")
+    base = AdUnit(
+        id=unit_id, type=UnitType.IMAGE, url=f"https://ad.test/{unit_id}", line=1, src=f"https://ad.test/{unit_id}.png"
+    )
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
 def space(space_id: str, *units: AdUnit, **fields: object) -> AdSpace:
-    base = AdSpace(space_id, space_id, "Advertisement", 1, Selection.WEIGHTED, None, Fallback.HIDE, units,
-                   Path(f"{space_id}.yaml"))
+    base = AdSpace(
+        space_id, space_id, "Advertisement", 1, Selection.WEIGHTED, None, Fallback.HIDE, units, Path(f"{space_id}.yaml")
+    )
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
@@ -79,8 +81,13 @@ def test_schedule_is_judged_at_the_window_start() -> None:
 
 def test_targeting() -> None:
     partner = Audience("partner-a", "A")
-    units = (unit("feed", feeds=("business",)), unit("partner", partners=("partner-a",)),
-             unit("fmt", formats=("json",)), unit("tag", tags=("Belarus",)), unit("html", type=UnitType.HTML))
+    units = (
+        unit("feed", feeds=("business",)),
+        unit("partner", partners=("partner-a",)),
+        unit("fmt", formats=("json",)),
+        unit("tag", tags=("Belarus",)),
+        unit("html", type=UnitType.HTML),
+    )
     names = [u.id for u in eligible(space("4", *units), slot(), None)]
     assert names == ["tag"]
     names = [u.id for u in eligible(space("4", *units), slot(partner, format="json"), None)]
@@ -121,13 +128,17 @@ def test_if_empty_chain_and_cycles() -> None:
 
 
 def test_house_fallback_ignores_targeting() -> None:
-    spaces = {"4": space("4", unit("paid", feeds=("sport",)), unit("house", house=True, feeds=("sport",)),
-                         fallback=Fallback.HOUSE)}
+    spaces = {
+        "4": space(
+            "4", unit("paid", feeds=("sport",)), unit("house", house=True, feeds=("sport",)), fallback=Fallback.HOUSE
+        )
+    }
     assert picked(spaces, "4", slot()) == ["house"]
 
 
-@given(st.lists(st.floats(min_value=0, max_value=100), min_size=1, max_size=6), st.integers(0, 10**9),
-       st.integers(1, 4))
+@given(
+    st.lists(st.floats(min_value=0, max_value=100), min_size=1, max_size=6), st.integers(0, 10**9), st.integers(1, 4)
+)
 def test_draw_never_fails_or_repeats(weights: list[float], window: int, max_ads: int) -> None:
     units = [unit(f"u{i}", weight=w) for i, w in enumerate(weights)]
     the_space = space("4", *units, max_ads=max_ads)
@@ -137,24 +148,56 @@ def test_draw_never_fails_or_repeats(weights: list[float], window: int, max_ads:
     assert len(chosen) == min(max_ads, sum(1 for w in weights if w > 0))
 
 
-_UNITS = st.lists(st.builds(
-    lambda n, house, html, feeds, partners, formats, tags, weight, late: unit(
-        f"u{n}", house=house, type=UnitType.HTML if html else UnitType.IMAGE, feeds=feeds, partners=partners,
-        formats=formats, tags=tags, weight=weight, start=NOW + dt.timedelta(days=1) if late else None),
-    st.integers(0, 9), st.booleans(), st.booleans(), st.sampled_from([(), ("world",), ("sport",)]),
-    st.sampled_from([(), ("p",), ("q",)]), st.sampled_from([(), ("rss",), ("json",)]),
-    st.sampled_from([(), ("Belarus",), ("sport",)]), st.integers(0, 3), st.booleans()),
-    max_size=6, unique_by=lambda u: u.id)
-_AUDIENCES = st.builds(lambda policy, html: replace(Audience("p", "P"), ads=policy, allow_html=html),
-                       st.sampled_from(list(AdPolicy)), st.booleans())
+_UNITS = st.lists(
+    st.builds(
+        lambda n, house, html, feeds, partners, formats, tags, weight, late: unit(
+            f"u{n}",
+            house=house,
+            type=UnitType.HTML if html else UnitType.IMAGE,
+            feeds=feeds,
+            partners=partners,
+            formats=formats,
+            tags=tags,
+            weight=weight,
+            start=NOW + dt.timedelta(days=1) if late else None,
+        ),
+        st.integers(0, 9),
+        st.booleans(),
+        st.booleans(),
+        st.sampled_from([(), ("world",), ("sport",)]),
+        st.sampled_from([(), ("p",), ("q",)]),
+        st.sampled_from([(), ("rss",), ("json",)]),
+        st.sampled_from([(), ("Belarus",), ("sport",)]),
+        st.integers(0, 3),
+        st.booleans(),
+    ),
+    max_size=6,
+    unique_by=lambda u: u.id,
+)
+_AUDIENCES = st.builds(
+    lambda policy, html: replace(Audience("p", "P"), ads=policy, allow_html=html),
+    st.sampled_from(list(AdPolicy)),
+    st.booleans(),
+)
 
 
-@given(_UNITS, _AUDIENCES, st.sampled_from([None, frozenset({"u1", "u2"})]), st.lists(
-    st.tuples(st.sampled_from(["world", "sport"]), st.sampled_from([frozenset(), frozenset({"belarus"})]),
-              st.integers(0, 40)), min_size=1, max_size=8))
-def test_one_memo_per_render_chooses_what_each_slot_alone_would(units: list[AdUnit], audience: Audience,
-                                                                 only: frozenset[str] | None,
-                                                                 slots: list[tuple[str, frozenset[str], int]]) -> None:
+@given(
+    _UNITS,
+    _AUDIENCES,
+    st.sampled_from([None, frozenset({"u1", "u2"})]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["world", "sport"]),
+            st.sampled_from([frozenset(), frozenset({"belarus"})]),
+            st.integers(0, 40),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_one_memo_per_render_chooses_what_each_slot_alone_would(
+    units: list[AdUnit], audience: Audience, only: frozenset[str] | None, slots: list[tuple[str, frozenset[str], int]]
+) -> None:
     """A resolver works out per space what depends only on its audience and format once: same choices."""
     spaces = {"4": space("4", *units, if_empty="5"), "5": space("5", *reversed(units), fallback=Fallback.HOUSE)}
     memo: dict[tuple[str, frozenset[str] | None], tuple[bool, ...]] = {}

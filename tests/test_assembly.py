@@ -30,9 +30,15 @@ def both(snapshot: Snapshot, page: PageRequest, audience_id: str, cache: Fragmen
     audience = snapshot.audience(audience_id)
     assert audience is not None
     direct = FORMATS[page.format].render(
-        feed_view(snapshot, page, ad_resolver(snapshot, audience, page.format, MOMENT)))
-    assembled = assemble(page.format, feed_header(snapshot, page), page_articles(snapshot, page),
-                         ad_resolver(snapshot, audience, page.format, MOMENT), cache)
+        feed_view(snapshot, page, ad_resolver(snapshot, audience, page.format, MOMENT))
+    )
+    assembled = assemble(
+        page.format,
+        feed_header(snapshot, page),
+        page_articles(snapshot, page),
+        ad_resolver(snapshot, audience, page.format, MOMENT),
+        cache,
+    )
     return direct, assembled
 
 
@@ -57,12 +63,15 @@ def test_sample_assembles_like_a_whole_render(sample: Snapshot, audience: str, f
 
 
 def test_hostile_bodies_assemble_like_a_whole_render(make_site: SiteFactory) -> None:
-    files = {"feeds/news/_feed.yaml": FEED_YAML + "items_per_page: 100\n",
-             "adspaces/4.yaml": "units:\n  - {id: t, type: text, url: 'https://ad.test/?a=1&b=<2>', "
-                                "title: 'Ad & \"co\" <b>'}\n"}
+    files = {
+        "feeds/news/_feed.yaml": FEED_YAML + "items_per_page: 100\n",
+        "adspaces/4.yaml": "units:\n  - {id: t, type: text, url: 'https://ad.test/?a=1&b=<2>', "
+        "title: 'Ad & \"co\" <b>'}\n",
+    }
     for index, snippet in enumerate(MALICIOUS):
         files[f"feeds/news/{index:02d}.md"] = article(
-            title=f"Case {index}", body=f"Text.\n\n{snippet}\n\n[bsa_pro_ad_space id=4] and [bsa_pro_ad_space id=4]")
+            title=f"Case {index}", body=f"Text.\n\n{snippet}\n\n[bsa_pro_ad_space id=4] and [bsa_pro_ad_space id=4]"
+        )
     snapshot = build_snapshot(make_site(files))
     cache = FragmentCache(10_000_000)
     for fmt in FORMATS:
@@ -91,9 +100,12 @@ def test_fragment_cache_is_bounded(sample: Snapshot) -> None:
 
 # --- assembled against whole documents, over generated bodies and ad markup ------------------------------------------
 
-PIECE = st.one_of(st.sampled_from(["&", "<", ">", "\r", "\r\n", "]]>", '"', "&amp;", "<a href='x?a=1&b'>", "</p>",
-                                   "\u00a0", "é", "\u2028"]),
-                  st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"))
+PIECE = st.one_of(
+    st.sampled_from(
+        ["&", "<", ">", "\r", "\r\n", "]]>", '"', "&amp;", "<a href='x?a=1&b'>", "</p>", "\u00a0", "é", "\u2028"]
+    ),
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+)
 MARKUP = st.lists(PIECE, max_size=8).map("".join)
 
 
@@ -110,25 +122,50 @@ def articles(draw: st.DrawFn) -> tuple[Article, ...]:
         for part in draw(st.lists(st.one_of(MARKUP, st.none()), max_size=6)):
             body.append(_call(len([p for p in body if isinstance(p, Call)])) if part is None else part)
         published = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n)
-        out.append(Article(feed="news", slug=f"a{n}", id=f"news/a{n}", uid=f"tag:x.test,2024:news/a{n}",
-                           path=Path(f"a{n}.md"), title=draw(MARKUP.filter(str.strip)) or "t", published=published,
-                           updated=published, author=None, tags=(), summary=draw(st.sampled_from(["", "s & <t>"])),
-                           image=None, url=f"https://x.test/a{n}", body=tuple(body), body_line=1))
+        out.append(
+            Article(
+                feed="news",
+                slug=f"a{n}",
+                id=f"news/a{n}",
+                uid=f"tag:x.test,2024:news/a{n}",
+                path=Path(f"a{n}.md"),
+                title=draw(MARKUP.filter(str.strip)) or "t",
+                published=published,
+                updated=published,
+                author=None,
+                tags=(),
+                summary=draw(st.sampled_from(["", "s & <t>"])),
+                image=None,
+                url=f"https://x.test/a{n}",
+                body=tuple(body),
+                body_line=1,
+            )
+        )
     return tuple(out)
 
 
 @settings(max_examples=150, deadline=None)
 @given(articles(), st.lists(MARKUP, min_size=20, max_size=20), st.sampled_from(list(FORMATS)))
-def test_assembled_is_the_whole_document_for_any_ad_markup(page: tuple[Article, ...], markup: list[str],
-                                                           fmt: str) -> None:
+def test_assembled_is_the_whole_document_for_any_ad_markup(
+    page: tuple[Article, ...], markup: list[str], fmt: str
+) -> None:
     """Slots hold whatever a resolver returns (\\r, ]]>, entities, empty), escaped as the writer escapes text;
     an item whose text is only slots that come out empty loses its content element, as in a whole document."""
+
     def resolve(call: Call, article: Article) -> str:
         return markup[(call.index + len(article.slug)) % len(markup)]
 
-    header = FeedView(id="tag:x.test,2024:feeds/news", title="News", description="", language="en",
-                      home_url="https://x.test/", self_url="https://x.test/feeds/news.rss",
-                      updated=page[-1].updated, image=None, items=())
+    header = FeedView(
+        id="tag:x.test,2024:feeds/news",
+        title="News",
+        description="",
+        language="en",
+        home_url="https://x.test/",
+        self_url="https://x.test/feeds/news.rss",
+        updated=page[-1].updated,
+        image=None,
+        items=(),
+    )
     whole = FORMATS[fmt].render(replace(header, items=tuple(item_view(a, resolve) for a in page)))
     for cache in (FragmentCache(10_000_000), FragmentCache(0)):  # fragments written now, and kept
         assert assemble(fmt, header, page, resolve, cache) == whole
@@ -147,8 +184,9 @@ def test_a_reload_writes_only_the_items_that_changed(make_site: SiteFactory) -> 
     before = build_snapshot(config)
     both(before, page, "public", cache)
     assert cache.written == 5
-    (config.parent / "feeds/news/3.md").write_text(article(title="Story 3, updated", date="2024-05-04T10:00:00+00:00"),
-                                                   encoding="utf-8")
+    (config.parent / "feeds/news/3.md").write_text(
+        article(title="Story 3, updated", date="2024-05-04T10:00:00+00:00"), encoding="utf-8"
+    )
     after = build_snapshot(config)
     assert after.generation != before.generation
     direct, assembled = both(after, page, "public", cache)

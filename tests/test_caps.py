@@ -37,18 +37,22 @@ units:
 def capped_site(make_site: SiteFactory, caps: str, rotation: str = "per_item") -> Path:
     files = {"feeds/news/_feed.yaml": "title: News\nitems_per_page: 50\n", "adspaces/4.yaml": space(caps)}
     for i in range(ARTICLES):
-        files[f"feeds/news/a{i:02d}.md"] = article(f"A{i}", f"2024-05-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00",
-                                                   "Text. [bsa_pro_ad_space id=4]")
+        files[f"feeds/news/a{i:02d}.md"] = article(
+            f"A{i}", f"2024-05-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00", "Text. [bsa_pro_ad_space id=4]"
+        )
     return make_site(files, config=CONFIG + f"ads: {{rotation: {rotation}, rotation_seconds: {ROTATION}}}\n")
 
 
 def seed(config: Path, counts: dict[tuple[str, str, str, str], int]) -> None:
     """(unit, partner, kind, class) -> n, stored for space 4 before the app starts."""
     store = SqliteStore(config.parent / "data" / FILE_NAME)
-    store.add({CountKey("2024-05-01", "4", unit, partner, kind, agent): n
-               for (unit, partner, kind, agent), n in counts.items()})
+    store.add(
+        {
+            CountKey("2024-05-01", "4", unit, partner, kind, agent): n
+            for (unit, partner, kind, agent), n in counts.items()
+        }
+    )
     store.close()
-
 
 
 async def placed(client: AppClient, headers: dict[str, str] | None = None) -> tuple[int, int, str]:
@@ -73,8 +77,15 @@ async def test_a_unit_whose_stored_count_reached_its_cap_is_not_placed(make_site
 
 async def test_bots_and_proxies_do_not_use_up_a_cap(make_site: SiteFactory) -> None:
     config = capped_site(make_site, "max_impressions: 1000, max_clicks: 10")
-    seed(config, {("capped", "public", "served", "bot"): 5000, ("capped", "public", "click", "bot"): 50,
-                  ("capped", "public", "served", "proxy"): 5000, ("capped", "public", "rendered", "browser"): 5000})
+    seed(
+        config,
+        {
+            ("capped", "public", "served", "bot"): 5000,
+            ("capped", "public", "click", "bot"): 50,
+            ("capped", "public", "served", "proxy"): 5000,
+            ("capped", "public", "rendered", "browser"): 5000,
+        },
+    )
     async with serving(config) as client:
         assert (await placed(client))[:2] == (ARTICLES, 0)
 
@@ -88,8 +99,14 @@ async def test_a_click_cap_stops_the_unit(make_site: SiteFactory) -> None:
 
 async def test_per_partner_caps_count_each_audience_on_its_own(make_site: SiteFactory) -> None:
     config = capped_site(make_site, "max_impressions_per_partner: 40, max_clicks_per_partner: 2")
-    seed(config, {("capped", "partner-a", "served", "partner"): 40, ("capped", "public", "served", "browser"): 39,
-                  ("capped", "public", "click", "browser"): 1})
+    seed(
+        config,
+        {
+            ("capped", "partner-a", "served", "partner"): 40,
+            ("capped", "public", "served", "browser"): 39,
+            ("capped", "public", "click", "browser"): 1,
+        },
+    )
     async with serving(config) as client:
         assert (await placed(client, PARTNER))[:2] == (0, ARTICLES)  # partner-a's budget is spent
         assert (await placed(client))[:2] == (1, ARTICLES - 1)  # the public has one impression left
@@ -97,7 +114,8 @@ async def test_per_partner_caps_count_each_audience_on_its_own(make_site: SiteFa
 
 @pytest.mark.parametrize("rotation", ["per_item", "window"])
 async def test_max_impressions_1_is_placed_once_and_stops_from_the_next_window(
-        make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, rotation: str) -> None:
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, rotation: str
+) -> None:
     config = capped_site(make_site, "max_impressions: 1", rotation)
     window = (int(time.time()) // ROTATION) * ROTATION
     at(monkeypatch, window + 10)
@@ -120,7 +138,8 @@ async def test_max_impressions_1_is_placed_once_and_stops_from_the_next_window(
 
 
 async def test_under_per_item_a_unit_far_from_its_cap_keeps_the_bytes_across_windows(
-        make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = capped_site(make_site, "max_impressions: 1000000")
     start = (int(time.time()) // ROTATION) * ROTATION
     async with serving(config) as client:
@@ -157,8 +176,9 @@ class CountingStore:
         return self.inner.lifetime(units)  # type: ignore[arg-type]
 
 
-async def test_the_request_path_never_queries_the_store(make_site: SiteFactory,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_request_path_never_queries_the_store(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = capped_site(make_site, "max_impressions: 1000")
     async with serving(config) as client:
         tracker = client.app[TRACKER]
@@ -174,15 +194,17 @@ async def test_the_request_path_never_queries_the_store(make_site: SiteFactory,
         assert counting.lifetime_calls == 1
 
 
-async def test_status_and_check_show_units_at_or_near_their_cap(make_site: SiteFactory,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+async def test_status_and_check_show_units_at_or_near_their_cap(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = capped_site(make_site, "max_impressions: 100, max_clicks_per_partner: 10")
     seed(config, {("capped", "public", "served", "browser"): 95, ("capped", "partner-a", "click", "other"): 10})
     assert main(["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "adspaces/4.yaml:3: warning: units[0] 'capped': 95 of max_impressions 100: 95% used: near it" in out
-    assert ("units[0] 'capped': 10 of max_clicks_per_partner 10 for partner-a: reached: not placed again for "
-            "partner-a") in out
+    assert (
+        "units[0] 'capped': 10 of max_clicks_per_partner 10 for partner-a: reached: not placed again for partner-a"
+    ) in out
     async with serving(config) as client:
         status = await (await client.get("/admin/status", headers=admin(ADMIN_TOKEN))).json()
     messages = [w["message"] for w in status["warnings"] if w["path"] == "adspaces/4.yaml"]

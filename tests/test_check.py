@@ -24,15 +24,22 @@ BODY = """Intro with a [link](https://x.test/) and an aside [sic] and a footnote
 """
 
 
-def site(make_site: SiteFactory, body: str = "[bsa_pro_ad_space id=top]", extra: dict[str, str] | None = None,
-         config: str = CONFIG) -> Path:
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/one.md": article("One", body=body),
-        "adspaces/top.yaml": space("Top ad"),
-        "adspaces/acme-top.yaml": space("Acme ad"),
-        **(extra or {}),
-    }, config=config)
+def site(
+    make_site: SiteFactory,
+    body: str = "[bsa_pro_ad_space id=top]",
+    extra: dict[str, str] | None = None,
+    config: str = CONFIG,
+) -> Path:
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/one.md": article("One", body=body),
+            "adspaces/top.yaml": space("Top ad"),
+            "adspaces/acme-top.yaml": space("Acme ad"),
+            **(extra or {}),
+        },
+        config=config,
+    )
 
 
 def check(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -44,12 +51,14 @@ def test_a_clean_site_passes(make_site: SiteFactory, capsys: pytest.CaptureFixtu
     assert check(site(make_site), capsys) == (0, [])
 
 
-def test_shortcode_like_text_is_a_warning_with_its_line(make_site: SiteFactory,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_shortcode_like_text_is_a_warning_with_its_line(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, lines = check(site(make_site, BODY), capsys)
     assert code == 0
-    hint = ("looks like a shortcode that nothing handles; readers see it as text "
-            "(list it in ads.strip_tags to remove it)")
+    hint = (
+        "looks like a shortcode that nothing handles; readers see it as text (list it in ads.strip_tags to remove it)"
+    )
     assert lines == [
         f"feeds/news/one.md:7: warning: [gallery] {hint}",
         f"feeds/news/one.md:9: warning: [contact-form-7] {hint}",
@@ -64,10 +73,12 @@ def test_stripped_tags_are_not_reported(make_site: SiteFactory, capsys: pytest.C
 
 
 def test_unused_spaces_and_units_out_of_schedule(make_site: SiteFactory) -> None:
-    schedule = ("  - id: old\n    type: text\n    url: https://ad.test/o\n    title: Old\n"
-                "    start: 2001-01-01T00:00:00Z\n    end: 2002-01-01T00:00:00Z\n"
-                "  - id: later\n    type: text\n    url: https://ad.test/l\n    title: Later\n"
-                "    start: 2999-01-01T00:00:00Z\n")
+    schedule = (
+        "  - id: old\n    type: text\n    url: https://ad.test/o\n    title: Old\n"
+        "    start: 2001-01-01T00:00:00Z\n    end: 2002-01-01T00:00:00Z\n"
+        "  - id: later\n    type: text\n    url: https://ad.test/l\n    title: Later\n"
+        "    start: 2999-01-01T00:00:00Z\n"
+    )
     config = site(make_site, extra={"adspaces/spare.yaml": space("Spare", schedule)})
     snapshot = build_snapshot(config)
     found = [p.format(config.parent) for p in advice(snapshot, dt.datetime(2024, 1, 1, tzinfo=dt.UTC))]
@@ -80,25 +91,48 @@ def test_unused_spaces_and_units_out_of_schedule(make_site: SiteFactory) -> None
 
 
 def test_spaces_named_only_by_aliases_overrides_or_fallbacks_are_used(make_site: SiteFactory) -> None:
-    config = CONFIG + "ads:\n  aliases:\n    the_ad:\n      spaces: {\"7\": aliased}\n"
-    path = site(make_site, "[bsa_pro_ad_space id=top if_empty=fallback]", config=config, extra={
-        "adspaces/aliased.yaml": space("A"), "adspaces/fallback.yaml": space("F", "if_empty: chained\n"),
-        "adspaces/chained.yaml": space("C")})
+    config = CONFIG + 'ads:\n  aliases:\n    the_ad:\n      spaces: {"7": aliased}\n'
+    path = site(
+        make_site,
+        "[bsa_pro_ad_space id=top if_empty=fallback]",
+        config=config,
+        extra={
+            "adspaces/aliased.yaml": space("A"),
+            "adspaces/fallback.yaml": space("F", "if_empty: chained\n"),
+            "adspaces/chained.yaml": space("C"),
+        },
+    )
     assert advice(build_snapshot(path)) == []
 
 
-@pytest.mark.parametrize(("files", "config", "expected"), [
-    ({}, CONFIG.replace("top: {use: acme-top}", "top: {use: ghost}"),
-     "config.yaml:17: error: acme: override names unknown ad space 'ghost'"),
-    ({"adspaces/top.yaml": space("Top", "if_empty: ghost\n")}, CONFIG,
-     "adspaces/top.yaml:7: error: if_empty: no ad space 'ghost'"),
-    ({"feeds/news/two.md": article("Two", body="x\n\n[bsa_pro_ad_space id=ghost]")}, CONFIG,
-     "feeds/news/two.md:7: warning: [bsa_pro_ad_space]: no ad space 'ghost'"),
-    ({"feeds/news/two.md": article("Two", body="[bsa_pro_ad_space id=top if_empty=ghost]")}, CONFIG,
-     "feeds/news/two.md:5: warning: [bsa_pro_ad_space]: if_empty: no ad space 'ghost'"),
-])
-def test_cross_references(make_site: SiteFactory, capsys: pytest.CaptureFixture[str], files: dict[str, str],
-                          config: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("files", "config", "expected"),
+    [
+        (
+            {},
+            CONFIG.replace("top: {use: acme-top}", "top: {use: ghost}"),
+            "config.yaml:17: error: acme: override names unknown ad space 'ghost'",
+        ),
+        (
+            {"adspaces/top.yaml": space("Top", "if_empty: ghost\n")},
+            CONFIG,
+            "adspaces/top.yaml:7: error: if_empty: no ad space 'ghost'",
+        ),
+        (
+            {"feeds/news/two.md": article("Two", body="x\n\n[bsa_pro_ad_space id=ghost]")},
+            CONFIG,
+            "feeds/news/two.md:7: warning: [bsa_pro_ad_space]: no ad space 'ghost'",
+        ),
+        (
+            {"feeds/news/two.md": article("Two", body="[bsa_pro_ad_space id=top if_empty=ghost]")},
+            CONFIG,
+            "feeds/news/two.md:5: warning: [bsa_pro_ad_space]: if_empty: no ad space 'ghost'",
+        ),
+    ],
+)
+def test_cross_references(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str], files: dict[str, str], config: str, expected: str
+) -> None:
     code, lines = check(site(make_site, extra=files, config=config), capsys)
     assert expected in lines
     assert code == (1 if ": error: " in expected else 0)
@@ -109,6 +143,10 @@ def test_json_output_counts_warnings_and_errors(make_site: SiteFactory, capsys: 
     assert main(["check", "--config", str(config), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 1 and report["warnings"] == 4
-    assert report["problems"][0] == {"path": "adspaces/top.yaml", "line": 7, "level": "error",
-                                     "message": "if_empty: no ad space 'ghost'"}
+    assert report["problems"][0] == {
+        "path": "adspaces/top.yaml",
+        "line": 7,
+        "level": "error",
+        "message": "if_empty: no ad space 'ghost'",
+    }
     assert all(not p["path"].startswith("/") for p in report["problems"])

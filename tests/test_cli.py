@@ -31,9 +31,12 @@ def test_check_json(make_site: SiteFactory, capsys: pytest.CaptureFixture[str]) 
     assert main(["check", "--config", str(config), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 1
-    assert report["problems"][0] == {"path": "feeds/news/bad.md", "line": 1, "level": "error",
-                                     "message": "no front matter: an article starts with a '---' line, its YAML, "
-                                                "then '---'"}
+    assert report["problems"][0] == {
+        "path": "feeds/news/bad.md",
+        "line": 1,
+        "level": "error",
+        "message": "no front matter: an article starts with a '---' line, its YAML, then '---'",
+    }
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
@@ -45,8 +48,12 @@ def test_render_prints_a_valid_feed(capsysbinary: pytest.CaptureFixture[bytes], 
 def test_serve_with_broken_config_prints_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("site: [\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "config.yaml:" in lines[0] and "invalid YAML" in lines[0]

@@ -73,8 +73,11 @@ def serving(config: Path, port: int, *extra: str) -> Iterator[Path]:
     env.pop("SYNDICATE_ADMIN_TOKEN", None)
     log = config.parent / "serve.log"
     with log.open("w", encoding="utf-8") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(config),
-                                    "--port", str(port), *extra], env=env, stderr=stderr)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(config), "--port", str(port), *extra],
+            env=env,
+            stderr=stderr,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -97,8 +100,9 @@ def serving(config: Path, port: int, *extra: str) -> Iterator[Path]:
 
 
 def self_link(body: bytes) -> str:
-    return next(link.get("href", "") for link in strict_xml(body).iterfind("channel/atom:link", NS)
-                if link.get("rel") == "self")
+    return next(
+        link.get("href", "") for link in strict_xml(body).iterfind("channel/atom:link", NS) if link.get("rel") == "self"
+    )
 
 
 def generation(port: int) -> int:
@@ -151,31 +155,57 @@ def test_render_with_the_servers_port_prints_the_bytes_it_serves(tmp_path: Path)
     with serving(config, port):
         for _ in range(3):  # a rotation window may end between the two; then both are asked again
             served = fetch(f"http://127.0.0.1:{port}/feeds/world.rss", PARTNER_A)[1]
-            rendered = subprocess.run([sys.executable, "-m", "syndicate", "render", "world", "--partner", "partner-a",
-                                       "--config", str(config), "--port", str(port)],
-                                      env=env, capture_output=True, timeout=60, check=True).stdout
+            rendered = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "syndicate",
+                    "render",
+                    "world",
+                    "--partner",
+                    "partner-a",
+                    "--config",
+                    str(config),
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                capture_output=True,
+                timeout=60,
+                check=True,
+            ).stdout
             if served == rendered:
                 break
         assert rendered == served
 
 
-@pytest.mark.parametrize(("host", "port", "url"), [
-    ("127.0.0.1", 9101, "http://127.0.0.1:9101"), ("::1", 80, "http://[::1]:80"),
-    ("0.0.0.0", 8000, "http://127.0.0.1:8000"), ("::", 8000, "http://[::1]:8000"),
-    ("feeds.local", 8141, "http://feeds.local:8141"),
-])
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 9101, "http://127.0.0.1:9101"),
+        ("::1", 80, "http://[::1]:80"),
+        ("0.0.0.0", 8000, "http://127.0.0.1:8000"),
+        ("::", 8000, "http://[::1]:8000"),
+        ("feeds.local", 8141, "http://feeds.local:8141"),
+    ],
+)
 def test_the_default_public_url_is_reachable_text(host: str, port: int, url: str) -> None:
     assert default_public_url(host, port) == url
 
 
-def test_config_prints_effective_settings_with_secrets_masked(capsys: pytest.CaptureFixture[str],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_prints_effective_settings_with_secrets_masked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", "admin-token-never-printed-123")
     monkeypatch.setenv("SYNDICATE_SIGNING_KEYS", "k9:signing-secret-never-printed")
     assert main(["config", "--config", str(SAMPLE_CONFIG), "--port", "9101"]) == 0
     out = capsys.readouterr().out
-    for secret in ("admin-token-never-printed", "signing-secret-never-printed", "partner-a-demo-key",
-                   "partner-b-demo-key"):
+    for secret in (
+        "admin-token-never-printed",
+        "signing-secret-never-printed",
+        "partner-a-demo-key",
+        "partner-b-demo-key",
+    ):
         assert secret not in out
     settings = yaml.safe_load(out)
     assert settings["server"] == {"host": "127.0.0.1", "port": 9101, "public_url": "http://127.0.0.1:9101"}
@@ -191,17 +221,22 @@ def test_config_prints_effective_settings_with_secrets_masked(capsys: pytest.Cap
 
 
 def test_render_refuses_what_the_server_refuses(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    assert main(["render", "world", "--format", "rss", "--partner", "partner-b",
-                 "--config", str(SAMPLE_CONFIG)]) == 1
+    assert main(["render", "world", "--format", "rss", "--partner", "partner-b", "--config", str(SAMPLE_CONFIG)]) == 1
     captured = capsysbinary.readouterr()
     assert captured.out == b"" and b"403" in captured.err and b"partner-b" in captured.err
 
 
-@pytest.mark.parametrize(("fmt", "partner"), [("rss", "partner-a"), ("atom", "public"), ("json", "partner-b"),
-                                              ("json", "partner-a")])
-async def test_render_prints_the_servers_bytes(aiohttp_client: Client, sample: Snapshot, fmt: str, partner: str,
-                                               capsysbinary: pytest.CaptureFixture[bytes],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "partner"), [("rss", "partner-a"), ("atom", "public"), ("json", "partner-b"), ("json", "partner-a")]
+)
+async def test_render_prints_the_servers_bytes(
+    aiohttp_client: Client,
+    sample: Snapshot,
+    fmt: str,
+    partner: str,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SYNDICATE_SIGNING_KEYS", SIGNING)
     client: AppClient = await aiohttp_client(create_app(sample))
     headers = {"Authorization": f"Bearer {partner}-demo-key"} if partner != "public" else {}
@@ -219,8 +254,9 @@ async def test_render_prints_the_servers_bytes(aiohttp_client: Client, sample: S
         assert {keys.verify(t.decode()).partner for t in tokens} == {"partner-a"}
 
 
-def test_render_without_signing_keys_links_directly_and_says_why(capsysbinary: pytest.CaptureFixture[bytes],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_render_without_signing_keys_links_directly_and_says_why(
+    capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SYNDICATE_SIGNING_KEYS", raising=False)
     monkeypatch.delenv("SYNDICATE_SIGNING_KEYS_FILE", raising=False)
     assert main(["render", "world", "--partner", "partner-a", "--config", str(SAMPLE_CONFIG)]) == 0
@@ -231,8 +267,9 @@ def test_render_without_signing_keys_links_directly_and_says_why(capsysbinary: p
 
 @pytest.mark.parametrize("command", ["render", "config"])
 @pytest.mark.parametrize("port", ["0", "65536", "99999", "-1"])
-def test_a_port_no_server_can_announce_is_a_usage_error(command: str, port: str,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_port_no_server_can_announce_is_a_usage_error(
+    command: str, port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Port 0 listens on a port nobody knows (the links would say :0); above 65535 bind() raises."""
     args = [command, *(["world"] if command == "render" else []), "--config", str(SAMPLE_CONFIG), "--port", port]
     with pytest.raises(SystemExit) as exit_info:
@@ -246,18 +283,28 @@ def test_a_port_no_server_can_announce_is_a_usage_error(command: str, port: str,
 def test_serve_refuses_a_port_it_could_not_announce(port: str) -> None:
     """``serve --port 0`` served while announcing ``http://127.0.0.1:0``; ``--port 99999`` died in bind()."""
     try:
-        done = subprocess.run([sys.executable, "-m", "syndicate", "serve", "--config", str(SAMPLE_CONFIG),
-                               "--port", port], capture_output=True, text=True, timeout=20)
+        done = subprocess.run(
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(SAMPLE_CONFIG), "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"serve --port {port} started serving")
     assert done.returncode == 2
     assert "1 to 65535" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("url", ["postgresql://db.example/feeds?sslmode=require&password=query-secret-never-printed",
-                                 "postgresql://app:query-secret-never-printed@[::1/feeds"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://db.example/feeds?sslmode=require&password=query-secret-never-printed",
+        "postgresql://app:query-secret-never-printed@[::1/feeds",
+    ],
+)
 def test_a_store_url_with_a_password_anywhere_is_refused_and_never_printed(
-        url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """libpq reads ``?password=`` as the password, so config.yaml refuses it there as in ``user:password@``;
     a URL urlsplit cannot read (an unclosed ``[``) is the same located error, not a traceback."""
     config = sample_copy(tmp_path)
@@ -280,7 +327,9 @@ def test_config_yaml_port_zero_is_a_located_error(tmp_path: Path, capsys: pytest
 
 
 def test_config_dump_masks_every_password_spelling() -> None:
-    assert plain("postgresql://app@db/feeds?sslmode=require&password=s3cret") == \
-        f"postgresql://app@db/feeds?sslmode=require&password={MASK}"
+    assert (
+        plain("postgresql://app@db/feeds?sslmode=require&password=s3cret")
+        == f"postgresql://app@db/feeds?sslmode=require&password={MASK}"
+    )
     assert plain("postgresql://app:s3cret@db/feeds") == f"postgresql://app:{MASK}@db/feeds"
     assert plain("postgresql://app:s3cret@[::1/feeds") == MASK

@@ -42,8 +42,9 @@ def test_unknown_key_is_an_error_with_its_line(make_site: SiteFactory) -> None:
 
 
 def test_wrong_types_are_each_reported(make_site: SiteFactory) -> None:
-    path = make_site(config=MINIMAL_CONFIG.replace("port: 8080", "port: eighty").replace(
-        "https://news.test", "news.test"))
+    path = make_site(
+        config=MINIMAL_CONFIG.replace("port: 8080", "port: eighty").replace("https://news.test", "news.test")
+    )
     found = messages(path)
     assert "config.yaml:3: error: site.base_url: expected an absolute http(s) URL, got 'news.test'" in found
     assert "config.yaml:7: error: server.port: expected a whole number from 1 to 65535, got 'eighty'" in found

@@ -60,8 +60,10 @@ def test_author_bio_is_a_warning_and_the_article_still_loads(make_site: SiteFact
     found = only_article(snapshot)
     assert found.author is not None and found.author.name == "Ann"
     assert not hasattr(found.author, "bio")
-    assert any(line.startswith("feeds/news/x.md:6: warning: front matter.author.bio: ignored")
-               for line in problem_lines(snapshot)), problem_lines(snapshot)
+    assert any(
+        line.startswith("feeds/news/x.md:6: warning: front matter.author.bio: ignored")
+        for line in problem_lines(snapshot)
+    ), problem_lines(snapshot)
 
 
 @pytest.mark.parametrize(
@@ -80,8 +82,9 @@ def test_author_bio_is_a_warning_and_the_article_still_loads(make_site: SiteFact
 def test_bad_article_is_reported_and_skipped(make_site: SiteFactory, text: str, expected: str) -> None:
     snapshot = site_snapshot(make_site, {"feeds/news/x.md": text, "feeds/news/y.md": article(title="Good")})
     assert [a.title for a in snapshot.feeds["news"].articles] == ["Good"]
-    assert any(line.replace("feeds/news/", "").startswith(expected) for line in problem_lines(snapshot)), \
-        problem_lines(snapshot)
+    assert any(line.replace("feeds/news/", "").startswith(expected) for line in problem_lines(snapshot)), problem_lines(
+        snapshot
+    )
 
 
 def test_invalid_utf8_is_reported(make_site: SiteFactory) -> None:
@@ -103,20 +106,26 @@ def test_symlink_outside_content_is_refused(make_site: SiteFactory, tmp_path: Pa
 
 
 def test_duplicate_ids_in_a_feed_are_an_error(make_site: SiteFactory) -> None:
-    snapshot = site_snapshot(make_site, {
-        "feeds/news/a.md": article(extra="id: same\n"),
-        "feeds/news/b.md": article(extra="id: same\n"),
-    })
+    snapshot = site_snapshot(
+        make_site,
+        {
+            "feeds/news/a.md": article(extra="id: same\n"),
+            "feeds/news/b.md": article(extra="id: same\n"),
+        },
+    )
     assert len(snapshot.feeds["news"].articles) == 1
     assert "feeds/news/b.md: error: duplicate article id 'same' (also in a.md); skipped" in problem_lines(snapshot)
 
 
 def test_all_spans_every_feed_newest_first(make_site: SiteFactory) -> None:
-    snapshot = site_snapshot(make_site, {
-        "feeds/news/old.md": article(title="Old", date="2024-01-01T00:00:00Z"),
-        "feeds/sport/_feed.yaml": "title: Sport\n",
-        "feeds/sport/new.md": article(title="New", date="2024-06-01T00:00:00Z"),
-    })
+    snapshot = site_snapshot(
+        make_site,
+        {
+            "feeds/news/old.md": article(title="Old", date="2024-01-01T00:00:00Z"),
+            "feeds/sport/_feed.yaml": "title: Sport\n",
+            "feeds/sport/new.md": article(title="New", date="2024-06-01T00:00:00Z"),
+        },
+    )
     assert [a.title for a in snapshot.feeds["all"].articles] == ["New", "Old"]
 
 
@@ -128,13 +137,13 @@ def test_draft_is_left_out(make_site: SiteFactory) -> None:
 # --- the HTML pipeline ---------------------------------------------------------------
 
 DANGEROUS = [
-    '<script>alert(1)</script>',
-    '<style>p{color:red}</style>',
+    "<script>alert(1)</script>",
+    "<style>p{color:red}</style>",
     '<iframe src="https://evil.test"></iframe>',
     '<img src="x.png" onerror="alert(1)">',
     '<a href="javascript:alert(1)">x</a>',
     '<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>',
-    '<svg><script>alert(1)</script></svg>',
+    "<svg><script>alert(1)</script></svg>",
     '<p style="background:url(javascript:alert(1))">x</p>',
 ]
 
@@ -150,8 +159,12 @@ def test_sanitiser_removes_dangerous_markup(make_site: SiteFactory, snippet: str
 
 
 def test_relative_urls_become_absolute(make_site: SiteFactory) -> None:
-    html = body_of(make_site, '<p><a href="/x">a</a> <a href="rel/y">b</a> <a href="#top">c</a> '
-                   '<img src="i.png" srcset="i.png 1x, /big.png 2x" alt=""></p>', "a.html")
+    html = body_of(
+        make_site,
+        '<p><a href="/x">a</a> <a href="rel/y">b</a> <a href="#top">c</a> '
+        '<img src="i.png" srcset="i.png 1x, /big.png 2x" alt=""></p>',
+        "a.html",
+    )
     assert 'href="https://news.test/x"' in html
     assert 'href="https://news.test/rel/y"' in html
     assert 'href="#top"' in html
@@ -171,9 +184,11 @@ def test_illegal_xml_characters_are_removed(make_site: SiteFactory) -> None:
 
 
 def test_ad_shortcode_never_appears_raw(make_site: SiteFactory) -> None:
-    body = ("Text.\n\n[bsa_pro_ad_space id=4]\n\nInline [bsa_pro_ad_space id=\"3,7\"] here; escaped "
-            "[[bsa_pro_ad_space id=4]], broken [bsa_pro_ad_space id=4 and [ads_pro_ad_space]x[/ads_pro_ad_space]"
-            "\n\n`[bsa_pro_ajax_ad_space id=2]` and [sic] stays.")
+    body = (
+        'Text.\n\n[bsa_pro_ad_space id=4]\n\nInline [bsa_pro_ad_space id="3,7"] here; escaped '
+        "[[bsa_pro_ad_space id=4]], broken [bsa_pro_ad_space id=4 and [ads_pro_ad_space]x[/ads_pro_ad_space]"
+        "\n\n`[bsa_pro_ajax_ad_space id=2]` and [sic] stays."
+    )
     html = body_of(make_site, body)
     for tag in ("bsa_pro_ad_space", "ads_pro_ad_space", "bsa_pro_ajax_ad_space"):
         assert f"[{tag}" not in html and f"[/{tag}" not in html
@@ -186,21 +201,38 @@ def test_shortcode_alone_in_paragraph_replaces_it(make_site: SiteFactory) -> Non
 
 
 def test_shortcodes_are_split_out_once(make_site: SiteFactory) -> None:
-    found = only_article(site_snapshot(make_site, {
-        "feeds/news/a.md": article(body="A [bsa_pro_ad_space id=4] B\n\n[bsa_pro_ad_space id=5 max_width=300]"),
-    }))
+    found = only_article(
+        site_snapshot(
+            make_site,
+            {
+                "feeds/news/a.md": article(body="A [bsa_pro_ad_space id=4] B\n\n[bsa_pro_ad_space id=5 max_width=300]"),
+            },
+        )
+    )
     calls = [c.shortcode for c in found.calls]
     assert [(c.tag, c.attrs) for c in calls] == [
-        ("bsa_pro_ad_space", {"id": "4"}), ("bsa_pro_ad_space", {"id": "5", "max_width": "300"})]
+        ("bsa_pro_ad_space", {"id": "4"}),
+        ("bsa_pro_ad_space", {"id": "5", "max_width": "300"}),
+    ]
 
 
 def test_summary_is_plain_text_without_shortcodes(make_site: SiteFactory) -> None:
-    found = only_article(site_snapshot(make_site, {
-        "feeds/news/a.md": article(body="[bsa_pro_ad_space id=4]\n\nThe *real* start." + " word" * 100),
-    }))
+    found = only_article(
+        site_snapshot(
+            make_site,
+            {
+                "feeds/news/a.md": article(body="[bsa_pro_ad_space id=4]\n\nThe *real* start." + " word" * 100),
+            },
+        )
+    )
     assert found.summary.startswith("The real start. word")
     assert found.summary.endswith("…") and len(found.summary) <= 281
-    given = only_article(site_snapshot(make_site, {
-        "feeds/news/a.md": article(extra="summary: Hi [bsa_pro_ad_space id=4] there\n"),
-    }))
+    given = only_article(
+        site_snapshot(
+            make_site,
+            {
+                "feeds/news/a.md": article(extra="summary: Hi [bsa_pro_ad_space id=4] there\n"),
+            },
+        )
+    )
     assert given.summary == "Hi there"

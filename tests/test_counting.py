@@ -33,10 +33,16 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def busy_site(make_site: SiteFactory) -> Path:
     body = "\n\n".join(["Text. [bsa_pro_ad_space id=4]"] * CALLS + ["[bsa_pro_ad_space id=5]"])
-    return make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article("A", body=body),
-                      "feeds/news/b.md": article("B", "2024-05-02T10:00:00+00:00", "No ads here."),
-                      "adspaces/4.yaml": SPACE_4, "adspaces/5.yaml": SPACE_5}, config=CONFIG)
-
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article("A", body=body),
+            "feeds/news/b.md": article("B", "2024-05-02T10:00:00+00:00", "No ads here."),
+            "adspaces/4.yaml": SPACE_4,
+            "adspaces/5.yaml": SPACE_5,
+        },
+        config=CONFIG,
+    )
 
 
 async def test_a_response_carrying_61_ads_counts_61_served_and_one_fetch(make_site: SiteFactory) -> None:
@@ -62,10 +68,10 @@ async def test_a_response_carrying_61_ads_counts_61_served_and_one_fetch(make_si
     assert (public.key["partner"], public.counts.fetches, public.counts.served) == ("public", 3, totals.served)
 
 
-@pytest.mark.parametrize("agent", ["WordPress/6.4.2; https://partner.test", "Go-http-client/1.1",
-                                   "python-requests/2.31.0", GOOGLEBOT, ""])
-async def test_a_keyed_pull_counts_for_its_partner_whatever_its_user_agent(make_site: SiteFactory,
-                                                                          agent: str) -> None:
+@pytest.mark.parametrize(
+    "agent", ["WordPress/6.4.2; https://partner.test", "Go-http-client/1.1", "python-requests/2.31.0", GOOGLEBOT, ""]
+)
+async def test_a_keyed_pull_counts_for_its_partner_whatever_its_user_agent(make_site: SiteFactory, agent: str) -> None:
     config = busy_site(make_site)
     async with serving(config) as client:
         for _ in range(2):

@@ -47,7 +47,10 @@ def test_every_table_row_renders(doc: str) -> None:
     """A blank line or a broken row ends a Markdown table: the rows after it show as a paragraph of pipes."""
     text = (DOCS / doc).read_text(encoding="utf-8")
     outside_code = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
-    rows = [line for line in outside_code.splitlines()
-            if line.startswith("|") and not re.fullmatch(r"\|(?:\s*:?-+:?\s*\|)+", line.strip())]
+    rows = [
+        line
+        for line in outside_code.splitlines()
+        if line.startswith("|") and not re.fullmatch(r"\|(?:\s*:?-+:?\s*\|)+", line.strip())
+    ]
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert html.count("<tr>") == len(rows)

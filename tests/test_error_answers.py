@@ -21,12 +21,15 @@ async def client(aiohttp_client: Client, make_site: SiteFactory, monkeypatch: py
     return result
 
 
-@pytest.mark.parametrize(("path", "status", "message"), [
-    ("/admin/no-such-thing", 404, "404 Not Found"),
-    ("/admin/stats.json?by=nope", 400, "by must be one of day, space, unit, partner"),
-    ("/admin/stats?since=2024-13-01", 400, None),
-    ("/admin/preview/news/nope?partner=public", 404, None),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/admin/no-such-thing", 404, "404 Not Found"),
+        ("/admin/stats.json?by=nope", 400, "by must be one of day, space, unit, partner"),
+        ("/admin/stats?since=2024-13-01", 400, None),
+        ("/admin/preview/news/nope?partner=public", 404, None),
+    ],
+)
 async def test_admin_errors_are_json(client: AppClient, path: str, status: int, message: str | None) -> None:
     response = await client.get(path, headers=AUTH)
     assert response.status == status
@@ -43,9 +46,16 @@ async def test_an_admin_method_not_allowed_is_json_with_allow(client: AppClient)
     assert await response.json() == {"error": "405 Method Not Allowed"}
 
 
-@pytest.mark.parametrize(("path", "status"), [("/feeds/nope.rss", 404), ("/feeds/news.xml", 404),
-                                               ("/feeds/news.rss?page=x", 400), ("/nowhere", 404),
-                                               ("/c/not-a-token", 400)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/feeds/nope.rss", 404),
+        ("/feeds/news.xml", 404),
+        ("/feeds/news.rss?page=x", 400),
+        ("/nowhere", 404),
+        ("/c/not-a-token", 400),
+    ],
+)
 async def test_feed_and_page_errors_are_one_line_of_text(client: AppClient, path: str, status: int) -> None:
     response = await client.get(path)
     assert response.status == status

@@ -43,7 +43,8 @@ async def test_config_vanishing_and_coming_back(aiohttp_client: Client, make_sit
 
 
 async def test_unusable_data_folder_keeps_feeds_and_clicks_working(
-        aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tracked_site(make_site)
     blocker = config.parent / "not-a-folder"
     blocker.write_text("a file where the data folder should be", encoding="utf-8")
@@ -59,16 +60,28 @@ async def test_unusable_data_folder_keeps_feeds_and_clicks_working(
     assert "tracking store" in caplog.text
 
 
-async def test_secrets_never_show(aiohttp_client: Client, make_site: SiteFactory,
-                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_secrets_never_show(
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     config = tracked_site(make_site)
     client = await serve_like_cli(aiohttp_client, create_app(config))
     bodies = []
-    for headers in ({"Authorization": f"Bearer {PARTNER_KEY}"}, {"Authorization": "Bearer wrong-but-long-key"},
-                    {"Authorization": f"Bearer {ADMIN_TOKEN}"}):
-        for path in ("/feeds/news.rss", f"/feeds/news.rss?key={PARTNER_KEY}", "/feeds/nope.rss",
-                     "/admin/status", "/admin/adspaces", "/admin/stats.json", "/c/garbage", "/i/x.gif"):
+    for headers in (
+        {"Authorization": f"Bearer {PARTNER_KEY}"},
+        {"Authorization": "Bearer wrong-but-long-key"},
+        {"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ):
+        for path in (
+            "/feeds/news.rss",
+            f"/feeds/news.rss?key={PARTNER_KEY}",
+            "/feeds/nope.rss",
+            "/admin/status",
+            "/admin/adspaces",
+            "/admin/stats.json",
+            "/c/garbage",
+            "/i/x.gif",
+        ):
             response = await client.get(path, headers=headers, allow_redirects=False)
             assert response.status < 500, path
             bodies.append(await response.text())
@@ -79,15 +92,20 @@ async def test_secrets_never_show(aiohttp_client: Client, make_site: SiteFactory
     for secret in secrets:
         assert secret not in everything
     assert (await client.get("/admin/status")).status in (401, 403)
-    assert (await client.get("/admin/status", headers={"Authorization": "Bearer " + ADMIN_TOKEN[:-1]})).status \
-        in (401, 403)
+    assert (await client.get("/admin/status", headers={"Authorization": "Bearer " + ADMIN_TOKEN[:-1]})).status in (
+        401,
+        403,
+    )
 
 
 def test_only_constant_time_comparisons_of_secrets() -> None:
     """Secrets are compared with hmac.compare_digest or looked up by digest, never with == on the secret."""
     root = Path(__file__).resolve().parent.parent / "syndicate"
     suspicious = re.compile(r"(token|secret|mac|digest|key)\w*\s*[!=]=\s*\w*(token|secret|mac|digest|key)", re.I)
-    offenders = [f"{path.name}:{number}" for path in root.rglob("*.py")
-                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if suspicious.search(line) and "compare_digest" not in line and "len(" not in line]
+    offenders = [
+        f"{path.name}:{number}"
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if suspicious.search(line) and "compare_digest" not in line and "len(" not in line
+    ]
     assert offenders == []

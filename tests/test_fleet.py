@@ -78,13 +78,15 @@ async def test_files_win_and_bad_writes_reach_no_replica(tmp_path: Path, postgre
 
 
 async def test_a_change_another_replica_cannot_take_leaves_it_on_its_last_state(
-        tmp_path: Path, postgres_url: str) -> None:
+    tmp_path: Path, postgres_url: str
+) -> None:
     """The acceptance rule holds on every replica: here space 6 exists only in the first one's files."""
     one = replica_site(tmp_path / "one", postgres_url, {"adspaces/6.yaml": space_4("Six")})
     two = replica_site(tmp_path / "two", postgres_url)
     async with replica(one) as a, replica(two) as b:
-        put = await a.put("/admin/adspaces/4", data=space_4("Falls-back") + "if_empty: '6'\n",
-                          headers={**admin(), **YAML})
+        put = await a.put(
+            "/admin/adspaces/4", data=space_4("Falls-back") + "if_empty: '6'\n", headers={**admin(), **YAML}
+        )
         assert put.status == 201, await put.text()
 
         async def rejected_on_b() -> bool:
@@ -96,8 +98,9 @@ async def test_a_change_another_replica_cannot_take_leaves_it_on_its_last_state(
         assert health["store"]["revision"]["rejected"] == health["store"]["revision"]["latest"]
 
 
-async def test_check_flags_a_file_and_a_stored_space_with_one_id(tmp_path: Path, postgres_url: str,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+async def test_check_flags_a_file_and_a_stored_space_with_one_id(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     one = replica_site(tmp_path / "one", postgres_url)
     async with replica(one) as a:
         assert (await a.put("/admin/adspaces/4", data=space_4("Stored"), headers={**admin(), **YAML})).status == 201
@@ -150,8 +153,9 @@ async def _both_see_two(*clients: object) -> bool:
     return all(client.app[FLEET].replicas == 2 for client in clients)  # type: ignore[attr-defined]
 
 
-async def test_a_shared_store_refuses_the_random_development_key(tmp_path: Path, postgres_url: str,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_shared_store_refuses_the_random_development_key(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SYNDICATE_SIGNING_KEYS")
     config = replica_site(tmp_path / "one", postgres_url)
     with pytest.raises(LoadError) as caught:

@@ -74,13 +74,15 @@ async def test_an_article_file_wins_and_bad_pushes_reach_no_replica(tmp_path: Pa
 
 
 async def test_check_flags_an_article_file_and_a_stored_article_with_one_id(
-        tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     one = replica_site(tmp_path / "one", postgres_url)
     async with replica(one) as a:
         stored = article("Stored-one", "2024-05-04T10:00:00+00:00", "x")
         assert (await a.put("/admin/articles/news/b", data=stored, headers={**admin(), **MARKDOWN})).status == 201
     (tmp_path / "one" / "feeds" / "news" / "b.md").write_text(
-        article("From-git", "2024-05-04T10:00:00+00:00", "y"), encoding="utf-8")
+        article("From-git", "2024-05-04T10:00:00+00:00", "y"), encoding="utf-8"
+    )
     shutil.rmtree(tmp_path / "one" / "data")  # check on a machine with no replica's copy
     assert await asyncio.to_thread(main, ["check", "--config", str(one)]) == 0
     out = capsys.readouterr().out

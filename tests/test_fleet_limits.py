@@ -61,8 +61,7 @@ async def conn(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
 
 
 @pytest.mark.parametrize("replicas", [2, 3, 5])
-async def test_spread_traffic_gets_one_burst_for_the_whole_fleet(
-        conn: Renew, replicas: int) -> None:
+async def test_spread_traffic_gets_one_burst_for_the_whole_fleet(conn: Renew, replicas: int) -> None:
     clock = Clock()
     fleet = [FleetRateLimiter(lambda: replicas, clock) for _ in range(replicas)]
     allowed = 0
@@ -75,8 +74,7 @@ async def test_spread_traffic_gets_one_burst_for_the_whole_fleet(
     assert LIMIT.burst * 0.9 <= allowed <= LIMIT.burst + 1, allowed
 
 
-async def test_traffic_on_one_replica_gets_the_whole_burst_after_a_few_syncs(
-        conn: Renew) -> None:
+async def test_traffic_on_one_replica_gets_the_whole_burst_after_a_few_syncs(conn: Renew) -> None:
     clock = Clock()
     busy, idle, other = (FleetRateLimiter(lambda: 3, clock) for _ in range(3))
     idle.take("p:acme", LIMIT, 0.0)  # seen there too, never spent
@@ -90,8 +88,7 @@ async def test_traffic_on_one_replica_gets_the_whole_burst_after_a_few_syncs(
     assert LIMIT.burst * 0.9 <= allowed <= LIMIT.burst + 1, allowed
 
 
-async def test_a_refusal_says_when_to_come_back_for_the_fleet(conn: Renew
-                                                              ) -> None:
+async def test_a_refusal_says_when_to_come_back_for_the_fleet(conn: Renew) -> None:
     limiter = FleetRateLimiter(lambda: 2, Clock())
     limit = RateLimit(rate=1.0, burst=4.0)
     verdicts = [limiter.take("p:acme", limit, 1.0) for _ in range(3)]
@@ -100,8 +97,7 @@ async def test_a_refusal_says_when_to_come_back_for_the_fleet(conn: Renew
     assert verdicts[0].headers()["RateLimit-Limit"] == "4"
 
 
-async def test_with_the_store_down_each_replica_keeps_to_its_share(
-        conn: Renew) -> None:
+async def test_with_the_store_down_each_replica_keeps_to_its_share(conn: Renew) -> None:
     clock = Clock()
     limit = RateLimit(rate=2.0, burst=10.0)
     fleet = [FleetRateLimiter(lambda: 2, clock) for _ in range(2)]

@@ -130,7 +130,9 @@ def test_output_is_byte_stable(sample: Snapshot) -> None:
 
 def test_same_ids_in_every_format(sample: Snapshot) -> None:
     rss = [i.findtext("guid") for i in strict_xml(rendered(sample, "all", "rss")).iter("item")]
-    atom = [e.findtext("atom:id", namespaces=NS) for e in strict_xml(rendered(sample, "all", "atom")).iterfind(
-        "atom:entry", NS)]
+    atom = [
+        e.findtext("atom:id", namespaces=NS)
+        for e in strict_xml(rendered(sample, "all", "atom")).iterfind("atom:entry", NS)
+    ]
     json_ids = [i["id"] for i in orjson.loads(rendered(sample, "all", "json"))["items"]]
     assert rss == atom == json_ids and len(rss) == 3

@@ -26,10 +26,14 @@ def trusted(address: str) -> bool:
     return any(ipaddress.ip_address(address) in network for network in TRUSTED)
 
 
-@given(client=addresses, spoofed=st.lists(junk, max_size=5), proxies=st.lists(
-    st.sampled_from(["10.0.0.1", "10.2.3.4", "127.0.0.1"]), max_size=3))
+@given(
+    client=addresses,
+    spoofed=st.lists(junk, max_size=5),
+    proxies=st.lists(st.sampled_from(["10.0.0.1", "10.2.3.4", "127.0.0.1"]), max_size=3),
+)
 def test_whatever_the_client_writes_the_address_is_the_one_the_first_trusted_proxy_saw(
-        client: str, spoofed: list[str], proxies: list[str]) -> None:
+    client: str, spoofed: list[str], proxies: list[str]
+) -> None:
     """The client may send any X-Forwarded-For; each trusted proxy appends the address it saw."""
     if trusted(client):
         return
@@ -38,17 +42,20 @@ def test_whatever_the_client_writes_the_address_is_the_one_the_first_trusted_pro
     assert client_of(peer, ", ".join(chain) if chain else None, TRUSTED) == client
 
 
-@pytest.mark.parametrize(("peer", "header", "expected"), [
-    ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not from a trusted proxy: the header is ignored
-    ("127.0.0.1", None, "127.0.0.1"),
-    ("127.0.0.1", "", "127.0.0.1"),
-    ("127.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the leftmost is the client's own claim
-    ("127.0.0.1", "198.51.100.1,203.0.113.5 , 10.0.0.2", "203.0.113.5"),
-    ("127.0.0.1", "10.0.0.3, 10.0.0.2", "10.0.0.3"),  # every hop trusted: the farthest one
-    ("127.0.0.1", "garbage, 10.0.0.2", "10.0.0.2"),  # unreadable hop: the proxy that passed it on
-    ("::1", "2001:db8::1", "2001:db8::1"),
-    ("127.0.0.1", "203.0.113.5, , 10.0.0.2", "10.0.0.2"),
-])
+@pytest.mark.parametrize(
+    ("peer", "header", "expected"),
+    [
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not from a trusted proxy: the header is ignored
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("127.0.0.1", "", "127.0.0.1"),
+        ("127.0.0.1", "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the leftmost is the client's own claim
+        ("127.0.0.1", "198.51.100.1,203.0.113.5 , 10.0.0.2", "203.0.113.5"),
+        ("127.0.0.1", "10.0.0.3, 10.0.0.2", "10.0.0.3"),  # every hop trusted: the farthest one
+        ("127.0.0.1", "garbage, 10.0.0.2", "10.0.0.2"),  # unreadable hop: the proxy that passed it on
+        ("::1", "2001:db8::1", "2001:db8::1"),
+        ("127.0.0.1", "203.0.113.5, , 10.0.0.2", "10.0.0.2"),
+    ],
+)
 def test_examples(peer: str, header: str | None, expected: str) -> None:
     assert client_of(peer, header, TRUSTED) == expected
 
@@ -62,15 +69,19 @@ def test_trusted_proxies_are_checked_in_config(make_site: SiteFactory) -> None:
     assert "'nonsense'" in messages[0] and "'1.2.3.4/33'" in messages[1]
 
 
-LIMITED = MINIMAL_CONFIG + """\
+LIMITED = (
+    MINIMAL_CONFIG
+    + """\
 http:
   trust_forwarded: true
   rate_limits: {public: {rate: 0.001, burst: 2}}
 """
+)
 
 
 async def test_a_client_cannot_pick_its_own_rate_limit_bucket(
-        make_site: SiteFactory, aiohttp_client: Callable[..., Any]) -> None:
+    make_site: SiteFactory, aiohttp_client: Callable[..., Any]
+) -> None:
     config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/a.md": article()}, config=LIMITED)
     client: AppClient = await aiohttp_client(create_app(build_snapshot(config)))
     statuses = []

@@ -14,8 +14,26 @@ from syndicate import shortcodes
 from syndicate.content.bodies import BodyRenderer
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20000"))
-PIECES = st.sampled_from([*"[]/=\"' ab\n<>&;\\", "[bsa_pro_ad_space", "[/bsa_pro_ad_space]", "[sic]", "id=4",
-                          "[[", "]]", "&nbsp;", "\xa0", "<p>", "</p>", "<script>", "]]>", "\x00", "🧨", "\u202e"])
+PIECES = st.sampled_from(
+    [
+        *"[]/=\"' ab\n<>&;\\",
+        "[bsa_pro_ad_space",
+        "[/bsa_pro_ad_space]",
+        "[sic]",
+        "id=4",
+        "[[",
+        "]]",
+        "&nbsp;",
+        "\xa0",
+        "<p>",
+        "</p>",
+        "<script>",
+        "]]>",
+        "\x00",
+        "🧨",
+        "\u202e",
+    ]
+)
 TEXT = st.lists(PIECES, max_size=200).map("".join)
 RAW_AD_TAG = re.compile(r"\[/?bsa_pro_ad_space(?![\w-])")
 

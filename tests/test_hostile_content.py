@@ -35,43 +35,59 @@ MALICIOUS = [
     "<a href=\" &#14;  javascript:alert('XSS');\">x</a>",
     "<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;&#101;&#114;&#116;>",
     "<IMG SRC=&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A&#x61&#x6C&#x65&#x72&#x74>",
-    "<<SCRIPT>alert(\"XSS\");//<</SCRIPT>",
-    "<IMG \"\"\"><SCRIPT>alert(\"XSS\")</SCRIPT>\">",
+    '<<SCRIPT>alert("XSS");//<</SCRIPT>',
+    '<IMG """><SCRIPT>alert("XSS")</SCRIPT>">',
     "<BODY ONLOAD=alert('XSS')>",
     "<img src=x onerror=alert(1)//>",
     "<svg/onload=alert('XSS')>",
-    "<svg><a xlink:href=\"javascript:alert(1)\"><text x=\"20\" y=\"20\">XSS</text></a></svg>",
+    '<svg><a xlink:href="javascript:alert(1)"><text x="20" y="20">XSS</text></a></svg>',
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
     "<IFRAME SRC=\"javascript:alert('XSS');\"></IFRAME>",
-    "<OBJECT TYPE=\"text/x-scriptlet\" DATA=\"https://xss.test/scriptlet.html\"></OBJECT>",
-    "<EMBED SRC=\"data:image/svg+xml;base64,PHN2ZyB4bWxuczpzdmc9Imh0dH\" AllowScriptAccess=\"always\"></EMBED>",
+    '<OBJECT TYPE="text/x-scriptlet" DATA="https://xss.test/scriptlet.html"></OBJECT>',
+    '<EMBED SRC="data:image/svg+xml;base64,PHN2ZyB4bWxuczpzdmc9Imh0dH" AllowScriptAccess="always"></EMBED>',
     "<STYLE>@import'https://xss.test/xss.css';</STYLE>",
     "<DIV STYLE=\"background-image: url(javascript:alert('XSS'))\">x</DIV>",
-    "<LINK REL=\"stylesheet\" HREF=\"javascript:alert('XSS');\">",
-    "<META HTTP-EQUIV=\"refresh\" CONTENT=\"0;url=javascript:alert('XSS');\">",
+    '<LINK REL="stylesheet" HREF="javascript:alert(\'XSS\');">',
+    '<META HTTP-EQUIV="refresh" CONTENT="0;url=javascript:alert(\'XSS\');">',
     "<BASE HREF=\"javascript:alert('XSS');//\">",
-    "<FORM ACTION=\"javascript:alert(1)\"><INPUT TYPE=\"submit\"></FORM>",
-    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
-    "<a href=\"vbscript:msgbox(1)\">x</a>",
+    '<FORM ACTION="javascript:alert(1)"><INPUT TYPE="submit"></FORM>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    '<a href="vbscript:msgbox(1)">x</a>',
     "<!--<script>alert(1)</script>-->",
     "<![CDATA[<script>alert(1)</script>]]>",
     "text with ]]> inside and <b>]]></b>",
-    "<p title=\"]]><script>alert(1)</script>\">x</p>",
+    '<p title="]]><script>alert(1)</script>">x</p>',
     "<template><script>alert(1)</script></template>",
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>",
-    "<a href=\"#\" onmouseover=\"alert(1)\" onclick=alert(1)>x</a>",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+    '<a href="#" onmouseover="alert(1)" onclick=alert(1)>x</a>',
     "<p>unclosed <b>bold <i>nested</p></b> <div><p>broken</div>",
     "&lt;script&gt;alert(1)&lt;/script&gt; &amp;lt; &#0; &#xD800; &#65535; &bogus;",
     "controls \x00\x01\x08\x0b\x0c\x1f\x7f\x80\x9f end",
     "RTL \u202eevil\u202c and emoji 🧨👩‍👩‍👧 and \ufeffBOM",
-    "<img src=\"x.png\" srcset=\"javascript:alert(1) 1x, /ok.png 2x\">",
-    "[bsa_pro_ad_space id=\"4\" onclick=\"alert(1)\"]",
-    "[bsa_pro_ad_space id=\"<script>alert(1)</script>\"]",
-    "<a href=\"[bsa_pro_ad_space id=4]\">in an attribute</a>",
+    '<img src="x.png" srcset="javascript:alert(1) 1x, /ok.png 2x">',
+    '[bsa_pro_ad_space id="4" onclick="alert(1)"]',
+    '[bsa_pro_ad_space id="<script>alert(1)</script>"]',
+    '<a href="[bsa_pro_ad_space id=4]">in an attribute</a>',
 ]
 
-ACTIVE_TAGS = {"script", "style", "iframe", "object", "embed", "svg", "math", "form", "input", "meta", "link",
-               "base", "template", "frame", "frameset", "applet"}
+ACTIVE_TAGS = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "form",
+    "input",
+    "meta",
+    "link",
+    "base",
+    "template",
+    "frame",
+    "frameset",
+    "applet",
+}
 RAW_AD_TAG = re.compile(r"\[/?bsa_pro_ad_space(?![\w-])")
 BAD_SCHEME = re.compile(r"^(javascript|vbscript|data):", re.IGNORECASE)
 
@@ -89,8 +105,9 @@ def active_content(html: str) -> list[str]:
             if name.lower().startswith("on") or name.lower() == "style":
                 found.append(f"{element.tag}@{name}")
             squeezed = re.sub(r"[\x00-\x20]", "", value)
-            if name.lower() in {"href", "src", "srcset", "action", "formaction", "xlink:href", "background"} \
-                    and any(BAD_SCHEME.match(part.strip()) for part in squeezed.split(",")):
+            if name.lower() in {"href", "src", "srcset", "action", "formaction", "xlink:href", "background"} and any(
+                BAD_SCHEME.match(part.strip()) for part in squeezed.split(",")
+            ):
                 found.append(f"{element.tag}@{name}={value}")
     return found
 
@@ -115,8 +132,10 @@ def content_htmls(fmt: str, data: bytes) -> list[str]:
 
 @pytest.mark.parametrize("name", ["a.md", "a.html"])
 def test_malicious_corpus_gives_valid_safe_feeds(make_site: SiteFactory, name: str) -> None:
-    files = {"feeds/news/_feed.yaml": FEED_YAML + "items_per_page: 100\n",
-             "adspaces/4.yaml": "units:\n  - {id: t, type: text, url: 'https://ad.test/', title: Ad}\n"}
+    files = {
+        "feeds/news/_feed.yaml": FEED_YAML + "items_per_page: 100\n",
+        "adspaces/4.yaml": "units:\n  - {id: t, type: text, url: 'https://ad.test/', title: Ad}\n",
+    }
     for index, snippet in enumerate(MALICIOUS):
         files[f"feeds/news/{index:02d}-{name}"] = article(title=f"Case {index}", body=f"Before.\n\n{snippet}\n\nAfter.")
     outputs = rendered_all(make_site(files))
@@ -134,8 +153,26 @@ def test_malicious_corpus_gives_valid_safe_feeds(make_site: SiteFactory, name: s
             etree.fromstring(f"<div>{html}</div>", etree.HTMLParser())
 
 
-SHORTCODE_ALPHABET = st.sampled_from([*"[]/=\"' abx\n<>&;", "[bsa_pro_ad_space", "[/bsa_pro_ad_space]", "id=4", "]]",
-                                     "[[", "&nbsp;", "\u00a0", "—", "<p>", "</p>", "`", "*", "#", "\x00", "]]>"])
+SHORTCODE_ALPHABET = st.sampled_from(
+    [
+        *"[]/=\"' abx\n<>&;",
+        "[bsa_pro_ad_space",
+        "[/bsa_pro_ad_space]",
+        "id=4",
+        "]]",
+        "[[",
+        "&nbsp;",
+        "\u00a0",
+        "—",
+        "<p>",
+        "</p>",
+        "`",
+        "*",
+        "#",
+        "\x00",
+        "]]>",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -164,8 +201,24 @@ def test_front_matter_and_yaml_loaders_only_raise_load_errors(text: str) -> None
 
 
 #: Pieces that make YAML build dates, times and numbers, possible or not.
-SCALAR_PIECES = ["0000-00-00", "2020-09-31", "2024-02-30", "T25:00:00Z", "T00:00:00+14:00", "0001-01-01",
-                 "9999-12-31", ".nan", ".inf", "1.0e+999", "0x", "0o", "start: ", "end: ", "weight: ", "width: "]
+SCALAR_PIECES = [
+    "0000-00-00",
+    "2020-09-31",
+    "2024-02-30",
+    "T25:00:00Z",
+    "T00:00:00+14:00",
+    "0001-01-01",
+    "9999-12-31",
+    ".nan",
+    ".inf",
+    "1.0e+999",
+    "0x",
+    "0o",
+    "start: ",
+    "end: ",
+    "weight: ",
+    "width: ",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -181,7 +234,14 @@ def test_ad_space_loader_reports_instead_of_raising(make_site: SiteFactory, text
 
 
 def test_config_loader_reports_instead_of_raising(make_site: SiteFactory) -> None:
-    for text in ("", "[]", "site: 3", "site:\n  title: [x]\n  base_url: {a: 1}\n", MINIMAL_CONFIG + "http: 5\n",
-                 MINIMAL_CONFIG + "partners: {a: 1}\n", MINIMAL_CONFIG + "ads: {aliases: [1, 2]}\n"):
+    for text in (
+        "",
+        "[]",
+        "site: 3",
+        "site:\n  title: [x]\n  base_url: {a: 1}\n",
+        MINIMAL_CONFIG + "http: 5\n",
+        MINIMAL_CONFIG + "partners: {a: 1}\n",
+        MINIMAL_CONFIG + "ads: {aliases: [1, 2]}\n",
+    ):
         with pytest.raises(LoadError):
             load_config(make_site(config=text))

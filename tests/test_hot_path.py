@@ -27,7 +27,10 @@ BEARER = {"Authorization": f"Bearer {KEY}"}
 
 
 def partner_config(formats: str = "", limits: str = "") -> str:
-    return MINIMAL_CONFIG + limits + f"""\
+    return (
+        MINIMAL_CONFIG
+        + limits
+        + f"""\
 partners:
   - id: p
     keys: [{KEY}]
@@ -35,6 +38,7 @@ partners:
     keys: [{OTHER}]
     ads: strip
 """
+    )
 
 
 def site(make_site: SiteFactory, config: str) -> Path:
@@ -49,8 +53,9 @@ class Clock:
         return self.now
 
 
-async def test_a_remembered_request_is_not_served_to_another_key(aiohttp_client: Client,
-                                                                 make_site: SiteFactory) -> None:
+async def test_a_remembered_request_is_not_served_to_another_key(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     client: AppClient = await aiohttp_client(create_app(site(make_site, partner_config())))
     assert (await client.get("/feeds/news.rss", headers=BEARER)).status == 200
     assert (await client.get("/feeds/news.rss", headers=BEARER)).status == 200
@@ -110,7 +115,8 @@ async def test_a_cached_304_is_charged_once(aiohttp_client: Client, make_site: S
 
 @pytest.mark.parametrize(("cost", "expected"), [(0.25, [200, 200, 200, 429]), (2.0, [200, 200, 429])])
 async def test_a_client_short_of_the_dearest_answer_is_refused_first(
-        aiohttp_client: Client, make_site: SiteFactory, cost: float, expected: list[int]) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, cost: float, expected: list[int]
+) -> None:
     """Before answering, a client must hold what the dearest answer costs (a 304 may cost more than a 200):
     a cached answer is refused exactly when a render would have been."""
     client = await limited_client(aiohttp_client, make_site, 3, cost)
@@ -118,16 +124,18 @@ async def test_a_client_short_of_the_dearest_answer_is_refused_first(
     assert statuses == expected
 
 
-async def test_prepared_headers_carry_nothing_of_an_earlier_response(aiohttp_client: Client,
-                                                                    make_site: SiteFactory) -> None:
+async def test_prepared_headers_carry_nothing_of_an_earlier_response(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     client: AppClient = await aiohttp_client(create_app(site(make_site, partner_config())))
     # the test client asks for gzip unless told not to
     identity: dict[str, Any] = {"skip_auto_headers": ("Accept-Encoding",)}
     plain = await client.get("/feeds/news.rss", headers=BEARER, **identity)
     gzipped = await client.get("/feeds/news.rss", headers={**BEARER, "Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in plain.headers and gzipped.headers["Content-Encoding"] == "gzip"
-    fresh = await client.get("/feeds/news.rss", headers={**BEARER, "Accept-Encoding": "gzip",
-                                                         "If-None-Match": gzipped.headers["ETag"]})
+    fresh = await client.get(
+        "/feeds/news.rss", headers={**BEARER, "Accept-Encoding": "gzip", "If-None-Match": gzipped.headers["ETag"]}
+    )
     assert fresh.status == 304 and fresh.headers["ETag"] == gzipped.headers["ETag"]
     assert "Content-Type" not in fresh.headers and "Content-Encoding" not in fresh.headers
     again = await client.get("/feeds/news.rss", headers=BEARER, **identity)
@@ -137,8 +145,10 @@ async def test_prepared_headers_carry_nothing_of_an_earlier_response(aiohttp_cli
 
 
 def test_an_audience_spends_its_own_bucket(make_site: SiteFactory) -> None:
-    limits = "http:\n  rate_limits:\n    public: {rate: 1, burst: 5}\n    partners: {enabled: false}\n" \
-             "    per_partner:\n      q: {rate: 3, burst: 7}\n"
+    limits = (
+        "http:\n  rate_limits:\n    public: {rate: 1, burst: 5}\n    partners: {enabled: false}\n"
+        "    per_partner:\n      q: {rate: 3, burst: 7}\n"
+    )
     snapshot = build_snapshot(site(make_site, partner_config(limits=limits)))
     http: HttpConfig = snapshot.config.http
     p, q = (snapshot.audience(name) for name in ("p", "q"))

@@ -37,8 +37,9 @@ async def test_partner_feeds_are_private(client: AppClient) -> None:
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("encoding", ["identity", "gzip", "gzip;q=0, deflate", "*"])
-@pytest.mark.parametrize("validator", ["none", "etag", "etag-list", "weak-etag", "star", "ims", "ims-old",
-                                       "etag-wrong+ims", "bad-ims"])
+@pytest.mark.parametrize(
+    "validator", ["none", "etag", "etag-list", "weak-etag", "star", "ims", "ims-old", "etag-wrong+ims", "bad-ims"]
+)
 async def test_matrix(client: AppClient, method: str, encoding: str, validator: str) -> None:
     first = await client.get("/feeds/world.atom", headers={"Accept-Encoding": encoding})
     etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -55,8 +56,9 @@ async def test_matrix(client: AppClient, method: str, encoding: str, validator: 
         "etag-wrong+ims": {"If-None-Match": '"nope"', "If-Modified-Since": last_modified},  # ETag wins
         "bad-ims": {"If-Modified-Since": "yesterday-ish"},
     }
-    response = await client.request(method, "/feeds/world.atom",
-                                    headers={"Accept-Encoding": encoding, **conditions[validator]})
+    response = await client.request(
+        method, "/feeds/world.atom", headers={"Accept-Encoding": encoding, **conditions[validator]}
+    )
     expect_304 = validator in {"etag", "etag-list", "weak-etag", "star", "ims"}
     assert response.status == (304 if expect_304 else 200)
     assert response.headers["ETag"] == etag

@@ -27,8 +27,9 @@ def paged_site(make_site: SiteFactory, config_extra: str = "") -> Path:
     files = {"feeds/news/_feed.yaml": "title: News\nitems_per_page: 2\n"}
     for n in range(5):
         tags = "[Alpha]" if n % 2 else "[Alpha, Beta Gamma]"
-        files[f"feeds/news/a{n}.md"] = article(title=f"Item {n}", date=f"2024-05-0{n + 1}T10:00:00Z",
-                                               extra=f"tags: {tags}\nauthor: Ann Ó Briain\n")
+        files[f"feeds/news/a{n}.md"] = article(
+            title=f"Item {n}", date=f"2024-05-0{n + 1}T10:00:00Z", extra=f"tags: {tags}\nauthor: Ann Ó Briain\n"
+        )
     return make_site(files, config=MINIMAL_CONFIG + config_extra)
 
 
@@ -42,8 +43,13 @@ async def test_paging_links_rss_atom_json(aiohttp_client: Client, make_site: Sit
     base = "http://127.0.0.1:8080/feeds/news"
     rss = strict_xml(await (await client.get("/feeds/news.rss?page=2")).read())
     links = {link.get("rel"): link.get("href") for link in rss.iterfind("channel/atom:link", NS)}
-    assert links == {"self": f"{base}.rss?page=2", "first": f"{base}.rss", "previous": f"{base}.rss",
-                     "next": f"{base}.rss?page=3", "last": f"{base}.rss?page=3"}
+    assert links == {
+        "self": f"{base}.rss?page=2",
+        "first": f"{base}.rss",
+        "previous": f"{base}.rss",
+        "next": f"{base}.rss?page=3",
+        "last": f"{base}.rss?page=3",
+    }
     atom = check_any("atom", await (await client.get("/feeds/news.atom?page=3")).read())
     rels = {link.rel: link.href for link in atom.feed.links}
     assert rels["previous"] == f"{base}.atom?page=2" and "next" not in rels
@@ -74,8 +80,12 @@ async def test_tag_and_author_feeds(aiohttp_client: Client, make_site: SiteFacto
 
 async def test_two_tags_of_one_slug_list_the_article_once(aiohttp_client: Client, make_site: SiteFactory) -> None:
     """``[Belarus, " belarus "]`` are one tag feed; the article is in it once, so ids stay unique."""
-    config = make_site({"feeds/news/_feed.yaml": "title: News\n",
-                        "feeds/news/a.md": article(extra='tags: [Belarus, " belarus ", BELARUS]\n')})
+    config = make_site(
+        {
+            "feeds/news/_feed.yaml": "title: News\n",
+            "feeds/news/a.md": article(extra='tags: [Belarus, " belarus ", BELARUS]\n'),
+        }
+    )
     client = await app_client(aiohttp_client, config)
     for fmt in ("rss", "atom", "json"):
         for feed in ("news", "all"):
@@ -86,8 +96,16 @@ async def test_two_tags_of_one_slug_list_the_article_once(aiohttp_client: Client
             assert len(entries) == 1, (feed, fmt)
 
 
-@pytest.mark.parametrize("path", ["/feeds/../config.yaml", "/feeds/..%2Fconfig.yaml.rss", "/feeds/%00.rss",
-                                  "/feeds/news/tags/..%2F..%2Fx.rss", "/feeds/news/authors/%2e%2e.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/../config.yaml",
+        "/feeds/..%2Fconfig.yaml.rss",
+        "/feeds/%00.rss",
+        "/feeds/news/tags/..%2F..%2Fx.rss",
+        "/feeds/news/authors/%2e%2e.json",
+    ],
+)
 async def test_traversal_is_just_not_found(aiohttp_client: Client, make_site: SiteFactory, path: str) -> None:
     client = await app_client(aiohttp_client, paged_site(make_site))
     response = await client.get(path)
@@ -136,8 +154,9 @@ async def test_rate_limit_per_client_and_partner(aiohttp_client: Client, make_si
     assert first.status == 200 and first.headers["RateLimit-Limit"] == "2"
     etag = first.headers["ETag"]
     # 304s cost half: two of them fit where one 200 would.
-    statuses = [(await client.get("/feeds/news.rss", headers={**partner, "If-None-Match": etag})).status
-                for _ in range(3)]
+    statuses = [
+        (await client.get("/feeds/news.rss", headers={**partner, "If-None-Match": etag})).status for _ in range(3)
+    ]
     assert statuses == [304, 304, 429]
 
 
@@ -147,8 +166,7 @@ def test_access_log_redacts_keys() -> None:
     assert redact("/c/k1.AbC-_x") == "/c/REDACTED" and redact("/i/k1.AbC.gif?x=1") == "/i/REDACTED?x=1"
 
 
-async def test_no_key_in_logs(aiohttp_client: Client, make_site: SiteFactory,
-                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_key_in_logs(aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     client = await app_client(aiohttp_client, paged_site(make_site, LIMITS))
     await client.get("/feeds/news.rss?key=partner-key-123456")

@@ -22,7 +22,9 @@ BASE = "http://127.0.0.1:8080"
 STRIP_KEY, OWN_KEY = "strip-key-1234567", "own/key+1234567"  # the second needs escaping in a URL
 OWN_KEY_Q = "own%2Fkey%2B1234567"
 
-CONFIG = MINIMAL_CONFIG + """\
+CONFIG = (
+    MINIMAL_CONFIG
+    + """\
 http:
   rate_limits:
     public: {"off": true}
@@ -36,6 +38,7 @@ partners:
     overrides:
       top: {use: own-top}
 """
+)
 
 
 def unit(title: str) -> str:
@@ -43,12 +46,18 @@ def unit(title: str) -> str:
 
 
 def site(make_site: SiteFactory) -> Path:
-    files = {"feeds/news/_feed.yaml": "title: News\nitems_per_page: 2\n",
-             "adspaces/top.yaml": unit("PublicAd"), "adspaces/own-top.yaml": unit("OwnAd")}
+    files = {
+        "feeds/news/_feed.yaml": "title: News\nitems_per_page: 2\n",
+        "adspaces/top.yaml": unit("PublicAd"),
+        "adspaces/own-top.yaml": unit("OwnAd"),
+    }
     for n in range(5):
-        files[f"feeds/news/a{n}.md"] = article(title=f"Item {n}", date=f"2024-05-0{n + 1}T10:00:00Z",
-                                               body="Text.\n\n[bsa_pro_ad_space id=top]\n\nMore.",
-                                               extra="tags: [Alpha]\nauthor: Ann\n")
+        files[f"feeds/news/a{n}.md"] = article(
+            title=f"Item {n}",
+            date=f"2024-05-0{n + 1}T10:00:00Z",
+            body="Text.\n\n[bsa_pro_ad_space id=top]\n\nMore.",
+            extra="tags: [Alpha]\nauthor: Ann\n",
+        )
     return make_site(files, config=CONFIG)
 
 
@@ -74,9 +83,12 @@ async def test_paging_links_keep_a_query_key(client: AppClient, fmt: str) -> Non
     assert response.status == 200
     base = f"{BASE}/feeds/news.{fmt}"
     assert xml_links(await response.read(), fmt) == {
-        "self": f"{base}?key={OWN_KEY_Q}&page=2", "first": f"{base}?key={OWN_KEY_Q}",
-        "previous": f"{base}?key={OWN_KEY_Q}", "next": f"{base}?key={OWN_KEY_Q}&page=3",
-        "last": f"{base}?key={OWN_KEY_Q}&page=3"}
+        "self": f"{base}?key={OWN_KEY_Q}&page=2",
+        "first": f"{base}?key={OWN_KEY_Q}",
+        "previous": f"{base}?key={OWN_KEY_Q}",
+        "next": f"{base}?key={OWN_KEY_Q}&page=3",
+        "last": f"{base}?key={OWN_KEY_Q}&page=3",
+    }
     assert f'<{base}?key={OWN_KEY_Q}&page=2>; rel="self"' in response.headers["Link"]
 
 
@@ -86,12 +98,20 @@ async def test_json_feed_and_next_url_keep_a_query_key(client: AppClient) -> Non
     assert feed["next_url"] == f"{BASE}/feeds/news.json?key={STRIP_KEY}&page=2"
 
 
-@pytest.mark.parametrize("target", [
-    "/feeds/news.rss?page=2&key=strip-key-1234567", "/feeds/news.rss?key=strip-key-1234567&page=2",
-    "/feeds/news.rss?key=strip-key-1234567&page=1", "/feeds/news.rss?page=1", "/feeds/news.rss?page=3",
-    "/feeds/news.rss", "/feeds/news/tags/alpha.rss?key=strip-key-1234567",
-    "/feeds/news/authors/ann.atom?page=2&key=strip-key-1234567", "/feeds/all.atom?key=strip-key-1234567&page=1",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/feeds/news.rss?page=2&key=strip-key-1234567",
+        "/feeds/news.rss?key=strip-key-1234567&page=2",
+        "/feeds/news.rss?key=strip-key-1234567&page=1",
+        "/feeds/news.rss?page=1",
+        "/feeds/news.rss?page=3",
+        "/feeds/news.rss",
+        "/feeds/news/tags/alpha.rss?key=strip-key-1234567",
+        "/feeds/news/authors/ann.atom?page=2&key=strip-key-1234567",
+        "/feeds/all.atom?key=strip-key-1234567&page=1",
+    ],
+)
 async def test_self_is_the_url_asked_for(client: AppClient, target: str) -> None:
     response = await client.get(target)
     fmt = target.split("?")[0].rsplit(".", 1)[1]
@@ -123,9 +143,10 @@ async def test_bearer_and_public_links_never_carry_a_key_whatever_was_cached(cli
     bearer = {"Authorization": f"Bearer {OWN_KEY}"}
     for order in range(2):  # the query variant cached first, then the header one first
         requests = [("?key=" + OWN_KEY_Q, {}), ("", bearer), ("", {})]
-        for query, headers in (requests if order == 0 else requests[::-1]):
-            body = await (await client.get(f"/feeds/news.atom{query}&page=2".replace("atom&", "atom?"),
-                                           headers=headers)).read()
+        for query, headers in requests if order == 0 else requests[::-1]:
+            body = await (
+                await client.get(f"/feeds/news.atom{query}&page=2".replace("atom&", "atom?"), headers=headers)
+            ).read()
             text = body.decode()
             if query:
                 assert text.count(OWN_KEY_Q) == 5  # self, first, previous, next, last

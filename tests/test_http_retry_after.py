@@ -34,8 +34,9 @@ http:
 
 
 @pytest.mark.parametrize(("rate", "burst"), [(0.5, 1), (0.5, 3), (0.1, 2), (0.3, 1), (2.0, 1), (0.01, 1)])
-async def test_obeying_retry_after_is_served(aiohttp_client: Client, make_site: SiteFactory, rate: float,
-                                              burst: int) -> None:
+async def test_obeying_retry_after_is_served(
+    aiohttp_client: Client, make_site: SiteFactory, rate: float, burst: int
+) -> None:
     app = create_app(paged_site(make_site, slow_limits(rate, burst)))
     clock = Clock()
     app[LIMITER] = RateLimiter(clock=clock)

@@ -23,7 +23,9 @@ from tests.wordpress_site import WordPressSite
 
 ACME_KEY = "acme-key-123456"
 QUIET_KEY = "quiet-key-1234567"
-CONFIG = MINIMAL_CONFIG + f"""\
+CONFIG = (
+    MINIMAL_CONFIG
+    + f"""\
 http:
   rate_limits:
     public: {{"off": true}}
@@ -39,6 +41,7 @@ partners:
     keys: [{QUIET_KEY}]
     ads: strip
 """
+)
 _SHORTCODE = re.compile(r"\[/?[a-z][a-z0-9_-]*(?:\s[^\[\]]*)?\]")
 
 
@@ -48,8 +51,9 @@ def _space(title: str) -> str:
 
 @pytest.fixture
 def imported(wordpress: WordPressSite, make_site: SiteFactory, capsys: pytest.CaptureFixture[str]) -> tuple[Path, str]:
-    config = make_site({"adspaces/4.yaml": _space("Public ad"), "adspaces/acme-4.yaml": _space("Acme ad")},
-                       config=CONFIG)
+    config = make_site(
+        {"adspaces/4.yaml": _space("Public ad"), "adspaces/acme-4.yaml": _space("Acme ad")}, config=CONFIG
+    )
     assert main(["import", "wordpress", str(wordpress.export), "--config", str(config)]) == 0
     return config, capsys.readouterr().out
 
@@ -63,8 +67,15 @@ def test_report_counts_what_wordpress_holds(imported: tuple[Path, str], wordpres
     posts = _imported_keys(wordpress)
     assert out.splitlines()[0] == f"{len(posts) + 1} imported, 0 updated, 0 unchanged"  # + WordPress's Hello world
     skipped = out.splitlines()[1]
-    for reason in ("status draft", "status pending", "status private", "status trash", "attachment", "menu item",
-                   "page (use --pages)"):
+    for reason in (
+        "status draft",
+        "status pending",
+        "status private",
+        "status trash",
+        "attachment",
+        "menu item",
+        "page (use --pages)",
+    ):
         assert reason in skipped, skipped
     assert re.search(r"^shortcode \[bsa_pro_ad_space\]: \d+$", out, re.MULTILINE)
     assert re.search(r"^shortcode \[caption\]: 1$", out, re.MULTILINE)
@@ -98,8 +109,9 @@ async def _get(client: AppClient, path: str, key: str | None = None) -> bytes:
     return await response.read()
 
 
-async def test_served_items_match_wordpress_own_data(imported: tuple[Path, str], wordpress: WordPressSite,
-                                                     aiohttp_client: Callable[..., Any]) -> None:
+async def test_served_items_match_wordpress_own_data(
+    imported: tuple[Path, str], wordpress: WordPressSite, aiohttp_client: Callable[..., Any]
+) -> None:
     config, _ = imported
     client = await aiohttp_client(create_app(config))
     served = check_any("json", await _get(client, "/feeds/wordpress.json?page=1", QUIET_KEY))
@@ -118,8 +130,9 @@ async def test_served_items_match_wordpress_own_data(imported: tuple[Path, str],
             continue
         assert item["title"] == html.unescape(truth["title"]), key  # WordPress stores titles as HTML
         assert dt.datetime.fromisoformat(item["date_published"]) == _instant(truth["date_gmt"]), key
-        assert dt.datetime.fromisoformat(item["date_modified"]) == max(_instant(truth["modified_gmt"]),
-                                                                       _instant(truth["date_gmt"])), key
+        assert dt.datetime.fromisoformat(item["date_modified"]) == max(
+            _instant(truth["modified_gmt"]), _instant(truth["date_gmt"])
+        ), key
         assert [a["name"] for a in item["authors"]] == [truth["author"]], key
         assert item["tags"] == truth["categories"] + truth["tags"], key
         assert _text(item["content_html"]) == _text(truth["content"]), key
@@ -137,7 +150,8 @@ async def test_served_items_match_wordpress_own_data(imported: tuple[Path, str],
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 async def test_every_shortcode_resolved_per_partner_in_every_format(
-        fmt: str, imported: tuple[Path, str], aiohttp_client: Callable[..., Any]) -> None:
+    fmt: str, imported: tuple[Path, str], aiohttp_client: Callable[..., Any]
+) -> None:
     config, _ = imported
     client = await aiohttp_client(create_app(config))
     public, acme, quiet = [await _get(client, f"/feeds/wordpress.{fmt}", key) for key in (None, ACME_KEY, QUIET_KEY)]
@@ -149,8 +163,9 @@ async def test_every_shortcode_resolved_per_partner_in_every_format(
     assert b"Public ad" not in quiet and b"Acme ad" not in quiet
 
 
-def test_reimport_changes_no_byte(imported: tuple[Path, str], wordpress: WordPressSite,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_reimport_changes_no_byte(
+    imported: tuple[Path, str], wordpress: WordPressSite, capsys: pytest.CaptureFixture[str]
+) -> None:
     config, _ = imported
     feeds = config.parent / "feeds"
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feeds.rglob("*") if p.is_file()}
@@ -159,11 +174,16 @@ def test_reimport_changes_no_byte(imported: tuple[Path, str], wordpress: WordPre
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feeds.rglob("*") if p.is_file()} == before
 
 
-def test_feed_by_category_and_pages(wordpress: WordPressSite, make_site: SiteFactory,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_feed_by_category_and_pages(
+    wordpress: WordPressSite, make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = make_site()
-    assert main(["import", "wordpress", str(wordpress.export), "--config", str(config), "--feed-by", "category",
-                 "--pages"]) == 0
+    assert (
+        main(
+            ["import", "wordpress", str(wordpress.export), "--config", str(config), "--feed-by", "category", "--pages"]
+        )
+        == 0
+    )
     capsys.readouterr()
     feeds = config.parent / "feeds"
     assert {"world", "economie", "sports", "uncategorized"} <= {p.name for p in feeds.iterdir()}

@@ -54,8 +54,7 @@ def test_small_export_maps_every_field(make_site: SiteFactory, capsys: pytest.Ca
     assert (config.parent / "feeds" / "wordpress" / "_feed.yaml").read_text().startswith("title: Small Site\n")
 
 
-def test_control_characters_wordpress_wrote_raw_are_dropped_not_fatal(make_site: SiteFactory,
-                                                                      tmp_path: Path) -> None:
+def test_control_characters_wordpress_wrote_raw_are_dropped_not_fatal(make_site: SiteFactory, tmp_path: Path) -> None:
     """WordPress writes a post's text into CDATA as it is, so a vertical tab or other control character
     pasted from a word processor lands raw in the export: that character goes, the post (and site) import."""
     export = tmp_path / "pasted.xml"
@@ -68,16 +67,21 @@ def test_control_characters_wordpress_wrote_raw_are_dropped_not_fatal(make_site:
     assert not [p for p in build_snapshot(config.path).problems if p.level is Level.ERROR]
 
 
-def test_titles_tags_and_excerpts_keep_their_non_breaking_and_repeated_spaces(make_site: SiteFactory,
-                                                                              tmp_path: Path) -> None:
+def test_titles_tags_and_excerpts_keep_their_non_breaking_and_repeated_spaces(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
     """WordPress's own feed keeps a title's ``&nbsp;`` and runs of spaces; so does the import (all text byte
     for byte): only the markup goes, and the spaces at either end."""
     export = tmp_path / "spaces.xml"
-    export.write_bytes(SMALL.read_bytes()
-                       .replace(b"<![CDATA[Q&amp;A: the <em>first</em> post]]>",
-                                b"<![CDATA[ 10&nbsp;km \xc2\xa0run:  the <em>first</em> post ]]>", 1)
-                       .replace(b"<![CDATA[A <b>short</b> summary.]]>",
-                                b"<![CDATA[A&nbsp;<b>short</b>  summary.]]>", 1))
+    export.write_bytes(
+        SMALL.read_bytes()
+        .replace(
+            b"<![CDATA[Q&amp;A: the <em>first</em> post]]>",
+            b"<![CDATA[ 10&nbsp;km \xc2\xa0run:  the <em>first</em> post ]]>",
+            1,
+        )
+        .replace(b"<![CDATA[A <b>short</b> summary.]]>", b"<![CDATA[A&nbsp;<b>short</b>  summary.]]>", 1)
+    )
     config = load_config(make_site())
     run_import(config, export)
     (article,) = build_snapshot(config.path).feeds["wordpress"].articles
@@ -93,8 +97,9 @@ def test_pages_only_with_the_flag(make_site: SiteFactory) -> None:
     assert "<!--" not in about and "<p>About <strong>us</strong>.</p>" in about
 
 
-def test_second_import_changes_no_byte_and_a_changed_post_updates_its_file(make_site: SiteFactory,
-                                                                           tmp_path: Path) -> None:
+def test_second_import_changes_no_byte_and_a_changed_post_updates_its_file(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
     config = load_config(make_site())
     run_import(config, SMALL)
     before = _files(config.feeds_dir)
@@ -115,7 +120,7 @@ def test_a_post_gone_from_the_export_is_reported_and_kept(make_site: SiteFactory
     fewer = tmp_path / "fewer.xml"
     text = SMALL.read_text()
     start = text.index("\t<item>\n\t\t<title><![CDATA[About]]>")
-    fewer.write_text(text[:start] + text[text.index("</item>", start) + len("</item>"):])
+    fewer.write_text(text[:start] + text[text.index("</item>", start) + len("</item>") :])
     report = run_import(config, fewer, pages=True)
     assert [p.name for p in report.missing] == ["wp-16-about.html"]
     assert (config.feeds_dir / "wordpress" / "wp-16-about.html").is_file()
@@ -142,19 +147,26 @@ def test_moving_a_post_to_another_feed_leaves_one_file(make_site: SiteFactory) -
 BAD_EXPORTS = {
     "not-xml.xml": (b"this is not xml at all", "not XML"),
     "empty.xml": (b"", "not XML"),
-    "plain-rss.xml": (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>',
-                      "not a WordPress export (no wp:wxr_version)"),
-    "atom.xml": (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
-                 "not a WordPress export (the root element is <feed>"),
+    "plain-rss.xml": (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>',
+        "not a WordPress export (no wp:wxr_version)",
+    ),
+    "atom.xml": (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
+        "not a WordPress export (the root element is <feed>",
+    ),
     "truncated.xml": (SMALL.read_bytes()[:2500], "broken or truncated XML"),
-    "entity.xml": (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><rss>&e;</rss>',
-                   "not a WordPress export"),
+    "entity.xml": (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><rss>&e;</rss>',
+        "not a WordPress export",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD_EXPORTS))
-def test_bad_input_is_one_line_and_writes_nothing(name: str, make_site: SiteFactory, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_is_one_line_and_writes_nothing(
+    name: str, make_site: SiteFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data, expected = BAD_EXPORTS[name]
     config = make_site()
     before = _files(config.parent / "feeds")
@@ -169,8 +181,9 @@ def test_bad_input_is_one_line_and_writes_nothing(name: str, make_site: SiteFact
     assert _files(config.parent / "feeds") == before
 
 
-def test_a_huge_file_is_refused_before_reading(make_site: SiteFactory, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_huge_file_is_refused_before_reading(
+    make_site: SiteFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = make_site()
     export = tmp_path / "huge.xml"
     with export.open("wb") as handle:  # sparse: 2 GB on paper, nothing on disk
@@ -197,13 +210,16 @@ def test_block_comments_go_and_classic_text_gets_paragraphs() -> None:
 
 
 def test_caption_becomes_a_figure() -> None:
-    body = wordpress_body('[caption id="attachment_9" align="alignright" width="300"]'
-                          '<img src="h.jpg" alt="H" /> The harbour[/caption]\n\nText')
+    body = wordpress_body(
+        '[caption id="attachment_9" align="alignright" width="300"]'
+        '<img src="h.jpg" alt="H" /> The harbour[/caption]\n\nText'
+    )
     assert body == '<figure><img src="h.jpg" alt="H" /><figcaption>The harbour</figcaption></figure>\n<p>Text</p>'
     # No width: the image alone, its caption text dropped, as img_caption_shortcode does.
     assert wordpress_body('[caption width="0"]<img src="h.jpg" /> x[/caption]') == '<p><img src="h.jpg" /></p>'
     assert wordpress_body('[caption width="50" caption="Attr"]<img src="h.jpg" />[/caption]') == (
-        '<figure><img src="h.jpg" /><figcaption>Attr</figcaption></figure>')
+        '<figure><img src="h.jpg" /><figcaption>Attr</figcaption></figure>'
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -222,11 +238,18 @@ _TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=_TEXT.filter(lambda t: t.strip()), author=_TEXT, tags=st.lists(_TEXT, max_size=4), summary=_TEXT)
-def test_front_matter_reads_back_as_written(make_site: SiteFactory, title: str, author: str, tags: list[str],
-                                            summary: str) -> None:
+def test_front_matter_reads_back_as_written(
+    make_site: SiteFactory, title: str, author: str, tags: list[str], summary: str
+) -> None:
     config = make_site({"feeds/news/_feed.yaml": "title: News\n"})
-    meta = {"title": title, "date": "2024-05-01T10:00:00+00:00", "id": "wp-1", "author": author, "tags": tags,
-            "summary": summary}
+    meta = {
+        "title": title,
+        "date": "2024-05-01T10:00:00+00:00",
+        "id": "wp-1",
+        "author": author,
+        "tags": tags,
+        "summary": summary,
+    }
     (config.parent / "feeds" / "news" / "wp-1.html").write_text(article_text(meta, "<p>x</p>"), encoding="utf-8")
     snapshot = build_snapshot(config)
     errors = [p for p in snapshot.problems if p.level is Level.ERROR]

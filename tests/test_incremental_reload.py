@@ -45,9 +45,12 @@ def age(path: Path, seconds: float = 10.0) -> None:
 def site_files(count: int) -> dict[str, str]:
     files = {"feeds/news/_feed.yaml": FEED_YAML}
     for n in range(count):
-        files[f"feeds/news/a{n}.md"] = article(f"Story {n}", f"2024-05-{n + 1:02d}T10:00:00+00:00",
-                                               f"Body of story {n}, with [a link](/about/).",
-                                               extra="tags: [Trade]\nauthor: Ann\n")
+        files[f"feeds/news/a{n}.md"] = article(
+            f"Story {n}",
+            f"2024-05-{n + 1:02d}T10:00:00+00:00",
+            f"Body of story {n}, with [a link](/about/).",
+            extra="tags: [Trade]\nauthor: Ann\n",
+        )
     return files
 
 
@@ -95,15 +98,13 @@ async def test_unchanged_articles_keep_their_parse(aiohttp_client: Client, make_
         assert after.article("news", f"a{n}") is before.article("news", f"a{n}")
 
 
-async def test_an_edit_an_addition_and_a_removal_are_served(aiohttp_client: Client,
-                                                            make_site: SiteFactory) -> None:
+async def test_an_edit_an_addition_and_a_removal_are_served(aiohttp_client: Client, make_site: SiteFactory) -> None:
     config = make_site(site_files(3))
     age_all(config)
     client, reloader = await start(aiohttp_client, config)
     before = reloader.holder.current
     news = config.parent / "feeds" / "news"
-    (news / "a1.md").write_text(article("Story 1 revised", "2024-05-02T10:00:00+00:00", "New words."),
-                                encoding="utf-8")
+    (news / "a1.md").write_text(article("Story 1 revised", "2024-05-02T10:00:00+00:00", "New words."), encoding="utf-8")
     (news / "a2.md").unlink()
     (news / "a9.md").write_text(article("Story 9", "2024-06-01T10:00:00+00:00", "Fresh."), encoding="utf-8")
     assert (await reloader.reload("test")).accepted
@@ -120,8 +121,7 @@ async def test_an_edit_an_addition_and_a_removal_are_served(aiohttp_client: Clie
     assert await served(client) == await served(cold_client)
 
 
-async def test_a_same_size_edit_right_after_a_build_is_seen(aiohttp_client: Client,
-                                                            make_site: SiteFactory) -> None:
+async def test_a_same_size_edit_right_after_a_build_is_seen(aiohttp_client: Client, make_site: SiteFactory) -> None:
     """Written within one timestamp tick of its reading, a file's size and mtime can stay the same
     while its text changes: such a file is hashed, not trusted."""
     config = make_site(site_files(1))
@@ -210,8 +210,9 @@ def test_an_unchanged_folder_is_taken_whole(make_site: SiteFactory) -> None:
     age_all(config)
     cache = BuildCache()
     first = build_snapshot(config, cache=cache)
-    (config.parent / "feeds" / "sport" / "match.md").write_text(article("Final", extra="tags: [Cup]\n"),
-                                                                encoding="utf-8")
+    (config.parent / "feeds" / "sport" / "match.md").write_text(
+        article("Final", extra="tags: [Cup]\n"), encoding="utf-8"
+    )
     second = build_snapshot(config, cache=cache)
     assert cache.parses.folders_kept == 1  # news: not one file read
     assert second.feeds["news"].articles is first.feeds["news"].articles
@@ -236,9 +237,12 @@ def test_an_old_mtime_put_back_on_new_text_is_seen(make_site: SiteFactory) -> No
 
 
 def test_an_id_freed_in_one_folder_lets_the_other_folder_have_it(make_site: SiteFactory) -> None:
-    files = {"feeds/a/_feed.yaml": FEED_YAML, "feeds/b/_feed.yaml": FEED_YAML,
-             "feeds/a/x.md": article("In a", extra="id: shared\n"),
-             "feeds/b/y.md": article("In b", extra="id: shared\n")}
+    files = {
+        "feeds/a/_feed.yaml": FEED_YAML,
+        "feeds/b/_feed.yaml": FEED_YAML,
+        "feeds/a/x.md": article("In a", extra="id: shared\n"),
+        "feeds/b/y.md": article("In b", extra="id: shared\n"),
+    }
     config = make_site(files)
     age_all(config)
     cache = BuildCache()
@@ -252,18 +256,29 @@ def test_an_id_freed_in_one_folder_lets_the_other_folder_have_it(make_site: Site
 
 
 # A small site edited at random: after every step the incremental build equals a cold one.
-_BODIES = ("Plain words.", "Link [here](/x/).", "Ad [bsa_pro_ad_space id=1] in text.", "[promo] alone",
-           "<div><p>html</p></div>", "Same size A", "Same size B")
+_BODIES = (
+    "Plain words.",
+    "Link [here](/x/).",
+    "Ad [bsa_pro_ad_space id=1] in text.",
+    "[promo] alone",
+    "<div><p>html</p></div>",
+    "Same size A",
+    "Same size B",
+)
 _FOLDERS = ("news", "sport")
 _step = st.one_of(
-    st.tuples(st.just("write"), st.sampled_from(_FOLDERS), st.integers(0, 2), st.sampled_from(_BODIES),
-              st.sampled_from(("tags: [One, Two]\n", "author: Ann\n", "id: shared\n"))),
+    st.tuples(
+        st.just("write"),
+        st.sampled_from(_FOLDERS),
+        st.integers(0, 2),
+        st.sampled_from(_BODIES),
+        st.sampled_from(("tags: [One, Two]\n", "author: Ann\n", "id: shared\n")),
+    ),
     st.tuples(st.just("broken"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
     st.tuples(st.just("delete"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
     st.tuples(st.just("touch"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
     st.tuples(st.just("age"), st.sampled_from(_FOLDERS), st.integers(0, 2)),
-    st.tuples(st.just("config"), st.sampled_from(("https://news.test", "https://moved.test")),
-              st.booleans()),
+    st.tuples(st.just("config"), st.sampled_from(("https://news.test", "https://moved.test")), st.booleans()),
     st.tuples(st.just("space"), st.booleans()),
 )
 
@@ -282,13 +297,15 @@ def _apply(root: Path, step: tuple[Any, ...]) -> None:
             age(path, 3.0 if kind == "touch" else 30.0)
     elif kind == "config":
         strip = "ads:\n  strip_tags: [promo]\n" if step[2] else ""
-        (root / "config.yaml").write_text(MINIMAL_CONFIG.replace("https://news.test", step[1]) + strip,
-                                          encoding="utf-8")
+        (root / "config.yaml").write_text(
+            MINIMAL_CONFIG.replace("https://news.test", step[1]) + strip, encoding="utf-8"
+        )
     else:
         space = root / "adspaces" / "1.yaml"
         if step[1]:
-            space.write_text("units:\n  - id: u\n    type: text\n    title: Buy\n    url: https://ad.test/\n",
-                             encoding="utf-8")
+            space.write_text(
+                "units:\n  - id: u\n    type: text\n    title: Buy\n    url: https://ad.test/\n", encoding="utf-8"
+            )
         else:
             space.unlink(missing_ok=True)
 
@@ -332,8 +349,12 @@ def test_serve_reloads_on_sighup_and_edits_parse_only_what_changed(make_site: Si
     age_all(config)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
-                                   stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
     try:
         _serve_log_until(log, r"serving 4 articles", process)
         time.sleep(0.5)  # the SIGHUP handler is installed as the app starts
@@ -360,8 +381,9 @@ async def _watch_reload(client: AppClient, reloader: Reloader, change: Callable[
     await wait_for(reloaded, "a reload by the watcher")
 
 
-async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp_client: Client,
-                                                                         make_site: SiteFactory) -> None:
+async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     files = site_files(2)
     files["feeds/sport/_feed.yaml"] = "title: Sport\n"
     files["feeds/sport/match.md"] = article("Match")
@@ -379,7 +401,7 @@ async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(aiohttp
     await _watch_reload(client, reloader, lambda: match.write_text(article("Final"), encoding="utf-8"))
     assert cache.parses.folders_unread > unread  # news: not even listed
     assert cache.parses.files_unread >= 1  # sport/other.md: not stat-ed
-    rss = (await client.get("/feeds/sport.rss"))
+    rss = await client.get("/feeds/sport.rss")
     assert "Final" in await rss.text()
     same_content(reloader.holder.current, build_snapshot(config))
 

@@ -31,8 +31,12 @@ def test_top_level_modules_and_subpackage_modules_do_not_share_a_name_for_differ
 
 def _places(pattern: str) -> list[str]:
     regex = re.compile(pattern)
-    return [f"{_relative(p)}:{n}" for p in MODULES
-            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if regex.search(line)]
+    return [
+        f"{_relative(p)}:{n}"
+        for p in MODULES
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if regex.search(line)
+    ]
 
 
 def test_the_format_names_are_written_once() -> None:

@@ -44,14 +44,24 @@ def _raw(port: int, data: bytes) -> bytes:
     return b"".join(chunks)
 
 
-@pytest.mark.parametrize("query", [f"k%65y={PARTNER_KEY}", f"%6B%65%79={PARTNER_KEY}", f"key={PARTNER_KEY}",
-                                   f"page=1&key={PARTNER_KEY}", f"key=x&key={PARTNER_KEY}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"k%65y={PARTNER_KEY}",
+        f"%6B%65%79={PARTNER_KEY}",
+        f"key={PARTNER_KEY}",
+        f"page=1&key={PARTNER_KEY}",
+        f"key=x&key={PARTNER_KEY}",
+    ],
+)
 async def test_a_key_in_any_spelling_is_redacted_from_the_access_log(
-        aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture, query: str) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture, query: str
+) -> None:
     client = await _client(aiohttp_client, ad_site(make_site))
     with caplog.at_level(logging.INFO):
-        response = await client.get(f"/feeds/news.json?{query}",
-                                    headers={"Referer": f"https://partner.test/feed?k%65y={PARTNER_KEY}"})
+        response = await client.get(
+            f"/feeds/news.json?{query}", headers={"Referer": f"https://partner.test/feed?k%65y={PARTNER_KEY}"}
+        )
         assert response.status in (200, 400, 401)  # a key given twice is a 400
         await asyncio.sleep(0)
     lines = [r.getMessage() for r in caplog.records if r.name == "syndicate.access"]
@@ -66,7 +76,8 @@ async def test_k_65_y_authenticates_so_it_must_be_redacted(aiohttp_client: Clien
 
 
 async def test_tracking_tokens_are_redacted_however_the_path_is_spelled(
-        aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     client = await _client(aiohttp_client, tracked_site(make_site))
     clicks, pixels = await ad_links(client)
     token = clicks[0].removeprefix("/c/")
@@ -79,15 +90,18 @@ async def test_tracking_tokens_are_redacted_however_the_path_is_spelled(
     assert all(token not in line for line in lines), lines
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GET /feeds/news.json?key=" + PARTNER_KEY.encode() + b"&x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
-    b"GET /feeds/news.json?k%65y=" + PARTNER_KEY.encode() + b"&x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
-    b"GET /feeds/news.json?key=" + PARTNER_KEY.encode() + b"\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
-    b"GET /c/k1.AbCdEfGhIjKlMnOpQrStUvWxYz012345" + b"x" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /feeds/news.json?key=" + PARTNER_KEY.encode() + b"&x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /feeds/news.json?k%65y=" + PARTNER_KEY.encode() + b"&x=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /feeds/news.json?key=" + PARTNER_KEY.encode() + b"\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /c/k1.AbCdEfGhIjKlMnOpQrStUvWxYz012345" + b"x" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
+    ],
+)
 async def test_aiohttp_errors_about_a_bad_request_line_never_log_the_key(
-        aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture,
-        request_bytes: bytes) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture, request_bytes: bytes
+) -> None:
     client = await _client(aiohttp_client, ad_site(make_site))
     port = client.server.port
     assert port is not None
@@ -100,12 +114,18 @@ async def test_aiohttp_errors_about_a_bad_request_line_never_log_the_key(
     assert PARTNER_KEY not in logged and "AbCdEfGhIjKlMnOp" not in logged  # … with nothing secret in it
 
 
-@pytest.mark.parametrize(("setting", "shown"), [("", "127.0.0.0"), ("  log_ipv4_prefix: 32\n", "127.0.0.1"),
-                                                ("  log_ipv4_prefix: 16\n", "127.0.0.0"),
-                                                ("  log_ipv4_prefix: 0\n", "-")])
-async def test_client_addresses_are_cut_in_the_access_log(aiohttp_client: Client, make_site: SiteFactory,
-                                                          caplog: pytest.LogCaptureFixture, setting: str,
-                                                          shown: str) -> None:
+@pytest.mark.parametrize(
+    ("setting", "shown"),
+    [
+        ("", "127.0.0.0"),
+        ("  log_ipv4_prefix: 32\n", "127.0.0.1"),
+        ("  log_ipv4_prefix: 16\n", "127.0.0.0"),
+        ("  log_ipv4_prefix: 0\n", "-"),
+    ],
+)
+async def test_client_addresses_are_cut_in_the_access_log(
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture, setting: str, shown: str
+) -> None:
     config = ad_site(make_site)
     text = config.read_text(encoding="utf-8").replace("http:\n", "http:\n" + setting, 1)
     config.write_text(text, encoding="utf-8")
@@ -118,11 +138,13 @@ async def test_client_addresses_are_cut_in_the_access_log(aiohttp_client: Client
 
 
 async def test_the_audit_log_and_admin_refusals_keep_only_the_network(
-        aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     config = ad_site(make_site)
     client = await _client(aiohttp_client, config)
-    response = await client.put("/admin/adspaces/top", data=space("B").encode(),
-                                headers={**AUTH, "Content-Type": "application/yaml"})
+    response = await client.put(
+        "/admin/adspaces/top", data=space("B").encode(), headers={**AUTH, "Content-Type": "application/yaml"}
+    )
     assert response.status == 200
     [entry] = (config.parent / "data" / "admin" / "audit.log").read_text(encoding="utf-8").splitlines()
     assert json.loads(entry)["remote"] == "127.0.0.0"
@@ -132,8 +154,9 @@ async def test_the_audit_log_and_admin_refusals_keep_only_the_network(
 
 
 @given(st.ip_addresses(), st.integers(0, 32), st.integers(0, 128))
-def test_a_cut_address_is_the_network_of_the_prefix(address: ipaddress.IPv4Address | ipaddress.IPv6Address,
-                                                    v4: int, v6: int) -> None:
+def test_a_cut_address_is_the_network_of_the_prefix(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, v4: int, v6: int
+) -> None:
     shown = truncate_address(str(address), v4, v6)
     real = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
     bits = v4 if real.version == 4 else v6

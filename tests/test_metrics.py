@@ -39,8 +39,11 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def parse(text: str) -> Samples:
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -49,7 +52,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
-
 
 
 async def scrape(client: AppClient) -> Samples:
@@ -102,10 +104,15 @@ async def test_reloads_are_counted_by_outcome_with_their_duration(make_site: Sit
 
 
 async def test_429s_are_counted_by_audience(make_site: SiteFactory) -> None:
-    limits = 'http:\n  rate_limits: {public: {rate: 0.01, burst: 1}, partners: {rate: 0.01, burst: 1}}\n'
-    config = tracked_site(make_site, config=CONFIG.replace(
-        'http:\n  rate_limits: {public: {"off": true}, partners: {"off": true}}  # quoted: YAML 1.1 reads off as '
-        "false\n", limits))
+    limits = "http:\n  rate_limits: {public: {rate: 0.01, burst: 1}, partners: {rate: 0.01, burst: 1}}\n"
+    config = tracked_site(
+        make_site,
+        config=CONFIG.replace(
+            'http:\n  rate_limits: {public: {"off": true}, partners: {"off": true}}  # quoted: YAML 1.1 reads off as '
+            "false\n",
+            limits,
+        ),
+    )
     async with serving(config) as client:
         before = await scrape(client)
         statuses = [(await client.get("/feeds/news.json")).status for _ in range(3)]
@@ -118,11 +125,14 @@ async def test_429s_are_counted_by_audience(make_site: SiteFactory) -> None:
 
 async def test_store_calls_errors_and_dropped_events(make_site: SiteFactory) -> None:
     spaces = 120  # one response places 120 distinct ads: more counters than a buffer of 100 holds
-    config = make_site({
-        "feeds/news/_feed.yaml": "title: News\n",
-        "feeds/news/a.md": article("A", body=" ".join(f"[bsa_pro_ad_space id={n}]" for n in range(spaces))),
-        **{f"adspaces/{n}.yaml": SPACE_5 for n in range(spaces)},
-    }, config=CONFIG.replace("  dedupe_seconds: 0\n", "  dedupe_seconds: 0\n  buffer_limit: 100\n"))
+    config = make_site(
+        {
+            "feeds/news/_feed.yaml": "title: News\n",
+            "feeds/news/a.md": article("A", body=" ".join(f"[bsa_pro_ad_space id={n}]" for n in range(spaces))),
+            **{f"adspaces/{n}.yaml": SPACE_5 for n in range(spaces)},
+        },
+        config=CONFIG.replace("  dedupe_seconds: 0\n", "  dedupe_seconds: 0\n  buffer_limit: 100\n"),
+    )
     async with serving(config) as client:
         before = await scrape(client)
         assert (await client.get("/feeds/news.json")).status == 200
@@ -176,16 +186,19 @@ async def test_a_listener_of_its_own_and_none_on_the_public_port(make_site: Site
 
 
 async def test_off_means_nowhere(make_site: SiteFactory) -> None:
-    async with serving(tracked_site(make_site, config=with_metrics("metrics: {expose: \"off\"}\n"))) as client:
+    async with serving(tracked_site(make_site, config=with_metrics('metrics: {expose: "off"}\n'))) as client:
         assert (await client.get("/admin/metrics", headers=admin())).status == 404
         assert (await client.get("/metrics")).status == 404
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    ("metrics: {expose: public}\n", "metrics.expose: expected one of admin, port, off"),
-    ("metrics: {expose: port, port: 0}\n", "metrics.port"),
-    ("metrics: {colour: red}\n", "metrics.colour: unknown field"),
-])
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ("metrics: {expose: public}\n", "metrics.expose: expected one of admin, port, off"),
+        ("metrics: {expose: port, port: 0}\n", "metrics.port"),
+        ("metrics: {colour: red}\n", "metrics.colour: unknown field"),
+    ],
+)
 def test_bad_metrics_settings_are_located(make_site: SiteFactory, settings: str, message: str) -> None:
     config = tracked_site(make_site, config=with_metrics(settings))
     with pytest.raises(LoadError) as caught:
@@ -210,8 +223,22 @@ def test_workers_answer_with_the_sum_over_all_workers(tmp_path: Path) -> None:
     text = text.replace("public: {rate: 2, burst: 60}", "public: {rate: 1000, burst: 10000}")
     (site / "config.yaml").write_text(text + f"\nmetrics: {{expose: port, port: {metrics_port}}}\n", encoding="utf-8")
     log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml"),
-                               "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syndicate",
+            "serve",
+            "--config",
+            str(site / "config.yaml"),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         pids: set[str] = set()
         deadline = time.monotonic() + 60
@@ -228,8 +255,10 @@ def test_workers_answer_with_the_sum_over_all_workers(tmp_path: Path) -> None:
         lookups = set()
         for _ in range(6):
             samples = parse(get(f"http://127.0.0.1:{metrics_port}/metrics"))
-            lookups.add(value(samples, "syndicate_variant_cache_lookups_total", result="hit")
-                        + value(samples, "syndicate_variant_cache_lookups_total", result="miss"))
+            lookups.add(
+                value(samples, "syndicate_variant_cache_lookups_total", result="hit")
+                + value(samples, "syndicate_variant_cache_lookups_total", result="miss")
+            )
         assert lookups == {requests}, lookups  # the same total from whichever worker answered
         assert value(samples, "syndicate_variant_renders_total") in (1, 2)  # once per worker that was asked
         parent.send_signal(signal.SIGTERM)
@@ -238,4 +267,3 @@ def test_workers_answer_with_the_sum_over_all_workers(tmp_path: Path) -> None:
         if parent.poll() is None:
             parent.kill()
         log.close()
-

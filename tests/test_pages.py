@@ -54,8 +54,9 @@ def text_of(element: lxml_html.HtmlElement) -> str:
     return " ".join(element.text_content().split())
 
 
-@pytest.mark.parametrize(("count", "expected"), [(0, "0 articles"), (1, "1 article"), (2, "2 articles"),
-                                                 (12345, "12,345 articles")])
+@pytest.mark.parametrize(
+    ("count", "expected"), [(0, "0 articles"), (1, "1 article"), (2, "2 articles"), (12345, "12,345 articles")]
+)
 def test_plural(count: int, expected: str) -> None:
     assert plural(count, "article") == expected
 
@@ -88,14 +89,19 @@ async def test_index_formats_and_autodiscovery(aiohttp_client: Client, make_site
     assert [(link.get("type"), link.get("href")) for link in alternates[:3]] == [
         ("application/rss+xml", "http://127.0.0.1:8080/feeds/all.rss"),
         ("application/atom+xml", "http://127.0.0.1:8080/feeds/all.atom"),
-        ("application/feed+json", "http://127.0.0.1:8080/feeds/all.json")]
+        ("application/feed+json", "http://127.0.0.1:8080/feeds/all.json"),
+    ]
     assert len(alternates) == 9  # all, news, world; tag and author feeds are found on the page instead
 
 
 async def test_hostile_titles_are_text(aiohttp_client: Client, make_site: SiteFactory) -> None:
-    files = {**two_feeds(), "feeds/world/_feed.yaml": f"title: {HOSTILE}\ndescription: {HOSTILE}\n",
-             "feeds/world/b.md": article(title="B", extra="tags: ['<img src=x onerror=alert(1)>']\n"
-                                                         "author: '\"><script>alert(2)</script>'\n")}
+    files = {
+        **two_feeds(),
+        "feeds/world/_feed.yaml": f"title: {HOSTILE}\ndescription: {HOSTILE}\n",
+        "feeds/world/b.md": article(
+            title="B", extra="tags: ['<img src=x onerror=alert(1)>']\nauthor: '\"><script>alert(2)</script>'\n"
+        ),
+    }
     client = await start(aiohttp_client, make_site, files)
     for path in ("/", "/feeds/world/"):
         raw = await (await client.get(path)).text()
@@ -127,17 +133,24 @@ async def test_every_link_on_the_pages_answers(aiohttp_client: Client, make_site
             assert response.status == 200, (path, url)
             if response.content_type == "text/html":
                 todo.append(target)
-    assert {"/feeds/world/", "/feeds/world/tags/baltic-states.json", "/feeds/news/authors/ann-author.atom",
-            "/feeds.opml"} <= seen
+    assert {
+        "/feeds/world/",
+        "/feeds/world/tags/baltic-states.json",
+        "/feeds/news/authors/ann-author.atom",
+        "/feeds.opml",
+    } <= seen
 
 
-async def test_index_shows_the_largest_tags_and_the_feed_page_pages_the_rest(aiohttp_client: Client,
-                                                                            make_site: SiteFactory) -> None:
+async def test_index_shows_the_largest_tags_and_the_feed_page_pages_the_rest(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     count = 2 * PER_PAGE + 50
     tags = ", ".join(f"t{n:04d}" for n in range(count))
-    files = {"feeds/news/_feed.yaml": FEED_YAML,
-             "feeds/news/a.md": article(title="A", extra=f"tags: [{tags}, big]\n"),
-             "feeds/news/b.md": article(title="B", extra="tags: [big]\nauthor: Ann\n")}
+    files = {
+        "feeds/news/_feed.yaml": FEED_YAML,
+        "feeds/news/a.md": article(title="A", extra=f"tags: [{tags}, big]\n"),
+        "feeds/news/b.md": article(title="B", extra="tags: [big]\nauthor: Ann\n"),
+    }
     client = await start(aiohttp_client, make_site, files)
     index = await page_of(client, "/")
     news = index.get_element_by_id("feed-news")
@@ -170,8 +183,10 @@ async def test_pages_render_once_per_snapshot(aiohttp_client: Client, make_site:
     (config.parent / "feeds/news/d.md").write_text(article(title="D"), encoding="utf-8")
     assert (await client.app[RELOADER].reload("test")).accepted
     changed = await client.get("/")
-    assert re.search(r"· 2 articles ·", text_of(cast(lxml_html.HtmlElement, lxml_html.fromstring(await changed.read()))
-                                                .get_element_by_id("feed-news")))
+    assert re.search(
+        r"· 2 articles ·",
+        text_of(cast(lxml_html.HtmlElement, lxml_html.fromstring(await changed.read())).get_element_by_id("feed-news")),
+    )
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert client.app[PAGES].renders == 2
 

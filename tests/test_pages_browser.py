@@ -33,12 +33,21 @@ def read_on_a_phone(url: str, profile: Path, screenshot: Path) -> dict[str, Any]
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
-    options.add_experimental_option("mobileEmulation", {
-        "deviceMetrics": {"width": PHONE[0], "height": PHONE[1], "pixelRatio": 2}})
+    options.add_experimental_option(
+        "mobileEmulation", {"deviceMetrics": {"width": PHONE[0], "height": PHONE[1], "pixelRatio": 2}}
+    )
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(DRIVER)))
     try:
         driver.set_page_load_timeout(30)
@@ -54,12 +63,15 @@ def read_on_a_phone(url: str, profile: Path, screenshot: Path) -> dict[str, Any]
         driver.quit()
 
 
-async def test_index_fits_a_phone(aiohttp_client: Callable[..., Any], make_site: SiteFactory,
-                                  tmp_path: Path) -> None:
+async def test_index_fits_a_phone(aiohttp_client: Callable[..., Any], make_site: SiteFactory, tmp_path: Path) -> None:
     long_tag = "Sanctions-and-counter-sanctions-against-the-Belarusian-potash-exporters"
-    config = make_site({"feeds/news/_feed.yaml": FEED_YAML,
-                        "feeds/news/a.md": article(extra=f"tags: [{long_tag}, Energy]\nauthor: Ann Author\n"),
-                        "feeds/news/b.md": article(title="B", extra="tags: [Energy]\n")})
+    config = make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article(extra=f"tags: [{long_tag}, Energy]\nauthor: Ann Author\n"),
+            "feeds/news/b.md": article(title="B", extra="tags: [Energy]\n"),
+        }
+    )
     client = await aiohttp_client(create_app(config))
     assert isinstance(client, TestClient)
     shot = tmp_path / "index-phone.png"

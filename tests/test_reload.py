@@ -73,8 +73,9 @@ async def test_a_valid_edit_goes_live(aiohttp_client: Client, make_site: SiteFac
     assert reloader.rejected is None and reloader.last is outcome
 
 
-async def test_watcher_follows_edits_and_keeps_last_good(aiohttp_client: Client, make_site: SiteFactory,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_watcher_follows_edits_and_keeps_last_good(
+    aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Edit a space under a running server, see the feed change; break it, see the old ads and the error."""
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     config = ad_site(make_site)
@@ -98,8 +99,12 @@ async def test_watcher_follows_edits_and_keeps_last_good(aiohttp_client: Client,
     assert "Version B" in await feed_text(client)
     status = await (await client.get("/admin/status", headers=AUTH)).json()
     assert status["reload"]["rejected"]["trigger"] == "watch"
-    assert {"path": "adspaces/top.yaml", "line": 7, "level": "error",
-            "message": "units[0].wieght: unknown field"} in status["reload"]["rejected"]["errors"]
+    assert {
+        "path": "adspaces/top.yaml",
+        "line": 7,
+        "level": "error",
+        "message": "units[0].wieght: unknown field",
+    } in status["reload"]["rejected"]["errors"]
 
     space_file.write_text(space("Version D"), encoding="utf-8")
 
@@ -116,12 +121,26 @@ def test_watch_filter_keeps_content_and_drops_scratch_files(make_site: SiteFacto
     targets = Targets.of(build_snapshot(config).config)
     assert targets.trees == (root / "feeds", root / "adspaces")
     assert root in targets.parents
-    for wanted in ("config.yaml", "adspaces/top.yaml", "feeds/news/one.md", "feeds/news/_feed.yaml",
-                   "feeds/sport", "adspaces"):
+    for wanted in (
+        "config.yaml",
+        "adspaces/top.yaml",
+        "feeds/news/one.md",
+        "feeds/news/_feed.yaml",
+        "feeds/sport",
+        "adspaces",
+    ):
         assert targets.wanted(str(root / wanted)), wanted
-    for ignored in ("adspaces/.top.yaml.swp", "adspaces/top.yaml~", "adspaces/.top.yaml.x1.tmp",
-                    "feeds/news/4913", "feeds/.git/index", "feeds/news/#one.md#", "data/admin/audit.log",
-                    "notes.txt", "config.yaml.bak"):
+    for ignored in (
+        "adspaces/.top.yaml.swp",
+        "adspaces/top.yaml~",
+        "adspaces/.top.yaml.x1.tmp",
+        "feeds/news/4913",
+        "feeds/.git/index",
+        "feeds/news/#one.md#",
+        "data/admin/audit.log",
+        "notes.txt",
+        "config.yaml.bak",
+    ):
         assert not targets.wanted(str(root / ignored)), ignored
 
 
@@ -144,6 +163,7 @@ async def test_sighup_reloads(aiohttp_client: Client, make_site: SiteFactory) ->
 
 async def test_watching_stops_with_the_app(make_site: SiteFactory) -> None:
     """The app's cleanup removes the SIGHUP handler and stops the watcher tasks."""
+
     def watcher_tasks() -> list[asyncio.Task[Any]]:
         return [t for t in asyncio.all_tasks() if "Watcher." in repr(t.get_coro())]
 
@@ -200,19 +220,24 @@ def _no_feeds(root: Path) -> None:
     shutil.rmtree(root / "feeds")
 
 
-@pytest.mark.parametrize(("breakage", "message"), [
-    (_half_written, "adspaces/top.yaml"),
-    (_no_adspaces, "ad spaces folder is gone"),
-    (_bad_utf8, "not valid UTF-8"),
-    (_yaml_bomb, "document too large"),
-    (_self_alias, "an alias inside itself"),
-    (_huge_article, "over the 5242880-byte limit"),
-    (_symlink_outside, "points outside the content folder"),
-    (_broken_config, "invalid YAML"),
-    (_no_feeds, "feeds folder not found"),
-], ids=lambda v: v.__name__.strip("_") if callable(v) else "")
-async def test_bad_input_keeps_the_last_good_snapshot(aiohttp_client: Client, make_site: SiteFactory,
-                                                      breakage: Callable[[Path], None], message: str) -> None:
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (_half_written, "adspaces/top.yaml"),
+        (_no_adspaces, "ad spaces folder is gone"),
+        (_bad_utf8, "not valid UTF-8"),
+        (_yaml_bomb, "document too large"),
+        (_self_alias, "an alias inside itself"),
+        (_huge_article, "over the 5242880-byte limit"),
+        (_symlink_outside, "points outside the content folder"),
+        (_broken_config, "invalid YAML"),
+        (_no_feeds, "feeds folder not found"),
+    ],
+    ids=lambda v: v.__name__.strip("_") if callable(v) else "",
+)
+async def test_bad_input_keeps_the_last_good_snapshot(
+    aiohttp_client: Client, make_site: SiteFactory, breakage: Callable[[Path], None], message: str
+) -> None:
     config = ad_site(make_site)
     client, reloader = await start(aiohttp_client, config)
     generation = reloader.holder.current.generation
@@ -250,8 +275,7 @@ async def test_known_errors_do_not_block_a_reload(aiohttp_client: Client, make_s
     client, reloader = await start(aiohttp_client, config)
     assert any("timestamp has no timezone" in p.message for p in reloader.holder.current.problems)
 
-    broken.write_text("---\n# a comment above\n" + article("Broken", date="2024-01-01T00:00:00")[4:],
-                      encoding="utf-8")
+    broken.write_text("---\n# a comment above\n" + article("Broken", date="2024-01-01T00:00:00")[4:], encoding="utf-8")
     (config.parent / "adspaces/top.yaml").write_text(space("Version B"), encoding="utf-8")
     assert (await reloader.reload("test")).accepted
     assert "Version B" in await feed_text(client)

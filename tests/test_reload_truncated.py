@@ -27,8 +27,9 @@ def sample_site(tmp_path: Path) -> Path:
     return tmp_path / "config.yaml"
 
 
-async def test_a_truncated_space_file_is_rejected_by_the_watching_server(aiohttp_client: Client,
-                                                                        sample_site: Path) -> None:
+async def test_a_truncated_space_file_is_rejected_by_the_watching_server(
+    aiohttp_client: Client, sample_site: Path
+) -> None:
     client = await aiohttp_client(create_app(sample_site, watch=True))
     reloader = client.app[RELOADER]
     await until_watching(sample_site, reloader)
@@ -63,15 +64,19 @@ async def test_a_truncated_space_file_is_rejected_by_the_watching_server(aiohttp
     await wait_for(accepted, "the completed file to go live")
 
 
-@pytest.mark.parametrize(("edit", "accepted", "message"), [
-    (lambda text: text.split("units:")[0], False, "had 3 units"),
-    (lambda text: text.split("units:")[0] + "units:\n", False, "had 3 units"),
-    (lambda text: text.split("units:")[0] + "units: []\n", True, ""),
-    (lambda text: text.replace('if_empty: "5"', "# no fallback"), False, "if_empty"),
-    (lambda text: text.replace('if_empty: "5"', "if_empty: null"), True, ""),
-])
-async def test_emptying_a_space_needs_to_be_said(aiohttp_client: Client, sample_site: Path,
-                                                 edit: Callable[[str], str], accepted: bool, message: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "accepted", "message"),
+    [
+        (lambda text: text.split("units:")[0], False, "had 3 units"),
+        (lambda text: text.split("units:")[0] + "units:\n", False, "had 3 units"),
+        (lambda text: text.split("units:")[0] + "units: []\n", True, ""),
+        (lambda text: text.replace('if_empty: "5"', "# no fallback"), False, "if_empty"),
+        (lambda text: text.replace('if_empty: "5"', "if_empty: null"), True, ""),
+    ],
+)
+async def test_emptying_a_space_needs_to_be_said(
+    aiohttp_client: Client, sample_site: Path, edit: Callable[[str], str], accepted: bool, message: str
+) -> None:
     client = await aiohttp_client(create_app(sample_site))
     reloader = client.app[RELOADER]
     space = sample_site.parent / "adspaces/4.yaml"
@@ -86,7 +91,8 @@ async def test_deleting_a_space_file_is_not_a_half_written_file(aiohttp_client: 
     client = await aiohttp_client(create_app(sample_site))
     reloader = client.app[RELOADER]
     (sample_site.parent / "adspaces/extra.yaml").write_text(
-        "units:\n  - {id: x, type: text, url: 'https://x.test/', title: X}\n", encoding="utf-8")
+        "units:\n  - {id: x, type: text, url: 'https://x.test/', title: X}\n", encoding="utf-8"
+    )
     assert (await reloader.reload("test")).accepted
     (sample_site.parent / "adspaces/extra.yaml").unlink()
     assert (await reloader.reload("test")).accepted

@@ -81,8 +81,7 @@ async def _everyone_sees(session: aiohttp.ClientSession, fleet: Fleet, replicas:
         await asyncio.sleep(0.2)
 
 
-async def _served_everywhere(session: aiohttp.ClientSession, replicas: list[Replica], text: str,
-                             present: bool) -> None:
+async def _served_everywhere(session: aiohttp.ClientSession, replicas: list[Replica], text: str, present: bool) -> None:
     """Every replica's feed has ``text`` (or, ``present`` off, no longer has it) within 2 s."""
     begun = time.monotonic()
     waiting = set(range(len(replicas)))
@@ -119,8 +118,11 @@ async def test_three_replicas_behind_nginx_act_as_one(fleet: Fleet) -> None:
 
         # an ad space PUT on one replica is served by the other two within 2 s
         one, *others = fleet.replicas
-        put = await session.put(f"{one.url}/admin/adspaces/4", data=space_4("Everywhere"),
-                                headers={**ADMIN, "Content-Type": "application/yaml"})
+        put = await session.put(
+            f"{one.url}/admin/adspaces/4",
+            data=space_4("Everywhere"),
+            headers={**ADMIN, "Content-Type": "application/yaml"},
+        )
         assert put.status == 201, await put.text()
         begun = time.monotonic()
         waiting = set(range(len(others)))
@@ -134,8 +136,11 @@ async def test_three_replicas_behind_nginx_act_as_one(fleet: Fleet) -> None:
 
         # so is an article pushed to another replica, and so is its deletion
         pushed = article("Pushed-to-the-fleet", "2024-05-09T10:00:00+00:00", "From the CMS.")
-        put = await session.put(f"{others[0].url}/admin/articles/news/pushed", data=pushed,
-                                headers={**ADMIN, "Content-Type": "text/markdown"})
+        put = await session.put(
+            f"{others[0].url}/admin/articles/news/pushed",
+            data=pushed,
+            headers={**ADMIN, "Content-Type": "text/markdown"},
+        )
         assert put.status == 201, await put.text()
         await _served_everywhere(session, fleet.replicas, "Pushed-to-the-fleet", True)
         gone = await session.delete(f"{one.url}/admin/articles/news/pushed", headers=ADMIN)
@@ -146,8 +151,7 @@ async def test_three_replicas_behind_nginx_act_as_one(fleet: Fleet) -> None:
         allowed = refused = 0
         started = time.monotonic()
         for _ in range(40):
-            answers = await asyncio.gather(*(session.get(f"{base}/feeds/news.json", headers=PARTNER)
-                                             for _ in range(4)))
+            answers = await asyncio.gather(*(session.get(f"{base}/feeds/news.json", headers=PARTNER) for _ in range(4)))
             for answer in answers:
                 assert answer.status in (200, 429)
                 allowed += answer.status == 200

@@ -20,14 +20,20 @@ Served = list[tuple[str, str, str | None, object]]
 def _served(app: web.Application) -> Served:
     """(method, path, name, handler) of every route ``app`` answers, sub-applications included; HEAD goes
     with GET."""
-    return [(route.method, route.resource.canonical, route.name, route.handler)
-            for route in app.router.routes() if route.method != "HEAD" and route.resource is not None]
+    return [
+        (route.method, route.resource.canonical, route.name, route.handler)
+        for route in app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    ]
 
 
 def _table(*tables: tuple[routes.Route, ...], prefix: str = "") -> Served:
     """The same for the table; aiohttp's canonical path drops the patterns (``{kind:tags|authors}``)."""
-    return [(r.method, prefix + re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path), r.name, r.handler)
-            for table in tables for r in table]
+    return [
+        (r.method, prefix + re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path), r.name, r.handler)
+        for table in tables
+        for r in table
+    ]
 
 
 def test_the_app_answers_exactly_the_routes_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,6 +55,9 @@ def test_the_metrics_listener_answers_its_table() -> None:
 
 def test_no_route_is_added_outside_the_table() -> None:
     package = Path(syndicate.__file__).parent
-    adding = [str(p.relative_to(package)) for p in package.rglob("*.py")
-              if "router.add_" in p.read_text(encoding="utf-8") and p != package / "web/routes.py"]
+    adding = [
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if "router.add_" in p.read_text(encoding="utf-8") and p != package / "web/routes.py"
+    ]
     assert adding == []

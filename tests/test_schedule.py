@@ -36,12 +36,16 @@ def soon(seconds: float = 3.0) -> dt.datetime:
 
 
 def site(make_site: SiteFactory, due: dt.datetime, hub: str = "https://hub.invalid/") -> Path:
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/old.md": article(title="Old story", date=OLD, extra="tags: [Energy]\nauthor: Ann Lee\n"),
-        "feeds/news/later.md": article(title="Embargoed story", date=due.isoformat(),
-                                       extra="tags: [Embargo, Energy]\nauthor: Zed Moe\n"),
-    }, config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub}']\n  rate_limits:\n    public: {{\"off\": true}}\n")
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/old.md": article(title="Old story", date=OLD, extra="tags: [Energy]\nauthor: Ann Lee\n"),
+            "feeds/news/later.md": article(
+                title="Embargoed story", date=due.isoformat(), extra="tags: [Embargo, Energy]\nauthor: Zed Moe\n"
+            ),
+        },
+        config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub}']\n  rate_limits:\n    public: {{\"off\": true}}\n",
+    )
 
 
 async def texts(client: AppClient, paths: tuple[str, ...]) -> dict[str, tuple[int, str]]:
@@ -52,8 +56,9 @@ async def texts(client: AppClient, paths: tuple[str, ...]) -> dict[str, tuple[in
     return found
 
 
-async def test_a_future_article_appears_at_its_time_without_a_reload(aiohttp_client: Client,
-                                                                     make_site: SiteFactory) -> None:
+async def test_a_future_article_appears_at_its_time_without_a_reload(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     stub = HubStub()
     hub = await start_hub(stub)
     try:
@@ -67,8 +72,16 @@ async def test_a_future_article_appears_at_its_time_without_a_reload(aiohttp_cli
             assert response.status == 200
             assert "Embargoed story" not in await response.text(), path
             assert response.headers["Last-Modified"] == http_date(dt.datetime.fromisoformat(OLD))
-        hidden = await texts(client, ("/feeds/news/tags/embargo.rss", "/feeds/news/authors/zed-moe.rss",
-                                      "/feeds/all/tags/embargo.json", "/feeds/news/tags/energy.rss", "/"))
+        hidden = await texts(
+            client,
+            (
+                "/feeds/news/tags/embargo.rss",
+                "/feeds/news/authors/zed-moe.rss",
+                "/feeds/all/tags/embargo.json",
+                "/feeds/news/tags/energy.rss",
+                "/",
+            ),
+        )
         assert [status for status, _ in hidden.values()] == [404, 404, 404, 200, 200]
         assert "Embargoed story" not in hidden["/feeds/news/tags/energy.rss"][1]
         index = hidden["/"][1]
@@ -87,8 +100,16 @@ async def test_a_future_article_appears_at_its_time_without_a_reload(aiohttp_cli
             assert response.status == 200 and "Embargoed story" in await response.text(), path
             assert response.headers["ETag"] != old.headers["ETag"]
             assert response.headers["Last-Modified"] == http_date(due)
-        shown = await texts(client, ("/feeds/news/tags/embargo.rss", "/feeds/news/authors/zed-moe.rss",
-                                     "/feeds/all/tags/embargo.json", "/feeds/news/tags/energy.rss", "/"))
+        shown = await texts(
+            client,
+            (
+                "/feeds/news/tags/embargo.rss",
+                "/feeds/news/authors/zed-moe.rss",
+                "/feeds/all/tags/embargo.json",
+                "/feeds/news/tags/energy.rss",
+                "/",
+            ),
+        )
         assert all(status == 200 and "Embargoed story" in text for status, text in list(shown.values())[:4])
         assert "· 2 articles ·" in shown["/"][1]
         assert client.app[RELOADER].attempts == 0  # no reload: the Snapshot was derived again
@@ -96,23 +117,36 @@ async def test_a_future_article_appears_at_its_time_without_a_reload(aiohttp_cli
 
         await asyncio.wait_for(asyncio.gather(*client.app[PUBLISHER].tasks), timeout=10)
         pinged = {p["hub.url"].removeprefix("http://127.0.0.1:8080/feeds/") for p in stub.pings}
-        assert pinged == {f"{path}.{fmt}" for fmt in ("rss", "atom", "json") for path in (
-            "all", "news", "all/tags/embargo", "news/tags/embargo", "all/tags/energy", "news/tags/energy",
-            "all/authors/zed-moe", "news/authors/zed-moe")}
+        assert pinged == {
+            f"{path}.{fmt}"
+            for fmt in ("rss", "atom", "json")
+            for path in (
+                "all",
+                "news",
+                "all/tags/embargo",
+                "news/tags/embargo",
+                "all/tags/energy",
+                "news/tags/energy",
+                "all/authors/zed-moe",
+                "news/authors/zed-moe",
+            )
+        }
     finally:
         await hub.close()
 
 
-async def test_a_reload_that_adds_a_scheduled_article_wakes_the_scheduler(aiohttp_client: Client,
-                                                                          make_site: SiteFactory) -> None:
-    config = make_site({"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/old.md": article(title="Old", date=OLD)},
-                       config=MINIMAL_CONFIG + "http:\n  rate_limits:\n    public: {\"off\": true}\n")
+async def test_a_reload_that_adds_a_scheduled_article_wakes_the_scheduler(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
+    config = make_site(
+        {"feeds/news/_feed.yaml": FEED_YAML, "feeds/news/old.md": article(title="Old", date=OLD)},
+        config=MINIMAL_CONFIG + 'http:\n  rate_limits:\n    public: {"off": true}\n',
+    )
     client = await aiohttp_client(create_app(config))
     assert isinstance(client, TestClient)
     assert client.app[RELOADER].holder.current.next_publication is None
     due = soon()
-    (config.parent / "feeds/news/later.md").write_text(article(title="Later", date=due.isoformat()),
-                                                        encoding="utf-8")
+    (config.parent / "feeds/news/later.md").write_text(article(title="Later", date=due.isoformat()), encoding="utf-8")
     assert (await client.app[RELOADER].reload("test")).accepted
     assert "Later" not in await (await client.get("/feeds/news.json")).text()
 
@@ -137,13 +171,15 @@ def test_the_snapshot_knows_what_is_scheduled(make_site: SiteFactory) -> None:
 
 
 async def test_status_shows_what_is_scheduled_and_preview_shows_it_early(
-        aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     client = await aiohttp_client(create_app(site(make_site, dt.datetime(2030, 1, 6, 9, tzinfo=dt.UTC))))
     status = await (await client.get("/admin/status", headers=AUTH)).json()
     assert status["counts"]["articles"] == 1 and status["counts"]["scheduled"] == 1
-    assert status["scheduled"] == [{"path": "feeds/news/later.md", "id": "news/later",
-                                    "at": "2030-01-06T09:00:00+00:00"}]
+    assert status["scheduled"] == [
+        {"path": "feeds/news/later.md", "id": "news/later", "at": "2030-01-06T09:00:00+00:00"}
+    ]
     preview = await client.get("/admin/preview/news/later", headers=AUTH)
     assert preview.status == 200 and "Embargoed story" in await preview.text()
 
@@ -156,6 +192,7 @@ def test_check_lists_what_is_scheduled_and_when(make_site: SiteFactory, capsys: 
     assert out == ["feeds/news/later.md: scheduled: publishes at 2030-01-06T09:00:00+00:00"]
     assert main(["check", "--config", str(config), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["scheduled"] == [{"path": "feeds/news/later.md", "id": "news/later",
-                                    "at": "2030-01-06T09:00:00+00:00"}]
+    assert report["scheduled"] == [
+        {"path": "feeds/news/later.md", "id": "news/later", "at": "2030-01-06T09:00:00+00:00"}
+    ]
     assert report["warnings"] == 0 and report["errors"] == 0

@@ -25,8 +25,9 @@ def _with_keys(config: Path, keys: str) -> None:
 
 
 @pytest.mark.parametrize("keys", BAD_KEYS)
-def test_check_names_the_field_not_the_keys(make_site: SiteFactory, capsys: pytest.CaptureFixture[str],
-                                           keys: str) -> None:
+def test_check_names_the_field_not_the_keys(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str], keys: str
+) -> None:
     config = ad_site(make_site)
     _with_keys(config, keys)
     for output in ("text", "json"):
@@ -37,9 +38,13 @@ def test_check_names_the_field_not_the_keys(make_site: SiteFactory, capsys: pyte
 
 
 @pytest.mark.parametrize("keys", BAD_KEYS[:2])
-async def test_a_rejected_reload_never_shows_the_keys(aiohttp_client: object, make_site: SiteFactory, keys: str,
-                                                      monkeypatch: pytest.MonkeyPatch,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_rejected_reload_never_shows_the_keys(
+    aiohttp_client: object,
+    make_site: SiteFactory,
+    keys: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     config = ad_site(make_site)
     client: AppClient = await aiohttp_client(create_app(config))  # type: ignore[operator]
@@ -54,11 +59,15 @@ async def test_a_rejected_reload_never_shows_the_keys(aiohttp_client: object, ma
         assert SECRET not in shown
 
 
-@pytest.mark.parametrize("entry", ["0123456789abcdefghij:k1",  # written secret:id, the secret not a valid id
-                                   "sEcReT0123:k1",  # secret:id, the secret a valid id, the "secret" too short
-                                   "k1:sEcReT0123,k1:sEcReT0123-sEcReT0123"])
-def test_signing_key_errors_never_print_what_may_be_the_secret(monkeypatch: pytest.MonkeyPatch,
-                                                               entry: str) -> None:
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "0123456789abcdefghij:k1",  # written secret:id, the secret not a valid id
+        "sEcReT0123:k1",  # secret:id, the secret a valid id, the "secret" too short
+        "k1:sEcReT0123,k1:sEcReT0123-sEcReT0123",
+    ],
+)
+def test_signing_key_errors_never_print_what_may_be_the_secret(monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
     monkeypatch.setenv(KEYS_ENV, entry)
     with pytest.raises(LoadError) as caught:
         load_keys(None)

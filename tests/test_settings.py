@@ -36,8 +36,16 @@ from tests.conftest import MINIMAL_CONFIG, ROOT, SAMPLE_CONFIG, SiteFactory
 #: Config fields that are not settings: where the file is, and whether public_url was written or derived.
 NOT_SETTINGS = {"path", "root", "server.public_url_given"}
 _TABLE = re.compile(r"<!-- settings:[^\n]*-->\n(.*?)<!-- end of settings -->", re.DOTALL)
-SECTION_TYPES = (SiteConfig, ServerConfig, FeedDefaults, AdsConfig, HttpConfig, TrackingConfig, StoreConfig,
-                 MetricsConfig)
+SECTION_TYPES = (
+    SiteConfig,
+    ServerConfig,
+    FeedDefaults,
+    AdsConfig,
+    HttpConfig,
+    TrackingConfig,
+    StoreConfig,
+    MetricsConfig,
+)
 BASE = "site:\n  title: T\n  base_url: https://news.test\n"
 
 
@@ -106,15 +114,28 @@ def test_the_dump_reads_back_as_the_same_config(tmp_path: Path) -> None:
     copy = tmp_path / "config.yaml"
     copy.write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
     again = load_config(copy)
-    assert [dataclasses.replace(a, line=0) for a in again.ads.aliases] == \
-        [dataclasses.replace(a, line=0) for a in config.ads.aliases]
+    assert [dataclasses.replace(a, line=0) for a in again.ads.aliases] == [
+        dataclasses.replace(a, line=0) for a in config.ads.aliases
+    ]
     assert dataclasses.replace(again.ads, aliases=()) == dataclasses.replace(config.ads, aliases=())
-    unchanged = ("site", "feed_defaults", "tracking", "store", "metrics", "feeds_dir", "adspaces_dir",
-                 "data_dir", "admin_token_file")
+    unchanged = (
+        "site",
+        "feed_defaults",
+        "tracking",
+        "store",
+        "metrics",
+        "feeds_dir",
+        "adspaces_dir",
+        "data_dir",
+        "admin_token_file",
+    )
     assert {name: getattr(again, name) for name in unchanged} == {name: getattr(config, name) for name in unchanged}
     assert dataclasses.replace(again.http, partner_limits={}) == dataclasses.replace(config.http, partner_limits={})
-    assert (again.server.host, again.server.port, again.server.public_url) == \
-        (config.server.host, config.server.port, config.server.public_url)
+    assert (again.server.host, again.server.port, again.server.public_url) == (
+        config.server.host,
+        config.server.port,
+        config.server.public_url,
+    )
 
 
 def _bounded() -> list[Setting]:
@@ -135,7 +156,8 @@ def test_a_value_past_a_declared_bound_is_a_located_error(make_site: SiteFactory
     low, high = (str(int(v)) if integer else f"{v:g}" for v in (setting.minimum or 0, setting.maximum))
     kind = "a whole number" if integer else "a finite number"
     assert [p.format(path.parent) for p in problems] == [
-        f"config.yaml:{text.count(chr(10))}: error: {setting.key}: expected {kind} from {low} to {high}, got {too_big}"]
+        f"config.yaml:{text.count(chr(10))}: error: {setting.key}: expected {kind} from {low} to {high}, got {too_big}"
+    ]
     assert _at(settings_tree(config), setting.key) == setting.default
 
 
@@ -154,7 +176,8 @@ def test_a_section_that_is_not_a_mapping_is_reported_once(make_site: SiteFactory
     config, problems = read_config(path)
     assert [p.format(path.parent) for p in problems] == [
         "config.yaml:8: error: tracking: expected a mapping of keys to values",
-        "config.yaml:9: error: metrics: expected a mapping of keys to values"]
+        "config.yaml:9: error: metrics: expected a mapping of keys to values",
+    ]
     assert (config.tracking.enabled, config.metrics.port) == (True, 9464)
 
 

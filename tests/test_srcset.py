@@ -19,23 +19,32 @@ def test_comma_inside_a_cdn_url_is_part_of_the_url() -> None:
 
 
 def test_several_cdn_candidates_and_relative_ones() -> None:
-    html = sanitised('<img src="a.jpg" alt="" srcset="https://cdn.test/w_300,h_200/a.jpg 300w,'
-                     'https://cdn.test/w_600,h_400/a.jpg 600w, /b.jpg, /c.jpg 2x">')
-    assert ('srcset="https://cdn.test/w_300,h_200/a.jpg 300w, https://cdn.test/w_600,h_400/a.jpg 600w, '
-            'https://news.test/b.jpg, https://news.test/c.jpg 2x"') in html
+    html = sanitised(
+        '<img src="a.jpg" alt="" srcset="https://cdn.test/w_300,h_200/a.jpg 300w,'
+        'https://cdn.test/w_600,h_400/a.jpg 600w, /b.jpg, /c.jpg 2x">'
+    )
+    assert (
+        'srcset="https://cdn.test/w_300,h_200/a.jpg 300w, https://cdn.test/w_600,h_400/a.jpg 600w, '
+        'https://news.test/b.jpg, https://news.test/c.jpg 2x"'
+    ) in html
 
 
 def test_spec_examples() -> None:
-    assert parse_srcset("image1.png 1x, image2.png 2x") == [Candidate("image1.png", ("1x",)),
-                                                             Candidate("image2.png", ("2x",))]
+    assert parse_srcset("image1.png 1x, image2.png 2x") == [
+        Candidate("image1.png", ("1x",)),
+        Candidate("image2.png", ("2x",)),
+    ]
     assert parse_srcset("a.png, b.png 2x") == [Candidate("a.png", ()), Candidate("b.png", ("2x",))]
     assert parse_srcset("a.png,b.png 2x") == [Candidate("a.png,b.png", ("2x",))]  # no space: one URL
     assert parse_srcset(" ,, a.png,,, ") == [Candidate("a.png", ())]
     assert parse_srcset("data:image/png;base64,iVBORw0KGgo= 1x") == [
-        Candidate("data:image/png;base64,iVBORw0KGgo=", ("1x",))]
+        Candidate("data:image/png;base64,iVBORw0KGgo=", ("1x",))
+    ]
     # Descriptors the standard rejects drop their candidate, not the rest.
     assert parse_srcset("a.png 1x 2x, b.png 100w, c.png 100h, d.png 1x 100w, e.png 0w, f.png 100w 50h") == [
-        Candidate("b.png", ("100w",)), Candidate("f.png", ("100w", "50h"))]
+        Candidate("b.png", ("100w",)),
+        Candidate("f.png", ("100w", "50h")),
+    ]
     assert parse_srcset("a.png foo(1, 2) , b.png 1x") == [Candidate("b.png", ("1x",))]
 
 
@@ -45,8 +54,9 @@ def test_unsafe_candidates_are_dropped_alone() -> None:
     assert rewrite_srcset("javascript:x 1x", lambda url: None) is None
 
 
-_url = st.text(st.characters(blacklist_characters=" \t\n\r\f", blacklist_categories=["Cs"]), min_size=1
-               ).filter(lambda u: not u.startswith(",") and not u.endswith(","))
+_url = st.text(st.characters(blacklist_characters=" \t\n\r\f", blacklist_categories=["Cs"]), min_size=1).filter(
+    lambda u: not u.startswith(",") and not u.endswith(",")
+)
 _descriptor = st.one_of(
     st.just(()),
     st.integers(1, 10_000).map(lambda n: (f"{n}w",)),

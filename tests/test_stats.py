@@ -25,6 +25,7 @@ from tests.tracking_support import ADMIN_TOKEN, admin, seed_store, tracked_site,
 
 Client = Callable[..., Any]
 
+
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     use_test_secrets(monkeypatch)
@@ -53,32 +54,56 @@ async def stats_json(client: AppClient, query: str = "") -> dict[str, object]:
 async def test_totals_ctr_and_bot_columns(aiohttp_client: Client, seeded: Path) -> None:
     data = await stats_json(await client_for(aiohttp_client, seeded))
     assert data["totals"] == {
-        "served": 180, "fetches": 0, "rendered": 30, "clicks": 5, "ctr": round(5 / 180, 6),
-        "bot_served": 40, "bot_fetches": 0, "bot_rendered": 0, "bot_clicks": 3,
-        "proxy_served": 0, "proxy_fetches": 0, "proxy_rendered": 9, "proxy_clicks": 0,
+        "served": 180,
+        "fetches": 0,
+        "rendered": 30,
+        "clicks": 5,
+        "ctr": round(5 / 180, 6),
+        "bot_served": 40,
+        "bot_fetches": 0,
+        "bot_rendered": 0,
+        "bot_clicks": 3,
+        "proxy_served": 0,
+        "proxy_fetches": 0,
+        "proxy_rendered": 9,
+        "proxy_clicks": 0,
     }
     assert data["dropped"] == 2 and data["by"] == "space"
     assert [(r["space"], r["served"], r["clicks"]) for r in data["rows"]] == [  # type: ignore[attr-defined]
-        ("4", 150, 5), ("5", 30, 0)]
+        ("4", 150, 5),
+        ("5", 30, 0),
+    ]
 
 
-@pytest.mark.parametrize(("query", "key", "expected"), [
-    ("?by=partner", "partner", {"partner-a": 50, "public": 130}),
-    ("?by=unit", "unit", {"banner": 150, "five": 30}),
-    ("?by=day", "day", {"2024-05-01": 100, "2024-05-02": 70, "2024-05-04": 10}),
-    ("?by=day&since=2024-05-02", "day", {"2024-05-02": 70, "2024-05-04": 10}),
-    ("?by=day&since=2024-05-02&until=2024-05-02", "day", {"2024-05-02": 70}),
-    ("?by=day&until=2024-04-30", "day", {}),
-])
-async def test_grouping_and_inclusive_date_filters(aiohttp_client: Client, seeded: Path, query: str, key: str,
-                                                   expected: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("query", "key", "expected"),
+    [
+        ("?by=partner", "partner", {"partner-a": 50, "public": 130}),
+        ("?by=unit", "unit", {"banner": 150, "five": 30}),
+        ("?by=day", "day", {"2024-05-01": 100, "2024-05-02": 70, "2024-05-04": 10}),
+        ("?by=day&since=2024-05-02", "day", {"2024-05-02": 70, "2024-05-04": 10}),
+        ("?by=day&since=2024-05-02&until=2024-05-02", "day", {"2024-05-02": 70}),
+        ("?by=day&until=2024-04-30", "day", {}),
+    ],
+)
+async def test_grouping_and_inclusive_date_filters(
+    aiohttp_client: Client, seeded: Path, query: str, key: str, expected: dict[str, int]
+) -> None:
     data = await stats_json(await client_for(aiohttp_client, seeded), query)
     assert {row[key]: row["served"] for row in data["rows"]} == expected  # type: ignore[attr-defined]
     assert data["totals"]["served"] == sum(expected.values())  # type: ignore[index]
 
 
-@pytest.mark.parametrize("query", ["?since=yesterday", "?since=2024-13-01", "?by=article",
-                                   "?since=2024-05-03&until=2024-05-01", "?until=2024-05-01T00:00:00"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?since=yesterday",
+        "?since=2024-13-01",
+        "?by=article",
+        "?since=2024-05-03&until=2024-05-01",
+        "?until=2024-05-01T00:00:00",
+    ],
+)
 async def test_bad_filters_are_400(aiohttp_client: Client, seeded: Path, query: str) -> None:
     client = await client_for(aiohttp_client, seeded)
     response = await client.get(f"/admin/stats.json{query}", headers=admin())
@@ -92,16 +117,19 @@ async def test_admin_token_guards_stats(aiohttp_client: Client, seeded: Path) ->
         assert (await client.get(path)).status == 401
         wrong = await client.get(path, headers=admin("not-the-admin-token-at-all"))
         assert wrong.status == 401
-        assert wrong.headers.getall("WWW-Authenticate") == ['Bearer realm="admin"',
-                                                            'Basic realm="admin", charset="UTF-8"']
+        assert wrong.headers.getall("WWW-Authenticate") == [
+            'Bearer realm="admin"',
+            'Basic realm="admin", charset="UTF-8"',
+        ]
         assert (await client.get(path, headers=admin())).status == 200
         basic = base64.b64encode(f"ops:{ADMIN_TOKEN}".encode()).decode()
         assert (await client.get(path, headers={"Authorization": f"Basic {basic}"})).status == 200
         assert (await client.get(path, headers={"Authorization": "Basic !!notbase64"})).status == 401
 
 
-async def test_stats_are_404_without_an_admin_token(aiohttp_client: Client, seeded: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_stats_are_404_without_an_admin_token(
+    aiohttp_client: Client, seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SYNDICATE_ADMIN_TOKEN")
     client = await client_for(aiohttp_client, seeded)
     for path in ("/admin/stats", "/admin/stats.json"):
@@ -157,16 +185,19 @@ def test_cli_formats_match_the_report(seeded: Path, capsys: pytest.CaptureFixtur
     assert data["totals"]["clicks"] == 1 and data["totals"]["bot_clicks"] == 3
     assert main([*args, "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert [(r["day"], r["served"], r["clicks"]) for r in rows] == [("2024-05-02", "70", "1"),
-                                                                    ("2024-05-04", "10", "0")]
+    assert [(r["day"], r["served"], r["clicks"]) for r in rows] == [
+        ("2024-05-02", "70", "1"),
+        ("2024-05-04", "10", "0"),
+    ]
     assert main(args) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:5] == ["day", "served", "fetches", "rendered", "clicks"]
     assert table[-2].split()[:2] == ["total", "80"] and table[-1] == "dropped events (buffer full): 2"
 
 
-def test_cli_without_a_store_prints_zeros_and_creates_nothing(make_site: SiteFactory,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_a_store_prints_zeros_and_creates_nothing(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tracked_site(make_site)
     assert main(["stats", "--config", str(config), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["totals"]["served"] == 0

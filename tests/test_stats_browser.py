@@ -55,9 +55,18 @@ def read_page(url: str, profile: Path, screenshot: Path) -> dict[str, Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1100,1400"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1100,1400",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(DRIVER)))
     try:
@@ -68,15 +77,25 @@ def read_page(url: str, profile: Path, screenshot: Path) -> dict[str, Any]:
             "title": driver.title,
             "chart_size": chart.size,
             "line_length": driver.execute_script(
-                "return document.querySelector('#chart [data-series=served] polyline').getTotalLength()"),
-            "points": [(c.get_attribute("data-day"), c.get_attribute("data-value"))
-                       for c in driver.find_elements(By.CSS_SELECTOR, "#chart [data-series=served] circle")],
-            "totals": {cell.get_attribute("data-column"): cell.text
-                       for cell in driver.find_elements(By.CSS_SELECTOR, "#totals td")},
-            "spaces": [[td.text for td in row.find_elements(By.TAG_NAME, "td")]
-                       for row in driver.find_elements(By.CSS_SELECTOR, "#by-space tbody tr")],
-            "errors": [entry for entry in driver.get_log("browser")  # type: ignore[no-untyped-call]
-                       if entry.get("level") == "SEVERE"],
+                "return document.querySelector('#chart [data-series=served] polyline').getTotalLength()"
+            ),
+            "points": [
+                (c.get_attribute("data-day"), c.get_attribute("data-value"))
+                for c in driver.find_elements(By.CSS_SELECTOR, "#chart [data-series=served] circle")
+            ],
+            "totals": {
+                cell.get_attribute("data-column"): cell.text
+                for cell in driver.find_elements(By.CSS_SELECTOR, "#totals td")
+            },
+            "spaces": [
+                [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+                for row in driver.find_elements(By.CSS_SELECTOR, "#by-space tbody tr")
+            ],
+            "errors": [
+                entry
+                for entry in driver.get_log("browser")  # type: ignore[no-untyped-call]
+                if entry.get("level") == "SEVERE"
+            ],
         }
         driver.save_screenshot(str(screenshot))
         return found
@@ -84,8 +103,9 @@ def read_page(url: str, profile: Path, screenshot: Path) -> dict[str, Any]:
         driver.quit()
 
 
-async def test_stats_page_in_a_real_browser(aiohttp_client: Callable[..., Any], make_site: SiteFactory,
-                                            tmp_path: Path) -> None:
+async def test_stats_page_in_a_real_browser(
+    aiohttp_client: Callable[..., Any], make_site: SiteFactory, tmp_path: Path
+) -> None:
     client = await aiohttp_client(create_app(build_snapshot(seed_store(tracked_site(make_site)))))
     assert isinstance(client, TestClient)
     url = with_credentials(str(client.make_url("/admin/stats")), "ops", ADMIN_TOKEN)
@@ -102,5 +122,6 @@ async def test_stats_page_in_a_real_browser(aiohttp_client: Callable[..., Any], 
         shown = page["totals"][column]
         assert shown == ("–" if value is None else f"{value:.2%}" if isinstance(value, float) else str(value))
     assert [(cells[0], int(cells[1])) for cells in page["spaces"]] == [
-        (row["space"], row["served"]) for row in data["rows"]]
+        (row["space"], row["served"]) for row in data["rows"]
+    ]
     assert (tmp_path / "stats.png").stat().st_size > 0

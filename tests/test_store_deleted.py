@@ -30,8 +30,9 @@ def _remove(data: Path, what: str) -> None:
 
 
 @pytest.mark.parametrize("what", ["the file", "data/"])
-async def test_counts_after_the_store_is_deleted_go_to_a_new_one(make_site: SiteFactory, what: str,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+async def test_counts_after_the_store_is_deleted_go_to_a_new_one(
+    make_site: SiteFactory, what: str, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tracked_site(make_site)
     data = config.parent / "data"
     with caplog.at_level(logging.ERROR, logger="syndicate.tracking"):

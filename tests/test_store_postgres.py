@@ -72,8 +72,9 @@ def _site_on(make_site: SiteFactory, url: str, timeout: float = 5.0) -> Path:
     return tracked_site(make_site, config=CONFIG + f"store:\n  url: {url}\n  timeout_seconds: {timeout}\n")
 
 
-def test_db_upgrade_and_status_commands(make_site: SiteFactory, postgres_url: str,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_upgrade_and_status_commands(
+    make_site: SiteFactory, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = str(_site_on(make_site, postgres_url))
     assert main(["db", "status", "--config", config]) == 3
     assert "schema version 0 of" in capsys.readouterr().out
@@ -112,8 +113,9 @@ def test_the_url_is_a_secret(make_site: SiteFactory, monkeypatch: pytest.MonkeyP
     assert "$SYNDICATE_DATABASE_URL" in bad.value.problems[0].format() and "pw" not in str(bad.value.problems)
 
 
-async def test_counts_go_to_postgresql_and_the_cli_reads_them(make_site: SiteFactory, postgres_url: str,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+async def test_counts_go_to_postgresql_and_the_cli_reads_them(
+    make_site: SiteFactory, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = _site_on(make_site, postgres_url)
     async with serving(config) as client:
         clicks, _ = await ad_links(client, {"Authorization": f"Bearer {PARTNER_KEY}"})
@@ -139,7 +141,8 @@ def black_hole() -> Iterator[int]:
 
 @pytest.mark.parametrize("where", ["refused", "hanging"])
 async def test_a_database_down_or_hanging_never_fails_or_holds_a_feed_request(
-        make_site: SiteFactory, black_hole: int, where: str, caplog: pytest.LogCaptureFixture) -> None:
+    make_site: SiteFactory, black_hole: int, where: str, caplog: pytest.LogCaptureFixture
+) -> None:
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1] if where == "refused" else black_hole

@@ -17,8 +17,14 @@ from tests.pg import fresh_database
 DAY = "2024-05-01"
 
 
-def key(unit: str = "u", kind: Kind = Kind.SERVED, day: str = DAY, agent: str = "browser", space: str = "4",
-        partner: str = "public") -> CountKey:
+def key(
+    unit: str = "u",
+    kind: Kind = Kind.SERVED,
+    day: str = DAY,
+    agent: str = "browser",
+    space: str = "4",
+    partner: str = "public",
+) -> CountKey:
     return CountKey(day, space, unit, partner, kind, agent)
 
 
@@ -57,11 +63,18 @@ def test_adds_upsert_and_group_by_every_column(store: Store) -> None:
     total = stats.report(store, "unit")
     assert total.totals.served == 16 and total.totals.bot_served == 5 and total.totals.clicks == 1
     assert [(row.key, row.counts.served) for row in total.rows] == [
-        ({"space": "4", "unit": "a"}, 12), ({"space": "4", "unit": "b"}, 0), ({"space": "5", "unit": "z"}, 4)]
+        ({"space": "4", "unit": "a"}, 12),
+        ({"space": "4", "unit": "b"}, 0),
+        ({"space": "5", "unit": "z"}, 4),
+    ]
     assert [(r.key["day"], r.counts.served) for r in stats.report(store, "day").rows] == [
-        ("2024-05-01", 9), ("2024-05-02", 7)]
+        ("2024-05-01", 9),
+        ("2024-05-02", 7),
+    ]
     assert [(r.key["partner"], r.counts.served) for r in stats.report(store, "partner").rows] == [
-        ("partner-a", 4), ("public", 12)]
+        ("partner-a", 4),
+        ("public", 12),
+    ]
     assert [(r.key["space"], r.counts.served) for r in stats.report(store, "space").rows] == [("4", 12), ("5", 4)]
 
 
@@ -123,13 +136,28 @@ def test_odd_text_is_kept_exactly(store: Store) -> None:
 
 
 def test_lifetime_sums_headline_served_and_clicks_of_the_asked_units_over_every_day(store: Store) -> None:
-    store.add({key("a"): 2, key("a", day="2024-05-02"): 3, key("a", agent="partner", partner="p"): 4,
-               key("a", agent="bot"): 100, key("a", agent="proxy"): 100, key("a", Kind.CLICK): 1,
-               key("a", Kind.RENDERED): 50, key("a", Kind.FETCH): 9, key("b"): 7, key("a", space="5"): 11,
-               CountKey(DAY, "", "", "public", Kind.FETCH, "browser"): 3})
+    store.add(
+        {
+            key("a"): 2,
+            key("a", day="2024-05-02"): 3,
+            key("a", agent="partner", partner="p"): 4,
+            key("a", agent="bot"): 100,
+            key("a", agent="proxy"): 100,
+            key("a", Kind.CLICK): 1,
+            key("a", Kind.RENDERED): 50,
+            key("a", Kind.FETCH): 9,
+            key("b"): 7,
+            key("a", space="5"): 11,
+            CountKey(DAY, "", "", "public", Kind.FETCH, "browser"): 3,
+        }
+    )
     found = sorted(store.lifetime({("4", "a"), ("5", "a"), ("4", "missing")}))
-    assert [tuple(row) for row in found] == [("4", "a", "p", "served", 4), ("4", "a", "public", "click", 1),
-                                             ("4", "a", "public", "served", 5), ("5", "a", "public", "served", 11)]
+    assert [tuple(row) for row in found] == [
+        ("4", "a", "p", "served", 4),
+        ("4", "a", "public", "click", 1),
+        ("4", "a", "public", "served", 5),
+        ("5", "a", "public", "served", 11),
+    ]
     assert store.lifetime(set()) == []
     many = {(str(s), f"u{u}") for s in range(30) for u in range(30)}  # more than one query's worth
     assert sorted(store.lifetime(many | {("4", "b")})) == [("4", "b", "public", "served", 7)]
@@ -139,8 +167,9 @@ def test_a_digest_counts_once_per_window_whichever_store_writes_it(backend: Back
     """The replay filter shared by replicas (PostgreSQL) or by the workers of one server (SQLite)."""
     one, two = backend.make(), backend.make()
     click = key("a", Kind.CLICK)
-    one.add_unique([UniqueEvent(b"d1", 100.0, click), UniqueEvent(b"d1", 100.5, click),
-                    UniqueEvent(b"d2", 100.0, click)], 30.0)
+    one.add_unique(
+        [UniqueEvent(b"d1", 100.0, click), UniqueEvent(b"d1", 100.5, click), UniqueEvent(b"d2", 100.0, click)], 30.0
+    )
     two.add_unique([UniqueEvent(b"d1", 110.0, click), UniqueEvent(b"d3", 110.0, click)], 30.0)
     assert {g.key: g.n for g in one.grouped("unit", None, None)} == {("4", "a"): 3}
     two.add_unique([UniqueEvent(b"d1", 150.0, click)], 30.0)  # the window passed

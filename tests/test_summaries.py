@@ -10,11 +10,14 @@ from syndicate.content.model import Call
 from syndicate.shortcodes import Shortcode
 
 RENDERER = BodyRenderer("https://news.test", {"bsa_pro_ad_space"}, {"bsa_pro_ad_space"})
-_pieces = st.sampled_from(["word", "longerword", " ", "  ", "\n", "\t", "\xa0", "<p>", "</p>", "<b>x</b>",
-                           "&amp;", "“q”", "\n\n   \n", ""])
+_pieces = st.sampled_from(
+    ["word", "longerword", " ", "  ", "\n", "\t", "\xa0", "<p>", "</p>", "<b>x</b>", "&amp;", "“q”", "\n\n   \n", ""]
+)
 _text = st.lists(_pieces, max_size=400).map("".join)
-_call = st.builds(lambda text: Call(Shortcode("bsa_pro_ad_space", {"id": "4"}, "", False, 0, 0, ""), 0, False, 1, text),
-                  st.sampled_from(["", "enclosed words", "  spaced  "]))
+_call = st.builds(
+    lambda text: Call(Shortcode("bsa_pro_ad_space", {"id": "4"}, "", False, 0, 0, ""), 0, False, 1, text),
+    st.sampled_from(["", "enclosed words", "  spaced  "]),
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -7,21 +7,38 @@ import pytest
 from syndicate.tracking.bots import Agent, classify
 
 CASES = [
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-     "Safari/537.36", Agent.BROWSER),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.4 Mobile/15E148 Safari/604.1", Agent.BROWSER),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+        "Safari/537.36",
+        Agent.BROWSER,
+    ),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4 Mobile/15E148 Safari/604.1",
+        Agent.BROWSER,
+    ),
     ("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", Agent.BROWSER),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-     "Safari/537.36 Edg/124.0.0.0", Agent.BROWSER),
-    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile "
-     "Safari/537.36", Agent.BROWSER),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+        "Safari/537.36 Edg/124.0.0.0",
+        Agent.BROWSER,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile "
+        "Safari/537.36",
+        Agent.BROWSER,
+    ),
     # bots that dress as browsers are bots: the exclude list wins over the include list
     ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", Agent.BOT),
-    ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
-     "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36", Agent.BOT),
-    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
-     "Safari/537.36", Agent.BOT),
+    (
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
+        "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+        Agent.BOT,
+    ),
+    (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36",
+        Agent.BOT,
+    ),
     ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", Agent.BOT),
     ("curl/8.5.0", Agent.BOT),
     ("python-requests/2.31.0", Agent.BOT),

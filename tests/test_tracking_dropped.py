@@ -15,11 +15,14 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_dropped_events_add_up_since_start_across_flushes(make_site: SiteFactory) -> None:
     spaces = 110  # one response places 110 distinct ads: more counters than a buffer of 100 holds
-    config = make_site({
-        "feeds/news/_feed.yaml": "title: News\n",
-        "feeds/news/a.md": article("A", body=" ".join(f"[bsa_pro_ad_space id={n}]" for n in range(spaces))),
-        **{f"adspaces/{n}.yaml": SPACE_5 for n in range(spaces)},
-    }, config=CONFIG.replace("  dedupe_seconds: 0\n", "  dedupe_seconds: 0\n  buffer_limit: 100\n"))
+    config = make_site(
+        {
+            "feeds/news/_feed.yaml": "title: News\n",
+            "feeds/news/a.md": article("A", body=" ".join(f"[bsa_pro_ad_space id={n}]" for n in range(spaces))),
+            **{f"adspaces/{n}.yaml": SPACE_5 for n in range(spaces)},
+        },
+        config=CONFIG.replace("  dedupe_seconds: 0\n", "  dedupe_seconds: 0\n  buffer_limit: 100\n"),
+    )
     per_response = spaces + 1 - 100  # 110 served counters and the fetch counter, 100 held
     async with serving(config) as client:
         for responses in (1, 2, 3):

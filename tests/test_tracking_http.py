@@ -55,8 +55,10 @@ async def serving(config: Path) -> AsyncIterator[AppClient]:
         await client.close()
 
 
-async def ad_links(client: AppClient, headers: dict[str, str] | None = None,
-                   ) -> tuple[list[str], list[str]]:
+async def ad_links(
+    client: AppClient,
+    headers: dict[str, str] | None = None,
+) -> tuple[list[str], list[str]]:
     """Click and pixel paths in the JSON feed, as a reader would follow them (each ad's once: an image ad
     links from its image and from its text line)."""
     response = await client.get("/feeds/news.json", headers=headers or {})
@@ -85,20 +87,27 @@ async def test_feed_links_are_signed_and_click_through_to_exactly_the_target(mak
 
 def _tampered(token: str) -> str:
     middle = len(token) // 2
-    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1:]
+    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
 
 
-@pytest.mark.parametrize("mangle", [
-    pytest.param(_tampered, id="tampered"),
-    pytest.param(lambda t: t[:-5], id="truncated"),
-    pytest.param(lambda t: "k9." + t.split(".", 1)[1], id="unknown-key-id"),
-    pytest.param(lambda t: SigningKeys([("k1", b"another-secret-0123456789")]).sign(
-        Claim("4", "banner", "public", "news/a", 1, "https://evil.test/")), id="other-secret"),
-    pytest.param(lambda t: "garbage", id="garbage"),
-    pytest.param(lambda t: "k1.%00%0d%0aLocation:%20evil.test", id="header-injection"),
-    pytest.param(lambda t: t + "A" * 5000, id="oversized"),
-    pytest.param(lambda t: "k1." + "A" * 9000, id="beyond-the-request-line-limit"),
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(_tampered, id="tampered"),
+        pytest.param(lambda t: t[:-5], id="truncated"),
+        pytest.param(lambda t: "k9." + t.split(".", 1)[1], id="unknown-key-id"),
+        pytest.param(
+            lambda t: SigningKeys([("k1", b"another-secret-0123456789")]).sign(
+                Claim("4", "banner", "public", "news/a", 1, "https://evil.test/")
+            ),
+            id="other-secret",
+        ),
+        pytest.param(lambda t: "garbage", id="garbage"),
+        pytest.param(lambda t: "k1.%00%0d%0aLocation:%20evil.test", id="header-injection"),
+        pytest.param(lambda t: t + "A" * 5000, id="oversized"),
+        pytest.param(lambda t: "k1." + "A" * 9000, id="beyond-the-request-line-limit"),
+    ],
+)
 async def test_bad_tokens_are_400_with_no_location(make_site: SiteFactory, mangle: object) -> None:
     config = tracked_site(make_site)
     async with serving(config) as client:
@@ -131,8 +140,10 @@ async def test_counts_after_a_burst_equal_n_after_a_graceful_stop(make_site: Sit
     assert (public.served, partner.served) == (3 * n, 3)  # three ads (space 4 twice, 5 once) per response
     assert (public.fetches, partner.fetches) == (n, 1)
     assert (partner.clicks, partner.rendered) == (n, n)
-    by_unit = {(row.key["space"], row.key["unit"]): row.counts.served
-               for row in stored_report(config.parent / "data", "unit").rows}
+    by_unit = {
+        (row.key["space"], row.key["unit"]): row.counts.served
+        for row in stored_report(config.parent / "data", "unit").rows
+    }
     assert by_unit == {("4", "banner"): 2 * (n + 1), ("5", "five"): n + 1}  # two articles show space 4
 
 
@@ -175,8 +186,9 @@ async def test_no_ip_address_is_stored(make_site: SiteFactory) -> None:
     assert stored_report(config.parent / "data").totals.clicks == 1
 
 
-async def test_unwritable_data_dir_keeps_serving_and_logs(make_site: SiteFactory,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_unwritable_data_dir_keeps_serving_and_logs(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tracked_site(make_site, config=CONFIG + "paths: {data: blocked}\n")
     (config.parent / "blocked").write_text("a file where the data folder should be", encoding="utf-8")
     with caplog.at_level(logging.ERROR, logger="syndicate.tracking"):
@@ -205,7 +217,8 @@ class FullDisk:
 
 
 async def test_a_full_disk_holds_events_and_loses_none_once_space_returns(
-        make_site: SiteFactory, caplog: pytest.LogCaptureFixture) -> None:
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tracked_site(make_site)
     async with serving(config) as client:
         tracker = client.app[TRACKER]
@@ -221,7 +234,8 @@ async def test_a_full_disk_holds_events_and_loses_none_once_space_returns(
 
 
 async def test_a_corrupt_store_is_set_aside_and_a_fresh_one_started(
-        make_site: SiteFactory, caplog: pytest.LogCaptureFixture) -> None:
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tracked_site(make_site)
     data = config.parent / "data"
     data.mkdir()

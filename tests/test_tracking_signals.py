@@ -57,8 +57,12 @@ def serve(config: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     env = {**os.environ, "SYNDICATE_SIGNING_KEYS": SIGNING_KEYS}
     env.pop("SYNDICATE_ADMIN_TOKEN", None)
     with (config.parent / "server.log").open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(config),
-                                    "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(config), "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             wait_until(lambda: process.poll() is None and get(port, "/healthz")[0] == 200, "the server to start")
             yield process, port

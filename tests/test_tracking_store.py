@@ -73,7 +73,9 @@ def test_store_upserts_and_groups(tmp_path: Path) -> None:
     total = stats.report(store, "unit")
     assert total.totals.served == 12 and total.totals.bot_served == 5 and total.totals.clicks == 1
     assert [(row.key, row.counts.served) for row in total.rows] == [
-        ({"space": "4", "unit": "a"}, 12), ({"space": "4", "unit": "b"}, 0)]
+        ({"space": "4", "unit": "a"}, 12),
+        ({"space": "4", "unit": "b"}, 0),
+    ]
     one_day = stats.report(store, "day", since=dt.date(2024, 5, 2), until=dt.date(2024, 5, 2))
     assert [(row.key["day"], row.counts.served) for row in one_day.rows] == [("2024-05-02", 7)]
     store.close()

@@ -15,8 +15,14 @@ from syndicate.problems import LoadError
 from syndicate.tracking.keys import KEYS_ENV, load_keys, parse_keys, share_dev_key
 from syndicate.tracking.tokens import MAX_TOKEN_CHARS, BadToken, Claim, SigningKeys
 
-CLAIM = Claim("4", "banner", "partner-a", "news/a", 476_000,
-              "https://ad.test/land?campaign=x&utm_source=partner-a&utm_medium=feed")
+CLAIM = Claim(
+    "4",
+    "banner",
+    "partner-a",
+    "news/a",
+    476_000,
+    "https://ad.test/land?campaign=x&utm_source=partner-a&utm_medium=feed",
+)
 K1 = ("k1", b"first-secret-0123456789")
 K2 = ("k2", b"second-secret-0123456789")
 
@@ -35,8 +41,11 @@ def test_same_claim_same_token_so_feed_bytes_stay_stable() -> None:
     assert keys.sign(CLAIM) != keys.sign(dataclasses.replace(CLAIM, window=CLAIM.window + 1))
 
 
-@given(st.text(min_size=1, max_size=40).filter(lambda s: "\x1f" not in s),
-       st.text(max_size=40).filter(lambda s: "\x1f" not in s), st.integers(0, 2**40))
+@given(
+    st.text(min_size=1, max_size=40).filter(lambda s: "\x1f" not in s),
+    st.text(max_size=40).filter(lambda s: "\x1f" not in s),
+    st.integers(0, 2**40),
+)
 def test_any_fields_round_trip(unit: str, article: str, window: int) -> None:
     claim = Claim("space ü", unit, "public", article, window, "https://ad.test/ü?q=1")
     keys = SigningKeys([K1])
@@ -48,7 +57,7 @@ def test_every_single_character_change_is_rejected() -> None:
     token = keys.sign(CLAIM)
     for index in range(len(token)):
         replacement = "A" if token[index] != "A" else "B"
-        tampered = token[:index] + replacement + token[index + 1:]
+        tampered = token[:index] + replacement + token[index + 1 :]
         with pytest.raises(BadToken):
             keys.verify(tampered)
 
@@ -132,8 +141,9 @@ def test_parse_keys_newest_first_with_commas_or_lines() -> None:
         parse_keys("no-colon-here", "$X")
 
 
-def test_load_keys_env_then_file_then_dev_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_load_keys_env_then_file_then_dev_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv(f"{KEYS_ENV}_FILE", raising=False)
     monkeypatch.setenv(KEYS_ENV, "env:env-secret-0123456789")
     assert load_keys(None).ids == ("env",)
@@ -149,8 +159,7 @@ def test_load_keys_env_then_file_then_dev_key(monkeypatch: pytest.MonkeyPatch, t
         load_keys(None).verify(dev.sign(CLAIM))
 
 
-def test_malformed_keys_are_a_load_error_that_names_the_source_not_the_secret(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_keys_are_a_load_error_that_names_the_source_not_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEYS_ENV, "k1:tooshort")
     with pytest.raises(LoadError) as caught:
         load_keys(None)

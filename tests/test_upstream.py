@@ -58,8 +58,9 @@ class Upstreamer:
             await asyncio.sleep(self.delay)
         if self.status == 200 and request.headers.get("If-None-Match") == self.etag:
             return web.Response(status=304, headers={"ETag": self.etag})
-        return web.Response(body=self.body, status=self.status, content_type="application/rss+xml",
-                            headers={"ETag": self.etag})
+        return web.Response(
+            body=self.body, status=self.status, content_type="application/rss+xml", headers={"ETag": self.etag}
+        )
 
 
 @pytest.fixture
@@ -76,12 +77,15 @@ async def upstream() -> Any:
 
 
 def followed_site(make_site: SiteFactory, url: str, extra: str = "") -> Path:
-    return make_site({
-        "feeds/followed/_feed.yaml": f"title: Followed\nupstream:\n  url: {url}\n  every: 3600\n  timeout: 0.5\n"
-                                     + extra,
-        "adspaces/top.yaml": space("Public ad"),
-        "adspaces/acme-top.yaml": space("Acme ad"),
-    }, config=CONFIG)
+    return make_site(
+        {
+            "feeds/followed/_feed.yaml": f"title: Followed\nupstream:\n  url: {url}\n  every: 3600\n  timeout: 0.5\n"
+            + extra,
+            "adspaces/top.yaml": space("Public ad"),
+            "adspaces/acme-top.yaml": space("Acme ad"),
+        },
+        config=CONFIG,
+    )
 
 
 async def _started(aiohttp_client: Callable[..., Any], config: Path, monkeypatch: pytest.MonkeyPatch) -> AppClient:
@@ -89,8 +93,11 @@ async def _started(aiohttp_client: Callable[..., Any], config: Path, monkeypatch
     client: AppClient = await aiohttp_client(create_app(config))
 
     async def loaded() -> bool:
-        return bool(client.app[UPSTREAMS].polls) and (await client.get("/feeds/followed.json")).status == 200 and \
-            len((await (await client.get("/feeds/followed.json")).json())["items"]) > 0
+        return (
+            bool(client.app[UPSTREAMS].polls)
+            and (await client.get("/feeds/followed.json")).status == 200
+            and len((await (await client.get("/feeds/followed.json")).json())["items"]) > 0
+        )
 
     await wait_for(loaded, "the first poll")
     return client
@@ -106,14 +113,15 @@ async def _status(client: AppClient) -> dict[str, Any]:
 
 
 async def test_followed_items_are_served_with_shortcodes_resolved_per_partner(
-        upstream: Any, make_site: SiteFactory, aiohttp_client: Callable[..., Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    upstream: Any, make_site: SiteFactory, aiohttp_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = followed_site(make_site, upstream.url)
     client = await _started(aiohttp_client, config, monkeypatch)
     for fmt in ("rss", "atom", "json"):
         public = await (await client.get(f"/feeds/followed.{fmt}")).read()
-        acme = await (await client.get(f"/feeds/followed.{fmt}", headers={"Authorization": f"Bearer {PARTNER_KEY}"}
-                                       )).read()
+        acme = await (
+            await client.get(f"/feeds/followed.{fmt}", headers={"Authorization": f"Bearer {PARTNER_KEY}"})
+        ).read()
         for body in (public, acme):
             check_any(fmt, body)
             assert b"bsa_pro_ad_space" not in body
@@ -133,9 +141,9 @@ async def test_followed_items_are_served_with_shortcodes_resolved_per_partner(
     assert len(list((config.parent / "feeds" / "followed").glob("up-*.html"))) == 2
 
 
-async def test_conditional_get_and_changed_items(upstream: Any, make_site: SiteFactory,
-                                                 aiohttp_client: Callable[..., Any],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_conditional_get_and_changed_items(
+    upstream: Any, make_site: SiteFactory, aiohttp_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = followed_site(make_site, upstream.url)
     client = await _started(aiohttp_client, config, monkeypatch)
     poller: UpstreamPoller = client.app[UPSTREAMS]
@@ -152,9 +160,13 @@ async def test_conditional_get_and_changed_items(upstream: Any, make_site: SiteF
 
 
 @pytest.mark.parametrize("failure", ["http-500", "garbage", "not-a-feed", "timeout", "too-big", "gone"])
-async def test_a_failing_upstream_never_empties_the_feed(failure: str, upstream: Any, make_site: SiteFactory,
-                                                         aiohttp_client: Callable[..., Any],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_upstream_never_empties_the_feed(
+    failure: str,
+    upstream: Any,
+    make_site: SiteFactory,
+    aiohttp_client: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     config = followed_site(make_site, upstream.url, "  max_bytes: 20000\n")
     client = await _started(aiohttp_client, config, monkeypatch)
     poller: UpstreamPoller = client.app[UPSTREAMS]
@@ -180,9 +192,9 @@ async def test_a_failing_upstream_never_empties_the_feed(failure: str, upstream:
     assert build_snapshot(config).feeds["followed"].articles  # the files are still there for the next start
 
 
-async def test_upstream_going_away_and_coming_back(upstream: Any, make_site: SiteFactory,
-                                                   aiohttp_client: Callable[..., Any],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_upstream_going_away_and_coming_back(
+    upstream: Any, make_site: SiteFactory, aiohttp_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = followed_site(make_site, upstream.url)
     client = await _started(aiohttp_client, config, monkeypatch)
     poller: UpstreamPoller = client.app[UPSTREAMS]
@@ -198,9 +210,9 @@ async def test_upstream_going_away_and_coming_back(upstream: Any, make_site: Sit
     assert len((await (await client.get("/feeds/followed.json")).json())["items"]) == 3
 
 
-async def test_bad_items_are_left_out_and_reported(upstream: Any, make_site: SiteFactory,
-                                                   aiohttp_client: Callable[..., Any],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bad_items_are_left_out_and_reported(
+    upstream: Any, make_site: SiteFactory, aiohttp_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     undated = ITEM.format(n=7, title="No date").replace("<pubDate>Wed, 07 May 2024 10:00:00 +0000</pubDate>", "")
     upstream.body = RSS.format(items=ITEM.format(n=1, title="Fine") + undated).encode()
     config = followed_site(make_site, upstream.url)
@@ -216,8 +228,9 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert backoff(7200, 3) == 7200
 
 
-async def test_check_fetches_each_upstream_once(upstream: Any, make_site: SiteFactory,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+async def test_check_fetches_each_upstream_once(
+    upstream: Any, make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = followed_site(make_site, upstream.url)
     assert await asyncio.to_thread(main, ["check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
@@ -272,8 +285,9 @@ def test_upstream_model_is_hashable_for_task_matching() -> None:
     assert Upstream("https://a.test/", 1, 1, 1024) == Upstream("https://a.test/", 1, 1, 1024)
 
 
-async def test_check_runs_from_inside_a_running_loop(make_site: SiteFactory,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+async def test_check_runs_from_inside_a_running_loop(
+    make_site: SiteFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = followed_site(make_site, f"http://127.0.0.1:{free_port()}/feed/")  # nothing listens there
     assert main(["check", "--config", str(config)]) == 0  # called on the loop's own thread, as code in a server would
     assert "warning: upstream" in capsys.readouterr().out

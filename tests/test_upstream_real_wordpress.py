@@ -23,8 +23,9 @@ from tests.wordpress_site import WordPressSite, running
 
 _SHORTCODE = re.compile(r"\[/?[a-z][a-z0-9_-]*(?:\s[^\[\]]*)?\]")
 # wptexturize runs on WordPress's feed but not on its stored posts: compare text with the typography folded.
-_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "″": '"', "′": "'", "–": "-", "—": "-",
-                             "…": "...", "\u00a0": " "})
+_TYPOGRAPHY = str.maketrans(
+    {"‘": "'", "’": "'", "“": '"', "”": '"', "″": '"', "′": "'", "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+)
 
 
 @pytest.fixture
@@ -39,16 +40,23 @@ def _text(fragment: str) -> str:
 
 
 def _site(make_site: SiteFactory, wordpress: WordPressSite) -> Path:
-    feed = (f"title: Riga Daily\nitems_per_page: 100\n"
-            f"upstream:\n  url: {wordpress.url}/feed/\n  every: 3600\n  timeout: 20\n")
-    return make_site({"feeds/riga/_feed.yaml": feed, "adspaces/4.yaml": space("Public ad"),
-                      "adspaces/acme-4.yaml": space("Acme ad")},
-                     config=CONFIG.replace("top: {use: acme-top}", '"4": {use: acme-4}'))
+    feed = (
+        f"title: Riga Daily\nitems_per_page: 100\n"
+        f"upstream:\n  url: {wordpress.url}/feed/\n  every: 3600\n  timeout: 20\n"
+    )
+    return make_site(
+        {
+            "feeds/riga/_feed.yaml": feed,
+            "adspaces/4.yaml": space("Public ad"),
+            "adspaces/acme-4.yaml": space("Acme ad"),
+        },
+        config=CONFIG.replace("top: {use: acme-top}", '"4": {use: acme-4}'),
+    )
 
 
 async def test_wordpress_feed_followed_and_compared_with_wordpress_data(
-        served: WordPressSite, make_site: SiteFactory, aiohttp_client: Callable[..., Any],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    served: WordPressSite, make_site: SiteFactory, aiohttp_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with aiohttp.ClientSession() as session, session.get(f"{served.url}/feed/") as response:
         raw = await response.read()
     assert b"[bsa_pro_ad_space id=4]" in raw  # WordPress leaks the shortcode: the reason to follow through us
@@ -69,7 +77,8 @@ async def test_wordpress_feed_followed_and_compared_with_wordpress_data(
         item = items[truth["permalink"].rstrip("/")]
         assert item["title"].translate(_TYPOGRAPHY) == html.unescape(truth["title"]).translate(_TYPOGRAPHY)
         assert dt.datetime.fromisoformat(item["date_published"]) == dt.datetime.fromisoformat(
-            truth["date_gmt"].replace(" ", "T") + "+00:00")
+            truth["date_gmt"].replace(" ", "T") + "+00:00"
+        )
         assert [a["name"] for a in item["authors"]] == [truth["author"]]
         assert _text(item["content_html"]) == _text(truth["content"]), truth["title"]
         assert "bsa_pro_ad_space" not in item["content_html"] + item.get("summary", "")
@@ -83,9 +92,12 @@ async def test_wordpress_feed_followed_and_compared_with_wordpress_data(
     assert status["upstreams"][0]["ok"] and status["errors"] == []
 
 
-async def test_wordpress_going_away_and_coming_back(wordpress: WordPressSite, make_site: SiteFactory,
-                                                    aiohttp_client: Callable[..., Any],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_wordpress_going_away_and_coming_back(
+    wordpress: WordPressSite,
+    make_site: SiteFactory,
+    aiohttp_client: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SYNDICATE_ADMIN_TOKEN", TOKEN)
     config = _site(make_site, wordpress)
     with running(wordpress):

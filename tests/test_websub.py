@@ -48,12 +48,15 @@ async def start_hub(stub: HubStub) -> TestServer:
 
 
 def site(make_site: SiteFactory, hub_url: str) -> Path:
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/a.md": article(title="First"),
-        "feeds/sport/_feed.yaml": "title: Sport\n",
-        "feeds/sport/b.md": article(title="Match"),
-    }, config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub_url}']\n")
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article(title="First"),
+            "feeds/sport/_feed.yaml": "title: Sport\n",
+            "feeds/sport/b.md": article(title="Match"),
+        },
+        config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub_url}']\n",
+    )
 
 
 async def test_hub_links_everywhere(aiohttp_client: Client, make_site: SiteFactory) -> None:
@@ -62,8 +65,9 @@ async def test_hub_links_everywhere(aiohttp_client: Client, make_site: SiteFacto
     assert isinstance(client, TestClient)
     rss = await client.get("/feeds/news.rss")
     assert '<https://hub.example.org/>; rel="hub"' in rss.headers["Link"]
-    links = {link.get("rel"): link.get("href") for link in strict_xml(await rss.read()).iterfind(
-        "channel/atom:link", NS)}
+    links = {
+        link.get("rel"): link.get("href") for link in strict_xml(await rss.read()).iterfind("channel/atom:link", NS)
+    }
     assert links["hub"] == "https://hub.example.org/"
     assert links["self"] == "http://127.0.0.1:8080/feeds/news.rss"
     atom = strict_xml(await (await client.get("/feeds/news.atom")).read())
@@ -120,16 +124,23 @@ def every_format(*paths: str) -> list[str]:
 
 def tagged_site(make_site: SiteFactory, hub_url: str) -> Path:
     """Two sections; articles with tags and authors; one ad slot in ``a``."""
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/a.md": article(title="First", extra="tags: [Belarus, Energy]\nauthor: Ann Lee\n",
-                                   body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore."),
-        "feeds/news/c.md": article(title="Other", date="2024-05-02T10:00:00+00:00",
-                                   extra="tags: [Sport]\nauthor: Bob Roe\n"),
-        "feeds/sport/_feed.yaml": "title: Sport\n",
-        "feeds/sport/b.md": article(title="Match", extra="tags: [Sport]\n"),
-        "adspaces/top.yaml": "name: Top\nunits:\n  - {id: u1, type: text, url: 'https://ad.test/', title: Ad A}\n",
-    }, config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub_url}']\n")
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article(
+                title="First",
+                extra="tags: [Belarus, Energy]\nauthor: Ann Lee\n",
+                body="Intro.\n\n[bsa_pro_ad_space id=top]\n\nMore.",
+            ),
+            "feeds/news/c.md": article(
+                title="Other", date="2024-05-02T10:00:00+00:00", extra="tags: [Sport]\nauthor: Bob Roe\n"
+            ),
+            "feeds/sport/_feed.yaml": "title: Sport\n",
+            "feeds/sport/b.md": article(title="Match", extra="tags: [Sport]\n"),
+            "adspaces/top.yaml": "name: Top\nunits:\n  - {id: u1, type: text, url: 'https://ad.test/', title: Ad A}\n",
+        },
+        config=MINIMAL_CONFIG + f"http:\n  websub_hubs: ['{hub_url}']\n",
+    )
 
 
 async def pings_after(aiohttp_client: Client, make_site: SiteFactory, edit: Callable[[Path], None]) -> list[str]:
@@ -149,41 +160,59 @@ async def pings_after(aiohttp_client: Client, make_site: SiteFactory, edit: Call
         await hub.close()
 
 
-async def test_tag_and_author_feeds_of_a_changed_article_are_pinged(aiohttp_client: Client,
-                                                                    make_site: SiteFactory) -> None:
+async def test_tag_and_author_feeds_of_a_changed_article_are_pinged(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     def edit(root: Path) -> None:
         path = root / "feeds/news/a.md"
         path.write_text(path.read_text(encoding="utf-8").replace("More.", "More, corrected."), encoding="utf-8")
 
     assert await pings_after(aiohttp_client, make_site, edit) == every_format(
-        "all", "news", *(f"{feed}/{kind}/{slug}" for feed in ("all", "news")
-                         for kind, slug in (("tags", "belarus"), ("tags", "energy"), ("authors", "ann-lee"))))
+        "all",
+        "news",
+        *(
+            f"{feed}/{kind}/{slug}"
+            for feed in ("all", "news")
+            for kind, slug in (("tags", "belarus"), ("tags", "energy"), ("authors", "ann-lee"))
+        ),
+    )
 
 
-async def test_a_feed_title_change_pings_that_feed_and_its_tag_and_author_feeds(aiohttp_client: Client,
-                                                                              make_site: SiteFactory) -> None:
+async def test_a_feed_title_change_pings_that_feed_and_its_tag_and_author_feeds(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     def edit(root: Path) -> None:
         (root / "feeds/sport/_feed.yaml").write_text("title: Sport and games\n", encoding="utf-8")
 
     assert await pings_after(aiohttp_client, make_site, edit) == every_format("sport", "sport/tags/sport")
 
 
-async def test_an_ad_change_pings_the_public_feeds_carrying_the_ad(aiohttp_client: Client,
-                                                                   make_site: SiteFactory) -> None:
+async def test_an_ad_change_pings_the_public_feeds_carrying_the_ad(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     def edit(root: Path) -> None:
         (root / "adspaces/top.yaml").write_text(
-            "name: Top\nunits:\n  - {id: u1, type: text, url: 'https://ad.test/', title: Ad B}\n", encoding="utf-8")
+            "name: Top\nunits:\n  - {id: u1, type: text, url: 'https://ad.test/', title: Ad B}\n", encoding="utf-8"
+        )
 
     assert await pings_after(aiohttp_client, make_site, edit) == every_format(
-        "all", "news", *(f"{feed}/{kind}/{slug}" for feed in ("all", "news")
-                         for kind, slug in (("tags", "belarus"), ("tags", "energy"), ("authors", "ann-lee"))))
+        "all",
+        "news",
+        *(
+            f"{feed}/{kind}/{slug}"
+            for feed in ("all", "news")
+            for kind, slug in (("tags", "belarus"), ("tags", "energy"), ("authors", "ann-lee"))
+        ),
+    )
 
 
-async def test_a_new_tag_feed_is_pinged_and_a_vanished_one_is_not(aiohttp_client: Client,
-                                                                  make_site: SiteFactory) -> None:
+async def test_a_new_tag_feed_is_pinged_and_a_vanished_one_is_not(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
     def edit(root: Path) -> None:
         path = root / "feeds/sport/b.md"
         path.write_text(article(title="Match", extra="tags: [Football]\n"), encoding="utf-8")
 
     assert await pings_after(aiohttp_client, make_site, edit) == every_format(
-        "all", "sport", "all/tags/football", "sport/tags/football", "all/tags/sport")
+        "all", "sport", "all/tags/football", "sport/tags/football", "all/tags/sport"
+    )

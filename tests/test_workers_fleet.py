@@ -65,8 +65,23 @@ def workers(tmp_path: Path) -> Iterator[str]:
     for name in ("SYNDICATE_DATABASE_URL", "SYNDICATE_DATABASE_URL_FILE", "SYNDICATE_CONFIG"):
         env.pop(name, None)
     log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml"),
-                               "--port", str(port), "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "syndicate",
+            "serve",
+            "--config",
+            str(site / "config.yaml"),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         pids: set[int] = set()
@@ -112,8 +127,10 @@ def test_a_click_replayed_on_every_worker_counts_once(workers: str) -> None:
     opener = urllib.request.build_opener(_NoRedirect)
     for reader in range(5):
         for _ in range(6):  # each reader clicks six times, spread over both workers
-            request = urllib.request.Request(click, headers={"User-Agent": CHROME, "Connection": "close",
-                                                             "X-Forwarded-For": f"203.0.113.{reader + 1}"})
+            request = urllib.request.Request(
+                click,
+                headers={"User-Agent": CHROME, "Connection": "close", "X-Forwarded-For": f"203.0.113.{reader + 1}"},
+            )
             try:
                 opener.open(request, timeout=5)
             except urllib.error.HTTPError as exc:

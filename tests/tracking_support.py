@@ -21,8 +21,7 @@ SIGNING_KEYS = "k1:test-signing-secret-0123456789"
 ADMIN_TOKEN = "test-admin-token-0123456789"
 PARTNER_KEY = "partner-a-test-key"
 PUBLIC_URL = "https://feeds.test"
-CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-          "Safari/537.36")
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 GMAIL_PROXY = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
 
@@ -59,16 +58,22 @@ PIXEL_LINK = re.compile(r'src="(https://feeds\.test/i/[^"]+\.gif)"')
 def tracked_site(make_site: SiteFactory, tracking: str = "", config: str = CONFIG) -> Path:
     """Three articles: two with space 4, one with space 5. ``tracking`` lines replace the tracking settings."""
     if tracking:
-        config = config.replace("  flush_seconds: 60     # tests flush by stopping the app or by asking for "
-                                "stats, never by waiting\n  dedupe_seconds: 0\n", tracking)
-    return make_site({
-        "feeds/news/_feed.yaml": FEED_YAML,
-        "feeds/news/a.md": article("A", "2024-05-01T10:00:00+00:00", "First. [bsa_pro_ad_space id=4]"),
-        "feeds/news/b.md": article("B", "2024-05-02T10:00:00+00:00", "Second. [bsa_pro_ad_space id=4]"),
-        "feeds/news/c.md": article("C", "2024-05-03T10:00:00+00:00", "Third. [bsa_pro_ad_space id=5]"),
-        "adspaces/4.yaml": SPACE_4,
-        "adspaces/5.yaml": SPACE_5,
-    }, config=config)
+        config = config.replace(
+            "  flush_seconds: 60     # tests flush by stopping the app or by asking for "
+            "stats, never by waiting\n  dedupe_seconds: 0\n",
+            tracking,
+        )
+    return make_site(
+        {
+            "feeds/news/_feed.yaml": FEED_YAML,
+            "feeds/news/a.md": article("A", "2024-05-01T10:00:00+00:00", "First. [bsa_pro_ad_space id=4]"),
+            "feeds/news/b.md": article("B", "2024-05-02T10:00:00+00:00", "Second. [bsa_pro_ad_space id=4]"),
+            "feeds/news/c.md": article("C", "2024-05-03T10:00:00+00:00", "Third. [bsa_pro_ad_space id=5]"),
+            "adspaces/4.yaml": SPACE_4,
+            "adspaces/5.yaml": SPACE_5,
+        },
+        config=config,
+    )
 
 
 def use_test_secrets(monkeypatch: pytest.MonkeyPatch) -> None:

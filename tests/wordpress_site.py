@@ -83,34 +83,83 @@ def site_spec() -> dict[str, Any]:
     """What the site holds: every case the import must get right, plus filler up to 50+ posts."""
     posts: list[dict[str, Any]] = []
 
-    def post(key: str, title: str, content: str, *, date: str, status: str = "publish", kind: str = "post",
-             author: str = "ann", categories: tuple[str, ...] = ("World",), tags: tuple[str, ...] = (),
-             excerpt: str = "", image: str = "", edit: str = "") -> None:
-        posts.append({"key": key, "title": title, "content": content, "date": date, "status": status, "type": kind,
-                      "author": author, "categories": list(categories), "tags": list(tags), "excerpt": excerpt,
-                      "image": image, "edit": edit})
+    def post(
+        key: str,
+        title: str,
+        content: str,
+        *,
+        date: str,
+        status: str = "publish",
+        kind: str = "post",
+        author: str = "ann",
+        categories: tuple[str, ...] = ("World",),
+        tags: tuple[str, ...] = (),
+        excerpt: str = "",
+        image: str = "",
+        edit: str = "",
+    ) -> None:
+        posts.append(
+            {
+                "key": key,
+                "title": title,
+                "content": content,
+                "date": date,
+                "status": status,
+                "type": kind,
+                "author": author,
+                "categories": list(categories),
+                "tags": list(tags),
+                "excerpt": excerpt,
+                "image": image,
+                "edit": edit,
+            }
+        )
 
-    post("sample", "Recapping Putin & Lukashenko’s Big Meeting in Sochi",
-         "[bsa_pro_ad_space id=4]\n\n" + _sample_body(), date="2020-09-14 21:30:00",
-         tags=("Russia", "Belarus", "Politics"), image="sochi",
-         excerpt="Putin and Lukashenko met for almost five hours in Sochi.")
-    post("classic", "Classic editor post",
-         "First paragraph with the ad [bsa_pro_ad_space id=4] mid-sentence.\nA second line.\n\n"
-         "[bsa_pro_ad_space id=4]\n\nLast paragraph.\n<pre>code\n\n  stays</pre>",
-         date="2021-03-01 09:15:00", categories=("Économie",), tags=("Ads",))
-    post("blocks", "Block editor post",
-         "<!-- wp:paragraph -->\n<p>Block one, “quoted” and non\u00a0breaking.</p>\n<!-- /wp:paragraph -->\n\n"
-         "<!-- wp:shortcode -->\n[bsa_pro_ad_space id=4]\n<!-- /wp:shortcode -->\n\n"
-         '<!-- wp:heading {"level":3} -->\n<h3>Über uns</h3>\n<!-- /wp:heading -->\n\n'
-         "<!-- wp:paragraph -->\n<p>Block two.</p>\n<!-- /wp:paragraph -->",
-         date="2021-04-02 18:00:00", author="bob", tags=("Blocks", "Ünïcode"))
-    post("caption", "Captioned photo",
-         'Before.\n\n[caption id="attachment_9" align="aligncenter" width="300"]'
-         '<img src="https://cdn.example.test/harbour.jpg" alt="Harbour" width="300" height="200" /> '
-         "The harbour at dawn[/caption]\n\nAfter.", date="2021-05-03 07:00:00", image="harbour")
-    post("others", "Other plugins' shortcodes",
-         'A gallery [gallery ids="1,2"] and a form [contact-form-7 id="5"] and [sic] text.',
-         date="2021-06-04 12:00:00", categories=("Sports",))
+    post(
+        "sample",
+        "Recapping Putin & Lukashenko’s Big Meeting in Sochi",
+        "[bsa_pro_ad_space id=4]\n\n" + _sample_body(),
+        date="2020-09-14 21:30:00",
+        tags=("Russia", "Belarus", "Politics"),
+        image="sochi",
+        excerpt="Putin and Lukashenko met for almost five hours in Sochi.",
+    )
+    post(
+        "classic",
+        "Classic editor post",
+        "First paragraph with the ad [bsa_pro_ad_space id=4] mid-sentence.\nA second line.\n\n"
+        "[bsa_pro_ad_space id=4]\n\nLast paragraph.\n<pre>code\n\n  stays</pre>",
+        date="2021-03-01 09:15:00",
+        categories=("Économie",),
+        tags=("Ads",),
+    )
+    post(
+        "blocks",
+        "Block editor post",
+        "<!-- wp:paragraph -->\n<p>Block one, “quoted” and non\u00a0breaking.</p>\n<!-- /wp:paragraph -->\n\n"
+        "<!-- wp:shortcode -->\n[bsa_pro_ad_space id=4]\n<!-- /wp:shortcode -->\n\n"
+        '<!-- wp:heading {"level":3} -->\n<h3>Über uns</h3>\n<!-- /wp:heading -->\n\n'
+        "<!-- wp:paragraph -->\n<p>Block two.</p>\n<!-- /wp:paragraph -->",
+        date="2021-04-02 18:00:00",
+        author="bob",
+        tags=("Blocks", "Ünïcode"),
+    )
+    post(
+        "caption",
+        "Captioned photo",
+        'Before.\n\n[caption id="attachment_9" align="aligncenter" width="300"]'
+        '<img src="https://cdn.example.test/harbour.jpg" alt="Harbour" width="300" height="200" /> '
+        "The harbour at dawn[/caption]\n\nAfter.",
+        date="2021-05-03 07:00:00",
+        image="harbour",
+    )
+    post(
+        "others",
+        "Other plugins' shortcodes",
+        'A gallery [gallery ids="1,2"] and a form [contact-form-7 id="5"] and [sic] text.',
+        date="2021-06-04 12:00:00",
+        categories=("Sports",),
+    )
     post("edited", "Edited later", "Original text.", date="2021-07-05 12:00:00", edit="Edited text.")
     post("future", "Scheduled for later", "Not yet.", date="2031-01-01 08:00:00", status="future")
     post("draft", "A draft", "Unfinished.", date="2021-08-01 10:00:00", status="draft")
@@ -121,18 +170,41 @@ def site_spec() -> dict[str, Any]:
     post("page", "About us", "We are a newsroom.", date="2020-01-01 10:00:00", kind="page", categories=())
     for n in range(1, 46):
         ad = "\n\n[bsa_pro_ad_space id=4]\n\n" if n % 3 == 0 else "\n\n"
-        post(f"filler{n}", f"Filler story number {n}", f"Story {n} opens here.{ad}Story {n} ends – “done”.",
-             date=f"2022-{(n % 12) + 1:02d}-{(n % 27) + 1:02d} {(n % 24):02d}:30:00",
-             author="bob" if n % 2 else "ann", categories=("World", "Sports")[n % 2:n % 2 + 1], tags=(f"t{n % 5}",))
+        post(
+            f"filler{n}",
+            f"Filler story number {n}",
+            f"Story {n} opens here.{ad}Story {n} ends – “done”.",
+            date=f"2022-{(n % 12) + 1:02d}-{(n % 27) + 1:02d} {(n % 24):02d}:30:00",
+            author="bob" if n % 2 else "ann",
+            categories=("World", "Sports")[n % 2 : n % 2 + 1],
+            tags=(f"t{n % 5}",),
+        )
     images = [
-        {"key": "sochi", "title": "Sochi meeting", "url": "https://cdn.example.test/sochi.jpg", "file": "sochi.jpg",
-         "alt": "Putin and Lukashenko in Sochi", "width": 1200, "height": 675},
-        {"key": "harbour", "title": "Harbour", "url": "https://cdn.example.test/harbour.jpg", "file": "harbour.jpg",
-         "alt": "The harbour", "width": 300, "height": 200},
+        {
+            "key": "sochi",
+            "title": "Sochi meeting",
+            "url": "https://cdn.example.test/sochi.jpg",
+            "file": "sochi.jpg",
+            "alt": "Putin and Lukashenko in Sochi",
+            "width": 1200,
+            "height": 675,
+        },
+        {
+            "key": "harbour",
+            "title": "Harbour",
+            "url": "https://cdn.example.test/harbour.jpg",
+            "file": "harbour.jpg",
+            "alt": "The harbour",
+            "width": 300,
+            "height": 200,
+        },
     ]
-    return {"site": {"title": "Riga Daily", "description": "News from the Baltics", "timezone": TIMEZONE},
-            "users": [{"login": "ann", "display_name": "Ann Åberg"}, {"login": "bob", "display_name": "Bob Writer"}],
-            "images": images, "posts": posts}
+    return {
+        "site": {"title": "Riga Daily", "description": "News from the Baltics", "timezone": TIMEZONE},
+        "users": [{"login": "ann", "display_name": "Ann Åberg"}, {"login": "bob", "display_name": "Bob Writer"}],
+        "images": images,
+        "posts": posts,
+    }
 
 
 @dataclass
@@ -152,8 +224,10 @@ class WordPressSite:
 
 
 def _mysql(sql: str) -> None:
-    script = (f"$db = new mysqli('{DB_HOST}', 'root', '', '', {DB_PORT}); if ($db->connect_error) exit(1);"
-              f"foreach (explode(';', {json.dumps(sql)}) as $q) if (trim($q) !== '' && !$db->query($q)) exit(2);")
+    script = (
+        f"$db = new mysqli('{DB_HOST}', 'root', '', '', {DB_PORT}); if ($db->connect_error) exit(1);"
+        f"foreach (explode(';', {json.dumps(sql)}) as $q) if (trim($q) !== '' && !$db->query($q)) exit(2);"
+    )
     subprocess.run(["php", "-r", script], check=True, timeout=30)
 
 
@@ -190,8 +264,22 @@ def built_site(root: Path) -> Iterator[WordPressSite]:
         spec = root / "spec.json"
         spec.write_text(json.dumps(site_spec(), ensure_ascii=False), encoding="utf-8")
         env = {**os.environ, "WORDPRESS_CONFIG": name, "WP_TEST_HOST": f"127.0.0.1:{port}"}
-        subprocess.run(["php", "-d", "display_errors=stderr", "-d", "memory_limit=512M", str(DATA / "build_site.php"),
-                        str(spec), str(root / "out")], check=True, env=env, timeout=300, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "php",
+                "-d",
+                "display_errors=stderr",
+                "-d",
+                "memory_limit=512M",
+                str(DATA / "build_site.php"),
+                str(spec),
+                str(root / "out"),
+            ],
+            check=True,
+            env=env,
+            timeout=300,
+            stdout=subprocess.DEVNULL,
+        )
         truth = json.loads((root / "out" / "truth.json").read_text(encoding="utf-8"))
         yield WordPressSite(root, port, name, database, root / "out" / "export.xml", truth)
     finally:
@@ -261,8 +349,10 @@ def running(site: WordPressSite) -> Iterator[None]:
     if os.geteuid() == 0:
         fpm_args.append("--allow-to-run-as-root")
     fpm = subprocess.Popen(fpm_args, stderr=subprocess.DEVNULL)
-    nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(run / "nginx.conf"),
-                              "-p", str(run)], stderr=subprocess.DEVNULL)
+    nginx = subprocess.Popen(
+        [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(run / "nginx.conf"), "-p", str(run)],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:

@@ -37,8 +37,15 @@ Used = Mapping[tuple[str, str, str, str], int]
 
 
 def is_capped(unit: AdUnit) -> bool:
-    return any(cap is not None for cap in (unit.max_impressions, unit.max_clicks, unit.max_impressions_per_partner,
-                                           unit.max_clicks_per_partner))
+    return any(
+        cap is not None
+        for cap in (
+            unit.max_impressions,
+            unit.max_clicks,
+            unit.max_impressions_per_partner,
+            unit.max_clicks_per_partner,
+        )
+    )
 
 
 def capped_units(spaces: Mapping[str, AdSpace]) -> frozenset[tuple[str, str]]:
@@ -54,7 +61,8 @@ class CapView:
     start: int = 0  # unix time of the window it was frozen for
     _per_unit: dict[tuple[str, str, str], int] = field(default_factory=dict, init=False, repr=False)
     _states: dict[tuple[int, str], tuple[tuple[str, str, int], ...]] = field(
-        default_factory=dict, init=False, repr=False)
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for (space, unit, _, kind), n in self.used.items():
@@ -77,8 +85,7 @@ class CapView:
                 left = room if left is None else min(left, room)
         return left
 
-    def state(self, generation: int, spaces: Mapping[str, AdSpace], audience: str) -> tuple[tuple[str, str, int],
-                                                                                            ...]:
+    def state(self, generation: int, spaces: Mapping[str, AdSpace], audience: str) -> tuple[tuple[str, str, int], ...]:
         """What a render for ``audience`` reads of this view: (space, unit, impressions left, 0 when a click
         cap is reached, ``UNLIMITED`` when neither limits it) per capped unit. Memoised per Snapshot
         generation and audience: it is part of every variant key, so it is asked for on every request."""
@@ -87,7 +94,10 @@ class CapView:
         if found is None:
             found = self._states[key] = tuple(
                 (space.id, unit.id, self._left(space.id, unit, audience))
-                for space in spaces.values() for unit in space.units if is_capped(unit))
+                for space in spaces.values()
+                for unit in space.units
+                if is_capped(unit)
+            )
         return found
 
     def _left(self, space: str, unit: AdUnit, audience: str) -> int:
@@ -98,8 +108,10 @@ class CapView:
 
     def clicks_spent(self, space: str, unit: AdUnit, audience: str) -> bool:
         """True when a click cap is reached for ``audience`` (or for everyone)."""
-        return any(cap is not None and self.count(space, unit.id, CLICK, who) >= cap
-                   for cap, who in ((unit.max_clicks, None), (unit.max_clicks_per_partner, audience)))
+        return any(
+            cap is not None and self.count(space, unit.id, CLICK, who) >= cap
+            for cap, who in ((unit.max_clicks, None), (unit.max_clicks_per_partner, audience))
+        )
 
 
 class Budget:
@@ -150,11 +162,12 @@ class CapStatus:
 
     def message(self) -> str:
         who = f" for {self.audience}" if self.audience else ""
-        state = ("reached: not placed again" + who if self.reached
-                 else f"{self.used / self.cap:.0%} used: near it")
+        state = "reached: not placed again" + who if self.reached else f"{self.used / self.cap:.0%} used: near it"
         field_name = f"max_{self.what}" + ("_per_partner" if self.audience else "")
-        return (f"units[{self.index}] {self.unit.id!r}: {self.used} of {field_name} {self.cap}{who}: {state} "
-                "(caps are judged at the start of each rotation window)")
+        return (
+            f"units[{self.index}] {self.unit.id!r}: {self.used} of {field_name} {self.cap}{who}: {state} "
+            "(caps are judged at the start of each rotation window)"
+        )
 
 
 def cap_statuses(spaces: Mapping[str, AdSpace], view: CapView, audiences: Iterable[str]) -> list[CapStatus]:
@@ -164,10 +177,14 @@ def cap_statuses(spaces: Mapping[str, AdSpace], view: CapView, audiences: Iterab
     for _, space in sorted(spaces.items()):
         for index, unit in enumerate(space.units):
             checks: list[tuple[str, str, int | None, str | None]] = [
-                ("impressions", SERVED, unit.max_impressions, None), ("clicks", CLICK, unit.max_clicks, None)]
+                ("impressions", SERVED, unit.max_impressions, None),
+                ("clicks", CLICK, unit.max_clicks, None),
+            ]
             for audience in audiences:
-                checks += [("impressions", SERVED, unit.max_impressions_per_partner, audience),
-                           ("clicks", CLICK, unit.max_clicks_per_partner, audience)]
+                checks += [
+                    ("impressions", SERVED, unit.max_impressions_per_partner, audience),
+                    ("clicks", CLICK, unit.max_clicks_per_partner, audience),
+                ]
             for what, kind, cap, who in checks:
                 if cap is None:
                     continue
@@ -184,5 +201,7 @@ def audience_ids(config: Config) -> list[str]:
 
 def cap_problems(spaces: Mapping[str, AdSpace], view: CapView, audiences: Iterable[str]) -> list[Problem]:
     """Warnings for ``check`` and ``/admin/status``: every unit at or near a cap, at its line."""
-    return [Problem(status.space.path, status.unit.line, Level.WARNING, status.message())
-            for status in cap_statuses(spaces, view, audiences)]
+    return [
+        Problem(status.space.path, status.unit.line, Level.WARNING, status.message())
+        for status in cap_statuses(spaces, view, audiences)
+    ]

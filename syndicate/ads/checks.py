@@ -17,8 +17,13 @@ from syndicate.partners import PUBLIC_ID
 from syndicate.problems import Problem, ProblemList
 
 
-def check_calls(articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config,
-                problems: ProblemList, memo: CallChecks | None = None) -> None:
+def check_calls(
+    articles: Iterable[Article],
+    spaces: dict[str, AdSpace],
+    config: Config,
+    problems: ProblemList,
+    memo: CallChecks | None = None,
+) -> None:
     """Warn about ad calls that cannot resolve, and attributes we do not understand. With a ``memo``,
     an article of the last build checked against the same spaces and ad settings is not checked again."""
     if memo is not None:
@@ -29,8 +34,13 @@ def check_calls(articles: Iterable[Article], spaces: dict[str, AdSpace], config:
         check_article(article, spaces, aliases, config.ads.strip_tags, problems)
 
 
-def check_article(article: Article, spaces: Container[str], aliases: dict[str, ShortcodeAlias],
-                  strip_tags: Container[str], problems: ProblemList) -> None:
+def check_article(
+    article: Article,
+    spaces: Container[str],
+    aliases: dict[str, ShortcodeAlias],
+    strip_tags: Container[str],
+    problems: ProblemList,
+) -> None:
     for call in article.calls:
         shortcode = call.shortcode
         if shortcode.tag in aliases or shortcode.tag in strip_tags:
@@ -38,8 +48,11 @@ def check_article(article: Article, spaces: Container[str], aliases: dict[str, S
             if shortcode.tag in aliases and target is None:
                 attribute = aliases[shortcode.tag].attribute
                 value = shortcode.attrs.get(attribute, "")
-                problems.warning(article.path, call.line, f"[{shortcode.tag}]: no space mapped for "
-                                 f"{attribute}={value!r}; it renders as nothing")
+                problems.warning(
+                    article.path,
+                    call.line,
+                    f"[{shortcode.tag}]: no space mapped for {attribute}={value!r}; it renders as nothing",
+                )
             continue
         if shortcode.tag not in AD_TAGS:
             continue
@@ -69,8 +82,9 @@ class CallChecks:
         self._whole: tuple[Iterable[Article], tuple[Problem, ...]] | None = None  # the last call's, all at once
         self.looked_at = 0  # articles gone through, over this memo's life
 
-    def check(self, articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config,
-              problems: ProblemList) -> None:
+    def check(
+        self, articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config, problems: ProblemList
+    ) -> None:
         against = (frozenset(spaces), config.ads.aliases, config.ads.strip_tags)
         if self._whole is not None and self._whole[0] is articles and against == self._against:
             problems.extend(self._whole[1])  # the very same articles: not one of them to look at
@@ -98,16 +112,16 @@ def check_partners(spaces: dict[str, AdSpace], config: Config, problems: Problem
         for space_id, override in audience.overrides.items():
             for named in (space_id, override.use):
                 if named and named not in spaces:
-                    problems.error(config.path, override.line,
-                                   f"{audience.id}: override names unknown ad space {named!r}")
+                    problems.error(
+                        config.path, override.line, f"{audience.id}: override names unknown ad space {named!r}"
+                    )
     for alias in config.ads.aliases:
         for named in (*alias.spaces.values(), alias.default):
             if named and named not in spaces:
                 problems.error(config.path, alias.line, f"ads.aliases.{alias.tag}: unknown ad space {named!r}")
 
 
-def check_targeting(spaces: dict[str, AdSpace], feeds: dict[str, Feed], config: Config,
-                    problems: ProblemList) -> None:
+def check_targeting(spaces: dict[str, AdSpace], feeds: dict[str, Feed], config: Config, problems: ProblemList) -> None:
     """Targeting that names a partner or feed nobody has: a typo that would silently keep an ad from
     everyone it was meant for (errors, like unknown keys)."""
     sections = {name for name in feeds if name != ALL_FEED}
@@ -116,17 +130,28 @@ def check_targeting(spaces: dict[str, AdSpace], feeds: dict[str, Feed], config: 
         for unit in space.units:
             for partner in unit.partners:
                 if partner not in partner_ids:
-                    problems.error(space.path, unit.key_lines.get("partners", unit.line),
-                                   f"{unit.where}.partners: no partner {partner!r} (known: "
-                                   + ", ".join(sorted(partner_ids)) + ")")
+                    problems.error(
+                        space.path,
+                        unit.key_lines.get("partners", unit.line),
+                        f"{unit.where}.partners: no partner {partner!r} (known: "
+                        + ", ".join(sorted(partner_ids))
+                        + ")",
+                    )
             for feed in unit.feeds:
                 if feed not in sections:
-                    hint = "units target sections; 'all' spans them" if feed == ALL_FEED else "known: " + ", ".join(
-                        sorted(sections))
-                    problems.error(space.path, unit.key_lines.get("feeds", unit.line),
-                                   f"{unit.where}.feeds: no feed {feed!r} ({hint})")
+                    hint = (
+                        "units target sections; 'all' spans them"
+                        if feed == ALL_FEED
+                        else "known: " + ", ".join(sorted(sections))
+                    )
+                    problems.error(
+                        space.path,
+                        unit.key_lines.get("feeds", unit.line),
+                        f"{unit.where}.feeds: no feed {feed!r} ({hint})",
+                    )
     for audience in (config.public, *config.partners):
         for feed in audience.feeds:
             if feed not in feeds:
-                problems.error(config.path, audience.feeds_line, f"{audience.where or audience.id}.feeds: "
-                               f"no feed {feed!r}")
+                problems.error(
+                    config.path, audience.feeds_line, f"{audience.where or audience.id}.feeds: no feed {feed!r}"
+                )

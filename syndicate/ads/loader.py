@@ -37,7 +37,13 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
     if deep:
         f.error("html", f"markup nests deeper than {MAX_DEPTH} elements")
     unit = AdUnit(
-        id=unit_id, type=kind, url=url, line=f.anchor, src=src, where=f.prefix, key_lines=dict(f.mapping.key_lines),
+        id=unit_id,
+        type=kind,
+        url=url,
+        line=f.anchor,
+        src=src,
+        where=f.prefix,
+        key_lines=dict(f.mapping.key_lines),
         width=f.integer("width", 0, minimum=1, maximum=MAX_PIXELS) or None,
         height=f.integer("height", 0, minimum=1, maximum=MAX_PIXELS) or None,
         alt=f.text("alt"),
@@ -69,8 +75,9 @@ def read_unit(f: Fields, absolute: Callable[[str], str], sanitize: Callable[[str
     return unit if len(f.problems.errors) == errors_before else None
 
 
-def read_space(path: Path, root: Path, problems: ProblemList, absolute: Callable[[str], str],
-               sanitize: Callable[[str], str]) -> AdSpace | None:
+def read_space(
+    path: Path, root: Path, problems: ProblemList, absolute: Callable[[str], str], sanitize: Callable[[str], str]
+) -> AdSpace | None:
     """One space file; None when it cannot be used (its problems are in ``problems``)."""
     text = read_text(path, root, problems, MAX_SPACE_BYTES)
     if text is None:
@@ -78,8 +85,9 @@ def read_space(path: Path, root: Path, problems: ProblemList, absolute: Callable
     return parse_space(text, path, problems, absolute, sanitize)
 
 
-def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable[[str], str],
-                sanitize: Callable[[str], str]) -> AdSpace | None:
+def parse_space(
+    text: str, path: Path, problems: ProblemList, absolute: Callable[[str], str], sanitize: Callable[[str], str]
+) -> AdSpace | None:
     """A space from its YAML text, as if read from ``path``: the admin API checks a body with it before writing."""
     try:
         data = load_yaml(text, path)
@@ -128,8 +136,9 @@ def parse_space(text: str, path: Path, problems: ProblemList, absolute: Callable
     return space if len(problems.errors) == errors_before else None
 
 
-def load_spaces(folder: Path, problems: ProblemList, absolute: Callable[[str], str],
-                sanitize: Callable[[str], str]) -> dict[str, AdSpace]:
+def load_spaces(
+    folder: Path, problems: ProblemList, absolute: Callable[[str], str], sanitize: Callable[[str], str]
+) -> dict[str, AdSpace]:
     """Every ``*.yaml`` in ``folder``, then the cross-references between spaces."""
     spaces: dict[str, AdSpace] = {}
     broken: dict[str, Path] = {}

@@ -59,7 +59,7 @@ def unit_parts(unit: AdUnit, text: str, max_width: int | None, block: bool) -> t
     gap = "<br>" if block else " "
     if unit.type is UnitType.IMAGE:
         alt = escape(unit.alt or unit.title)
-        image = f"<img src=\"{escape(unit.src)}\"{_size(unit, max_width)} alt=\"{alt}\">"
+        image = f'<img src="{escape(unit.src)}"{_size(unit, max_width)} alt="{alt}">'
         return (_OPEN, f"{_REL}{image}</a>{gap}{_OPEN}", f"{_REL}{escape(_line_text(unit, text))}</a>")
     if unit.type is UnitType.HTML:
         return html_unit_parts(unit.html, text, _line_text(unit, ""), gap)
@@ -97,7 +97,8 @@ def html_unit_parts(html: str, text: str, fallback: str, gap: str) -> tuple[str,
         link.attrib.update({"href": _CLICK, **kept, "rel": "sponsored noopener"})
     line = text or ("" if any(link.text_content().strip() for link in links) else fallback)
     inner = escape(root.text or "", quote=False) + "".join(
-        lxml.html.tostring(child, encoding="unicode") for child in root)
+        lxml.html.tostring(child, encoding="unicode") for child in root
+    )
     inner = _LINK_END_SPACE.sub(r"\1 ", _SPACE_RUN.sub(" ", inner)).strip()  # what dropped blocks left between words
     if line:
         inner = f"{inner}{gap}{_OPEN}{_CLICK}{_REL}{escape(line)}</a>"
@@ -107,13 +108,46 @@ def html_unit_parts(html: str, text: str, fallback: str, gap: str) -> tuple[str,
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _LINK_END_SPACE = re.compile(r" (</a>)")
 _CLICK = "syndicate-click-" + secrets.token_hex(8)  # stands for the click URL until the unit is cut at it
-_PHRASING = frozenset({"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "i", "img",
-                       "ins", "kbd", "mark", "picture", "q", "s", "samp", "small", "source", "span", "strong", "sub",
-                       "sup", "time", "u", "var", "wbr"})
+_PHRASING = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "br",
+        "cite",
+        "code",
+        "data",
+        "del",
+        "dfn",
+        "em",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "mark",
+        "picture",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "source",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+        "wbr",
+    }
+)
 
 
-def unit_html(unit: AdUnit, href: str, text: str, max_width: int | None, block: bool,
-              parts: tuple[str, ...] | None = None) -> str:
+def unit_html(
+    unit: AdUnit, href: str, text: str, max_width: int | None, block: bool, parts: tuple[str, ...] | None = None
+) -> str:
     """One unit's markup, its click URL in every link."""
     return escape(href).join(parts if parts is not None else unit_parts(unit, text, max_width, block))
 

@@ -119,8 +119,16 @@ def target_of(call: Call, aliases: dict[str, ShortcodeAlias]) -> Target | None:
 class AdResolver:
     """A ``publish.Resolve`` for one (audience, format, window)."""
 
-    def __init__(self, spaces: dict[str, AdSpace], config: Config, audience: Audience, fmt: str,
-                 window: int, links: Links | None = None, caps: CapView | None = None) -> None:
+    def __init__(
+        self,
+        spaces: dict[str, AdSpace],
+        config: Config,
+        audience: Audience,
+        fmt: str,
+        window: int,
+        links: Links | None = None,
+        caps: CapView | None = None,
+    ) -> None:
         self.spaces = spaces
         self.aliases = {alias.tag: alias for alias in config.ads.aliases}
         self.strip = frozenset(config.ads.strip_tags)

@@ -69,8 +69,13 @@ def audience_allows(unit: AdUnit, audience: Audience, fmt: str, only: frozenset[
 Allowed = dict[tuple[str, frozenset[str] | None], tuple[bool, ...]]
 
 
-def eligible(space: AdSpace, slot: Slot, only: frozenset[str] | None, budget: Budget | None = None,
-             allowed: Allowed | None = None) -> list[AdUnit]:
+def eligible(
+    space: AdSpace,
+    slot: Slot,
+    only: frozenset[str] | None,
+    budget: Budget | None = None,
+    allowed: Allowed | None = None,
+) -> list[AdUnit]:
     """Units that may run in this slot: live now, under their caps, targeted here, allowed by policy and filters.
 
     ``allowed``: a memo of ``audience_allows`` for ``slot``'s audience and format, filled as spaces are met."""
@@ -116,8 +121,14 @@ def draw(space: AdSpace, units: list[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
     return tuple(chosen)
 
 
-def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot, show_ids: frozenset[str] | None = None,
-           budget: Budget | None = None, allowed: Allowed | None = None) -> Choice | None:
+def choose(
+    spaces: dict[str, AdSpace],
+    space_id: str,
+    slot: Slot,
+    show_ids: frozenset[str] | None = None,
+    budget: Budget | None = None,
+    allowed: Allowed | None = None,
+) -> Choice | None:
     """The units for ``space_id`` in ``slot``: its own, else its ``if_empty`` chain, else its fallback.
 
     ``budget``: the caps of this render (``ads/caps.py``); a unit over a cap is not eligible, house ones included.
@@ -145,9 +156,14 @@ def choose(spaces: dict[str, AdSpace], space_id: str, slot: Slot, show_ids: froz
             return Choice(space, units, label if space is first else space.label)
         space = spaces.get(space.if_empty) if space.if_empty else None
     if first.fallback is Fallback.HOUSE:
-        house = [u for u in first.units if u.house and u.live_at(slot.moment)
-                 and (u.type is not UnitType.HTML or audience.allow_html)
-                 and (budget is None or budget.allows(first, u))]
+        house = [
+            u
+            for u in first.units
+            if u.house
+            and u.live_at(slot.moment)
+            and (u.type is not UnitType.HTML or audience.allow_html)
+            and (budget is None or budget.allows(first, u))
+        ]
         units = draw(first, house, slot)
         if units:
             return Choice(first, units, label)

@@ -40,13 +40,19 @@ def case_variants(source: str, tags: Iterable[str], first_line: int) -> list[tup
         counted = match.start()
         if (name, line) not in seen:
             seen.add((name, line))
-            notes.append((line, f"[{name}] is not an ad shortcode: names are case-sensitive, so WordPress shows "
-                                f"it as text; it is removed from feeds (write [{lowered[name.lower()]}] for an ad)"))
+            notes.append(
+                (
+                    line,
+                    f"[{name}] is not an ad shortcode: names are case-sensitive, so WordPress shows "
+                    f"it as text; it is removed from feeds (write [{lowered[name.lower()]}] for an ad)",
+                )
+            )
     return notes
 
 
-def unpaired_openers(source: str, found: Sequence[Shortcode], lines: Sequence[int],
-                     tags: Iterable[str]) -> list[tuple[int, str]]:
+def unpaired_openers(
+    source: str, found: Sequence[Shortcode], lines: Sequence[int], tags: Iterable[str]
+) -> list[tuple[int, str]]:
     """A plain opening tag with a closing tag of its name later on: WordPress would read all the text in
     between as its content (and drop it); here the closing tag pairs with the nearest opening tag."""
     guarded = frozenset(tags)
@@ -59,9 +65,14 @@ def unpaired_openers(source: str, found: Sequence[Shortcode], lines: Sequence[in
         if tag not in last_closer:
             last_closer[tag] = source.rfind(f"[/{tag}]")
         if last_closer[tag] > shortcode.end:
-            notes.append((line, f"[{tag}] has no closing tag of its own, but a [/{tag}] follows: WordPress would "
-                                "take all the text up to it as this shortcode's content; here it stands alone and "
-                                f"the text stays (write [{tag} … /] to say so, or close it)"))
+            notes.append(
+                (
+                    line,
+                    f"[{tag}] has no closing tag of its own, but a [/{tag}] follows: WordPress would "
+                    "take all the text up to it as this shortcode's content; here it stands alone and "
+                    f"the text stays (write [{tag} … /] to say so, or close it)",
+                )
+            )
     return notes
 
 
@@ -82,13 +93,13 @@ def move_out_of_links(html: str, marker: re.Pattern[str]) -> str:
     for match in scanner.finditer(html):
         if match.group("marker") is not None:
             if inside:
-                out.append(html[done:match.start()])
+                out.append(html[done : match.start()])
                 pending.append(match.group())
                 done = match.end()
             continue
         inside = not match.group(1)
         if not inside and pending:
-            out += [html[done:match.end()], *(" " + found for found in pending)]
+            out += [html[done : match.end()], *(" " + found for found in pending)]
             pending, done = [], match.end()
     out += [html[done:], *(" " + found for found in pending)]
     return "".join(out)

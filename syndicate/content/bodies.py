@@ -73,16 +73,29 @@ class BodyRenderer:
         self.tags = frozenset(tags)
         self.guarded = frozenset(guarded)
         self.guard = guard_pattern(self.guarded)
-        self.guard_with_spaces = (re.compile(rf"[ \t\r\n]*(?:(?:{self.guard.pattern})[ \t\r\n]*)+", re.IGNORECASE)
-                                  if self.guard else None)
+        self.guard_with_spaces = (
+            re.compile(rf"[ \t\r\n]*(?:(?:{self.guard.pattern})[ \t\r\n]*)+", re.IGNORECASE) if self.guard else None
+        )
         nonce = secrets.token_hex(6)
         self.marker = re.compile(rf"SYNDSC{nonce}N(\d+)E")
         self.marker_format = f"SYNDSC{nonce}N{{}}E"
         self.unautop = re.compile(rf"<p>(?:\s|\xa0|&nbsp;)*(SYNDSC{nonce}N(\d+)E)(?:\s|\xa0|&nbsp;)*</p>\n?")
         self.cleaner = nh3.Cleaner(
             tags=ALLOWED_TAGS,
-            clean_content_tags={"script", "style", "template", "iframe", "object", "embed", "noscript", "svg",
-                                "math", "textarea", "select", "title"},
+            clean_content_tags={
+                "script",
+                "style",
+                "template",
+                "iframe",
+                "object",
+                "embed",
+                "noscript",
+                "svg",
+                "math",
+                "textarea",
+                "select",
+                "title",
+            },
             attributes=ALLOWED_ATTRIBUTES,
             attribute_filter=self._filter_attribute,
             url_schemes=URL_SCHEMES,
@@ -124,8 +137,11 @@ class BodyRenderer:
         deep = too_deep(html)
         if deep is not None:
             line = first_line if is_markdown else first_line + html.count("\n", 0, deep.offset)
-            raise BodyError(line, f"markup nests deeper than {MAX_DEPTH} elements; the article is skipped "
-                                  "(deep nesting makes sanitising it take quadratic time)")
+            raise BodyError(
+                line,
+                f"markup nests deeper than {MAX_DEPTH} elements; the article is skipped "
+                "(deep nesting makes sanitising it take quadratic time)",
+            )
         html = move_out_of_links(self.clean(html), self.marker)
         alone: set[int] = set()
 
@@ -139,7 +155,7 @@ class BodyRenderer:
         position = 0
         layout = _Layout(html)
         for match in self.marker.finditer(html):
-            segments.append(self.scrub(html[position:match.start()]))
+            segments.append(self.scrub(html[position : match.start()]))
             number = int(match.group(1))
             block = layout.alone_outside_paragraph(match.start(), match.end()) or number in alone
             shortcode = found[number]
@@ -149,8 +165,10 @@ class BodyRenderer:
             segments.append(call)
             position = match.end()
         segments.append(self.scrub(html[position:]))
-        notes = (*case_variants(source, self.guarded, first_line),
-                 *unpaired_openers(source, found, lines, self.guarded))
+        notes = (
+            *case_variants(source, self.guarded, first_line),
+            *unpaired_openers(source, found, lines, self.guarded),
+        )
         return RenderedBody(tuple(s for s in segments if s != ""), tuple(calls), tuple(sorted(notes)))
 
     def enclosed_text(self, content: str, is_markdown: bool) -> str:
@@ -181,8 +199,7 @@ class BodyRenderer:
         (to one space between words, none at either end); every other run of spaces stays as written."""
         if self.guard_with_spaces is None:
             return text
-        return self.guard_with_spaces.sub(
-            lambda m: "" if m.start() == 0 or m.end() == len(text) else " ", text)
+        return self.guard_with_spaces.sub(lambda m: "" if m.start() == 0 or m.end() == len(text) else " ", text)
 
     def plain_text(self, segments: Iterable[Segment]) -> str:
         """The body as plain text without any shortcode output (enclosed text is kept): for derived summaries."""
@@ -243,19 +260,22 @@ class _Layout:
         self.last_open = self.last_close = -1  # the latest "<p" and "</p>" before done
 
     def alone_outside_paragraph(self, start: int, end: int) -> bool:
-        html, gap = self.html, self.html[self.done:start]
+        html, gap = self.html, self.html[self.done : start]
         newline = gap.rfind("\n")
         if newline >= 0:
             self.line_start = self.done + newline + 1
-            self.content_on_line = bool(html[self.line_start:start].strip())
+            self.content_on_line = bool(html[self.line_start : start].strip())
         else:
             self.content_on_line = self.content_on_line or bool(gap.strip())
         if (opened := gap.rfind("<p")) >= 0:
             self.last_open = self.done + opened
         if (closed := gap.rfind("</p>")) >= 0:
             self.last_close = self.done + closed
-        alone = (not self.content_on_line and _BLANK_TO_LINE_END.match(html, end) is not None
-                 and self.last_open <= self.last_close)
+        alone = (
+            not self.content_on_line
+            and _BLANK_TO_LINE_END.match(html, end) is not None
+            and self.last_open <= self.last_close
+        )
         self.done, self.content_on_line = end, True
         return alone
 

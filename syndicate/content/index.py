@@ -63,8 +63,12 @@ def _subfeed(feed: Feed, kind: str, slug: str, members: list[Article]) -> Feed:
     else:
         name = next(tag for tag in newest.tags if _slug(tag) == slug)
     label = "tag" if kind == TAGS else "author"
-    return replace(feed, title=f"{feed.title}: {name}", description=f"{feed.description} ({label}: {name})",
-                   articles=tuple(members))
+    return replace(
+        feed,
+        title=f"{feed.title}: {name}",
+        description=f"{feed.description} ({label}: {name})",
+        articles=tuple(members),
+    )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -124,9 +128,12 @@ class SubfeedMemo:
 def published_feeds(feeds: dict[str, Feed], moment: dt.datetime) -> dict[str, Feed]:
     """Every feed with only the articles published at or before ``moment`` (a feed whose newest article
     is published is itself, the very same object)."""
-    return {name: feed if not feed.articles or feed.articles[0].published <= moment
-            else replace(feed, articles=tuple(a for a in feed.articles if a.published <= moment))
-            for name, feed in feeds.items()}
+    return {
+        name: feed
+        if not feed.articles or feed.articles[0].published <= moment
+        else replace(feed, articles=tuple(a for a in feed.articles if a.published <= moment))
+        for name, feed in feeds.items()
+    }
 
 
 def scheduled_articles(all_articles: tuple[Article, ...], moment: dt.datetime) -> tuple[Article, ...]:

@@ -59,9 +59,9 @@ def split_front_matter(text: str, path: Path) -> Source:
     if end is None:
         problems.error(path, 1, "front matter is not closed by a '---' line")
         raise LoadError(problems)
-    meta = load_yaml(text[first_break + 1:end.start()], path, line_offset=1)
+    meta = load_yaml(text[first_break + 1 : end.start()], path, line_offset=1)
     body_start = text.find("\n", end.end())
-    body = "" if body_start < 0 else text[body_start + 1:]
+    body = "" if body_start < 0 else text[body_start + 1 :]
     return Source(meta, body, text.count("\n", 0, body_start) + 2 if body_start >= 0 else 0)
 
 
@@ -111,8 +111,9 @@ def _read_author(f: Fields, renderer: BodyRenderer) -> Author | None:
 def article_inputs(config: Config, renderer: BodyRenderer) -> ArticleInputs:
     """What an article's parse reads besides its file: the key its cached parse is kept under."""
     site = config.site
-    return ArticleInputs(site.base_url, site.host, site.tag_date, site.article_url, config.feeds_dir,
-                         renderer.tags, renderer.guarded)
+    return ArticleInputs(
+        site.base_url, site.host, site.tag_date, site.article_url, config.feeds_dir, renderer.tags, renderer.guarded
+    )
 
 
 class ContentLoader:
@@ -121,8 +122,9 @@ class ContentLoader:
     With a ``cache``, an article whose file and inputs are unchanged since the cache's last
     build is taken from it instead of parsed again."""
 
-    def __init__(self, config: Config, renderer: BodyRenderer, problems: ProblemList,
-                 cache: ParseCache | None = None) -> None:
+    def __init__(
+        self, config: Config, renderer: BodyRenderer, problems: ProblemList, cache: ParseCache | None = None
+    ) -> None:
         self.config = config
         self.renderer = renderer
         self.problems = problems
@@ -156,14 +158,25 @@ class ContentLoader:
         site = self.config.site
         sections = tuple(f.articles for f in feeds)
         articles = self.cache.all_articles(sections, _merged) if self.cache is not None else _merged(sections)
-        return Feed(ALL_FEED, site.title, site.description or site.title, site.language, site.base_url + "/",
-                    None, self.config.feed_defaults.items_per_page, articles)
+        return Feed(
+            ALL_FEED,
+            site.title,
+            site.description or site.title,
+            site.language,
+            site.base_url + "/",
+            None,
+            self.config.feed_defaults.items_per_page,
+            articles,
+        )
 
     def load_feed(self, folder: Path, seen_uids: dict[str, Path]) -> Feed | None:
         meta_path = folder / FEED_FILE
         if not FEED_NAME.fullmatch(folder.name) or folder.name == ALL_FEED:
-            self.problems.error(folder, 0, "feed folder names are lower-case letters, digits, '-' and '_', "
-                                           f"and not {ALL_FEED!r}; skipped")
+            self.problems.error(
+                folder,
+                0,
+                f"feed folder names are lower-case letters, digits, '-' and '_', and not {ALL_FEED!r}; skipped",
+            )
             return None
         if not meta_path.is_file():
             self.problems.warning(folder, 0, f"no {FEED_FILE}; folder skipped")
@@ -186,14 +199,28 @@ class ContentLoader:
         description = f.text("description", "")
         language = f.language("language", site.language)
         image = _read_image(f, "image", self.renderer)
-        per_page = f.integer("items_per_page", self.config.feed_defaults.items_per_page,
-                             minimum=1, maximum=self.config.feed_defaults.max_page_size)
+        per_page = f.integer(
+            "items_per_page",
+            self.config.feed_defaults.items_per_page,
+            minimum=1,
+            maximum=self.config.feed_defaults.max_page_size,
+        )
         upstream = read_upstream(f)
         f.finish()
         if len(self.problems.errors) > errors_before:
             return None
-        return Feed(folder.name, title, description or title, language, link, image,
-                    per_page, self.load_articles(folder, seen_uids), meta_path, upstream)
+        return Feed(
+            folder.name,
+            title,
+            description or title,
+            language,
+            link,
+            image,
+            per_page,
+            self.load_articles(folder, seen_uids),
+            meta_path,
+            upstream,
+        )
 
     def load_articles(self, folder: Path, seen_uids: dict[str, Path]) -> tuple[Article, ...]:
         """The folder's articles, newest first; ``seen_uids`` (every earlier folder's) grows by theirs.
@@ -223,12 +250,14 @@ class ContentLoader:
             if article is None:
                 continue
             if article.id in ids:
-                self.problems.error(path, 0, f"duplicate article id {article.id!r} "
-                                             f"(also in {ids[article.id].name}); skipped")
+                self.problems.error(
+                    path, 0, f"duplicate article id {article.id!r} (also in {ids[article.id].name}); skipped"
+                )
                 continue
             if article.uid in seen_uids:
-                self.problems.error(path, 0, f"article id {article.id!r} is already used by "
-                                             f"{seen_uids[article.uid]}; skipped")
+                self.problems.error(
+                    path, 0, f"article id {article.id!r} is already used by {seen_uids[article.uid]}; skipped"
+                )
                 independent = False
                 continue
             ids[article.id] = path
@@ -244,9 +273,14 @@ class ContentLoader:
     def load_article(self, path: Path, feed: str, cacheable: bool = True) -> Article | None:
         root = path.parent.parent  # feeds/, or the shared store's copy of it
         if self.cache is not None and cacheable and root == self.config.feeds_dir:
-            return self.cache.load(path, feed, self.inputs, self.problems,
-                                   lambda p, problems: read_text(p, root, problems, MAX_ARTICLE_BYTES),
-                                   lambda text, problems: self._reporting_to(problems).parse_article(text, path, feed))
+            return self.cache.load(
+                path,
+                feed,
+                self.inputs,
+                self.problems,
+                lambda p, problems: read_text(p, root, problems, MAX_ARTICLE_BYTES),
+                lambda text, problems: self._reporting_to(problems).parse_article(text, path, feed),
+            )
         text = read_text(path, root, self.problems, MAX_ARTICLE_BYTES)
         if text is None:
             return None
@@ -300,13 +334,23 @@ class ContentLoader:
             self.problems.warning(path, line, note)
         summary_text = self._plain(summary_given) if summary_given.strip() else ""
         summary = summary_text or self.renderer.summary(body.segments)
-        url = canonical or site.article_url.format(
-            base_url=site.base_url, feed=feed, slug=slug)
+        url = canonical or site.article_url.format(base_url=site.base_url, feed=feed, slug=slug)
         return Article(
-            feed=feed, slug=slug, id=article_id,
+            feed=feed,
+            slug=slug,
+            id=article_id,
             uid=f"tag:{site.host},{site.tag_date}:{quote(article_id, safe=_TAG_URI_SAFE)}",
-            path=path, title=title, published=published, updated=updated or published, author=author,
-            tags=tags, summary=summary, image=image, url=url, body=body.segments, body_line=source.body_line,
+            path=path,
+            title=title,
+            published=published,
+            updated=updated or published,
+            author=author,
+            tags=tags,
+            summary=summary,
+            image=image,
+            url=url,
+            body=body.segments,
+            body_line=source.body_line,
         )
 
 
@@ -322,6 +366,8 @@ def _suffix(name: str) -> str:
 
 def article_names(folder: Path) -> list[str]:
     """The names of the article files in ``folder``, sorted (as its paths would sort)."""
-    return sorted(name for name in os.listdir(folder)
-                  if _suffix(name).lower() in ARTICLE_SUFFIXES and not name.startswith((".", "_")))
-
+    return sorted(
+        name
+        for name in os.listdir(folder)
+        if _suffix(name).lower() in ARTICLE_SUFFIXES and not name.startswith((".", "_"))
+    )

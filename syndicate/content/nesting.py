@@ -19,18 +19,101 @@ from dataclasses import dataclass
 MAX_DEPTH = 100
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*+)[^<>]*+>")
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
-                   "source", "track", "wbr", "image"})
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "image",
+    }
+)
 # Start tags that close an open <p> (the parser's "close a p element" steps).
-_CLOSES_P = frozenset({"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div",
-                       "dl", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
-                       "h6", "header", "hgroup", "hr", "li", "dd", "dt", "main", "menu", "nav", "ol", "p", "pre",
-                       "listing", "search", "section", "summary", "table", "ul", "xmp", "plaintext"})
+_CLOSES_P = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "li",
+        "dd",
+        "dt",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "listing",
+        "search",
+        "section",
+        "summary",
+        "table",
+        "ul",
+        "xmp",
+        "plaintext",
+    }
+)
 # An element that closes the nearest open sibling of these names, unless a list or other container is in between.
-_SIBLINGS = {"li": frozenset({"li"}), "dt": frozenset({"dt", "dd"}), "dd": frozenset({"dt", "dd"}),
-             "p": frozenset({"p"})}
-_PERMEABLE = frozenset({"address", "div", "p", "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small",
-                        "strike", "strong", "tt", "u", "span"})
+_SIBLINGS = {
+    "li": frozenset({"li"}),
+    "dt": frozenset({"dt", "dd"}),
+    "dd": frozenset({"dt", "dd"}),
+    "p": frozenset({"p"}),
+}
+_PERMEABLE = frozenset(
+    {
+        "address",
+        "div",
+        "p",
+        "a",
+        "b",
+        "big",
+        "code",
+        "em",
+        "font",
+        "i",
+        "nobr",
+        "s",
+        "small",
+        "strike",
+        "strong",
+        "tt",
+        "u",
+        "span",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

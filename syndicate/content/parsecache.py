@@ -128,8 +128,9 @@ class ChangeLog:
 
     def _covers(self, scan: ScanToken | None) -> bool:
         live = self.live_since
-        return (self.trusted and scan is not None and live is not None and scan.started >= live
-                and scan.epoch == self.epoch)
+        return (
+            self.trusted and scan is not None and live is not None and scan.started >= live and scan.epoch == self.epoch
+        )
 
     def unchanged_since(self, folder: Path, scan: ScanToken | None) -> bool:
         return self._covers(scan) and scan is not None and self._marks.get(folder, 0) <= scan.seq
@@ -209,8 +210,13 @@ class ParseCache:
     def unchanged_folder(self, folder: Path, names: list[str], inputs: ArticleInputs) -> FolderOutcome | None:
         """The folder's outcome from the last build when no file in it changed (one ``lstat`` each)."""
         prior = self._kept.get(folder)
-        if (prior is None or prior.outcome is None or prior.inputs != inputs or len(names) != len(prior.names)
-                or tuple(names) != prior.names):
+        if (
+            prior is None
+            or prior.outcome is None
+            or prior.inputs != inputs
+            or len(names) != len(prior.names)
+            or tuple(names) != prior.names
+        ):
             return None
         base = str(folder)
         try:
@@ -223,18 +229,17 @@ class ParseCache:
         self.folders_kept += 1
         return prior.outcome
 
-    def folder_done(self, folder: Path, names: list[str], inputs: ArticleInputs, outcome: FolderOutcome,
-                    independent: bool) -> None:
+    def folder_done(
+        self, folder: Path, names: list[str], inputs: ArticleInputs, outcome: FolderOutcome, independent: bool
+    ) -> None:
         """Record a walked folder. ``independent``: no article in it was refused for an id another folder
         holds, so its outcome does not depend on the folders before it."""
         records, self._walking = self._walking, {}
         whole = independent and all(name in records and records[name].settled for name in names)
         stats = tuple(records[name].stat for name in names) if whole else ()
-        self._next[folder] = FolderParses(tuple(names), stats, inputs, records, outcome if whole else None,
-                                          self._scan)
+        self._next[folder] = FolderParses(tuple(names), stats, inputs, records, outcome if whole else None, self._scan)
 
-    def all_articles(self, sections: Sections, merge: Callable[[Sections], tuple[Article, ...]]
-                     ) -> tuple[Article, ...]:
+    def all_articles(self, sections: Sections, merge: Callable[[Sections], tuple[Article, ...]]) -> tuple[Article, ...]:
         """Every section's articles merged: the last build's merge, with only what changed taken out and
         put in, while the sections are the same ones and few of their articles changed."""
         merged = self._remerged(sections) if self._all is not None else None
@@ -265,8 +270,9 @@ class ParseCache:
             bisect.insort(result, article, key=newest_first)
         return tuple(result)
 
-    def load(self, path: Path, feed: str, inputs: ArticleInputs, problems: ProblemList,
-             read: ReadText, parse: Parse) -> Article | None:
+    def load(
+        self, path: Path, feed: str, inputs: ArticleInputs, problems: ProblemList, read: ReadText, parse: Parse
+    ) -> Article | None:
         """The article at ``path``, parsed again only when its text or ``inputs`` changed. Call it for the
         files of the folder ``unwatched_folder`` was last asked about."""
         prior = self._walk_records.get(path.name)
@@ -294,8 +300,9 @@ class ParseCache:
         self.hashed += 1
         text_hash = hash_of(text)
         if prior is not None and prior.text_hash == text_hash:
-            return self._reuse(path, Parsed(key, read_ns, text_hash, inputs, feed, prior.article, prior.problems),
-                               prior, problems)
+            return self._reuse(
+                path, Parsed(key, read_ns, text_hash, inputs, feed, prior.article, prior.problems), prior, problems
+            )
         self.parsed += 1
         article = parse(text, local)
         self._walking[path.name] = Parsed(key, read_ns, text_hash, inputs, feed, article, tuple(local))

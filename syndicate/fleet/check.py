@@ -20,11 +20,15 @@ def store_overlaps(config: Config) -> list[Problem]:
         with psycopg.connect(url, **connection_options(config.store.timeout_seconds)) as conn:  # type: ignore[arg-type]
             if conn.execute("SELECT to_regclass('admin_objects')").fetchone() in (None, (None,)):
                 return []  # never migrated: nothing was written through the admin API
-            rows = conn.execute("SELECT kind, id FROM admin_objects WHERE kind = ANY(%s) AND body IS NOT NULL "
-                                "ORDER BY kind, id", (list(KINDS),)).fetchall()
+            rows = conn.execute(
+                "SELECT kind, id FROM admin_objects WHERE kind = ANY(%s) AND body IS NOT NULL ORDER BY kind, id",
+                (list(KINDS),),
+            ).fetchall()
     except psycopg.Error as exc:
-        message = f"cannot reach the shared store {redacted(url)} to look for ad spaces or articles defined " \
-                  f"twice: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+        message = (
+            f"cannot reach the shared store {redacted(url)} to look for ad spaces or articles defined "
+            f"twice: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+        )
         return [Problem(config.path, 0, Level.WARNING, message)]
     problems = []
     for kind_name, object_id in rows:

@@ -60,11 +60,18 @@ def _columns(buckets: Sequence[Bucket]) -> list[list[object]]:
 async def heartbeat(conn: Conn, replica: str, alive_seconds: float) -> tuple[int, int]:
     """Say this replica is alive; the replicas alive, and the newest admin revision."""
     async with conn.transaction():
-        await conn.execute("""INSERT INTO replicas (id, host) VALUES (%s, %s)
-                              ON CONFLICT (id) DO UPDATE SET seen_at = now()""", (replica, socket.gethostname()))
-        row = await (await conn.execute(
-            "SELECT (SELECT count(*) FROM replicas WHERE seen_at > now() - make_interval(secs => %s)), "
-            "(SELECT coalesce(max(revision), 0) FROM admin_objects)", (alive_seconds,))).fetchone()
+        await conn.execute(
+            """INSERT INTO replicas (id, host) VALUES (%s, %s)
+                              ON CONFLICT (id) DO UPDATE SET seen_at = now()""",
+            (replica, socket.gethostname()),
+        )
+        row = await (
+            await conn.execute(
+                "SELECT (SELECT count(*) FROM replicas WHERE seen_at > now() - make_interval(secs => %s)), "
+                "(SELECT coalesce(max(revision), 0) FROM admin_objects)",
+                (alive_seconds,),
+            )
+        ).fetchone()
         await conn.execute("DELETE FROM replicas WHERE seen_at < now() - interval '1 day'")
         await conn.execute("DELETE FROM rate_buckets WHERE stamp < extract(epoch FROM now()) - 86400")
     assert row is not None
@@ -79,8 +86,10 @@ async def leave(conn: Conn, replica: str) -> None:
 async def replay_salt(conn: Conn) -> bytes:
     """The salt every replica's replay digests share, made by whichever replica asks first."""
     async with conn.transaction():
-        await conn.execute("INSERT INTO fleet_settings (name, value) VALUES ('replay_salt', %s) "
-                           "ON CONFLICT (name) DO NOTHING", (secrets.token_bytes(16),))
+        await conn.execute(
+            "INSERT INTO fleet_settings (name, value) VALUES ('replay_salt', %s) ON CONFLICT (name) DO NOTHING",
+            (secrets.token_bytes(16),),
+        )
         row = await (await conn.execute("SELECT value FROM fleet_settings WHERE name = 'replay_salt'")).fetchone()
     assert row is not None and isinstance(row[0], bytes)
     return row[0]
@@ -98,12 +107,16 @@ class Written(NamedTuple):
 async def publish(conn: Conn, kind: str, object_id: str, body: bytes | None, actor: str) -> int:
     """Store one object (None: deleted) and tell every replica; returns its revision."""
     async with conn.transaction():
-        row = await (await conn.execute(
-            """INSERT INTO admin_objects (kind, id, body, revision, actor)
+        row = await (
+            await conn.execute(
+                """INSERT INTO admin_objects (kind, id, body, revision, actor)
                VALUES (%s, %s, %s, nextval('admin_revision'), %s)
                ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, revision = excluded.revision,
                                                     actor = excluded.actor, updated_at = now()
-               RETURNING revision""", (kind, object_id, body, actor))).fetchone()
+               RETURNING revision""",
+                (kind, object_id, body, actor),
+            )
+        ).fetchone()
         assert row is not None
         revision = int(str(row[0]))
         await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(revision)))
@@ -113,8 +126,12 @@ async def publish(conn: Conn, kind: str, object_id: str, body: bytes | None, act
 async def written_since(conn: Conn, revision: int) -> list[Written]:
     """Every object changed after ``revision`` (0: everything there is), oldest change first."""
     async with conn.transaction():
-        rows = await (await conn.execute(
-            "SELECT kind, id, body, revision FROM admin_objects WHERE revision > %s ORDER BY revision",
-            (revision,))).fetchall()
-    return [Written(str(r[0]), str(r[1]), bytes(r[2]) if isinstance(r[2], bytes | memoryview) else None,
-                    int(str(r[3]))) for r in rows]
+        rows = await (
+            await conn.execute(
+                "SELECT kind, id, body, revision FROM admin_objects WHERE revision > %s ORDER BY revision", (revision,)
+            )
+        ).fetchall()
+    return [
+        Written(str(r[0]), str(r[1]), bytes(r[2]) if isinstance(r[2], bytes | memoryview) else None, int(str(r[3])))
+        for r in rows
+    ]

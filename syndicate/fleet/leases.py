@@ -33,8 +33,9 @@ def fresh(report: Report, now: float, replicas: int) -> Bucket:
     """A bucket no replica has reported yet: every live replica may already be spending its first lease
     (``burst / replicas``, on credit), so that much is held out of it until they report, or for CREDIT_SECONDS."""
     held_out = min(report.burst, replicas * report.credit)
-    return Bucket(report.key, max(0.0, report.burst - replicas * report.credit), now, report.rate, report.burst,
-                  held_out, now)
+    return Bucket(
+        report.key, max(0.0, report.burst - replicas * report.credit), now, report.rate, report.burst, held_out, now
+    )
 
 
 def renew(bucket: Bucket, report: Report, now: float, replicas: int) -> tuple[Bucket, float]:
@@ -44,11 +45,18 @@ def renew(bucket: Bucket, report: Report, now: float, replicas: int) -> tuple[Bu
     left_out = bucket.credit_out - report.credit if covered else bucket.credit_out
     expired = now - bucket.created > CREDIT_SECONDS
     refilled = min(report.burst, bucket.tokens + max(0.0, now - bucket.stamp) * report.rate)
-    available = max(-report.burst, refilled + report.held - (0.0 if covered else report.credit)
-                    + (left_out if expired else 0.0))
+    available = max(
+        -report.burst, refilled + report.held - (0.0 if covered else report.credit) + (left_out if expired else 0.0)
+    )
     lease = _lease(available, report, max(1, replicas)) if report.renew else 0.0
-    renewed = replace(bucket, tokens=available - lease, stamp=max(bucket.stamp, now), rate=report.rate,
-                      burst=report.burst, credit_out=0.0 if expired else left_out)
+    renewed = replace(
+        bucket,
+        tokens=available - lease,
+        stamp=max(bucket.stamp, now),
+        rate=report.rate,
+        burst=report.burst,
+        credit_out=0.0 if expired else left_out,
+    )
     return renewed, lease
 
 
@@ -63,12 +71,14 @@ def _lease(available: float, report: Report, replicas: int) -> float:
     return max(0.0, min(available, max(wanted, 1.0)))
 
 
-def renew_all(stored: dict[str, Bucket], reports: Sequence[Report], now: float, replicas: int
-              ) -> tuple[list[Bucket], dict[str, float]]:
+def renew_all(
+    stored: dict[str, Bucket], reports: Sequence[Report], now: float, replicas: int
+) -> tuple[list[Bucket], dict[str, float]]:
     """Every reported bucket renewed (``stored``: those the store has; the others start ``fresh``)."""
     buckets, leases = [], {}
     for report in sorted(reports, key=lambda r: r.key):
-        bucket, leases[report.key] = renew(stored.get(report.key) or fresh(report, now, replicas), report, now,
-                                           replicas)
+        bucket, leases[report.key] = renew(
+            stored.get(report.key) or fresh(report, now, replicas), report, now, replicas
+        )
         buckets.append(bucket)
     return buckets, leases

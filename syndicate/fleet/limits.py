@@ -82,8 +82,13 @@ class Report:
 class FleetRateLimiter(RateLimiter):
     """Same answers as ``RateLimiter``, with each bucket shared by every replica through the store."""
 
-    def __init__(self, replicas: Callable[[], int], clock: Callable[[], float] = time.monotonic,
-                 max_clients: int = MAX_CLIENTS, secret: bytes = b"") -> None:
+    def __init__(
+        self,
+        replicas: Callable[[], int],
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_CLIENTS,
+        secret: bytes = b"",
+    ) -> None:
         super().__init__(clock, max_clients)
         self.replicas = replicas  # replicas alive in the fleet, self included
         self.shares: dict[str, Share] = {}
@@ -96,8 +101,9 @@ class FleetRateLimiter(RateLimiter):
     def stored_key(self, who: str) -> str:
         return hashlib.blake2b(who.encode("utf-8", "replace"), key=self.secret, digest_size=16).hexdigest()
 
-    def take(self, who: str, limit: RateLimit, cost: float, charge: bool = True, wait_for: float | None = None
-             ) -> Verdict:
+    def take(
+        self, who: str, limit: RateLimit, cost: float, charge: bool = True, wait_for: float | None = None
+    ) -> Verdict:
         now = self.clock()
         share = self.shares.get(who)
         if share is None or share.limit != limit:
@@ -131,22 +137,33 @@ class FleetRateLimiter(RateLimiter):
     def reports(self, active_seconds: float) -> list[Report]:
         """What to send: a renewal for each bucket used within ``active_seconds``, a hand-in for the others."""
         now = self.clock()
-        due = sorted(((share.used_at, key, share) for key, share in self.shares.items() if not share.in_flight),
-                     key=lambda item: item[0], reverse=True)
+        due = sorted(
+            ((share.used_at, key, share) for key, share in self.shares.items() if not share.in_flight),
+            key=lambda item: item[0],
+            reverse=True,
+        )
         reports = []
         for used_at, key, share in due[:MAX_SYNCED]:
             held = share.allowance(now, self.store_down)
             stored = self.stored_key(key)
             self._reported[stored] = key
-            reports.append(Report(stored, held, share.credit, share.limit.rate, share.limit.burst,
-                                  renew=now - used_at <= active_seconds, asked=share.asked))
+            reports.append(
+                Report(
+                    stored,
+                    held,
+                    share.credit,
+                    share.limit.rate,
+                    share.limit.burst,
+                    renew=now - used_at <= active_seconds,
+                    asked=share.asked,
+                )
+            )
             share.asked = 0.0
             share.spent_at_report = share.spent
             share.in_flight = True
         return reports
 
-    async def sync(self, active_seconds: float,
-                   renew: Callable[[list[Report]], Awaitable[dict[str, float]]]) -> bool:
+    async def sync(self, active_seconds: float, renew: Callable[[list[Report]], Awaitable[dict[str, float]]]) -> bool:
         """One sync through ``renew`` (the store's side); False when there was nothing to report."""
         reports = self.reports(active_seconds)
         if not reports:

@@ -48,12 +48,16 @@ class Kind:
         return next((path for path in self.site_files(config, object_id) if path.exists()), None)
 
     def overlap(self, object_id: str) -> str:
-        return (f"{self.noun} {_shown(object_id)!r} is also in the shared store (written through the admin API): "
-                "this file wins; delete one of them")
+        return (
+            f"{self.noun} {_shown(object_id)!r} is also in the shared store (written through the admin API): "
+            "this file wins; delete one of them"
+        )
 
     def refusal(self, object_id: str) -> str:
-        return (f"{self.noun} {_shown(object_id)!r} is defined by this file, which wins over the shared store: "
-                "change the file (in git), or delete it to manage it here")
+        return (
+            f"{self.noun} {_shown(object_id)!r} is defined by this file, which wins over the shared store: "
+            "change the file (in git), or delete it to manage it here"
+        )
 
 
 def _shown(object_id: str) -> str:
@@ -71,10 +75,18 @@ def _article_files(config: Config, object_id: str) -> list[Path]:
 
 
 #: An ad space is stored by its id; an article by ``<feed>/<file name>`` (``news/launch.md``).
-ADSPACES = Kind("adspace", "ad space", "adspaces", ".yaml", "*.yaml", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"),
-                _space_files)
-ARTICLES = Kind("article", "article", "feeds", "", "*/*.*",
-                re.compile(r"[a-z0-9][a-z0-9_-]{0,63}/[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.(md|html)"), _article_files)
+ADSPACES = Kind(
+    "adspace", "ad space", "adspaces", ".yaml", "*.yaml", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"), _space_files
+)
+ARTICLES = Kind(
+    "article",
+    "article",
+    "feeds",
+    "",
+    "*/*.*",
+    re.compile(r"[a-z0-9][a-z0-9_-]{0,63}/[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.(md|html)"),
+    _article_files,
+)
 KINDS = {kind.name: kind for kind in (ADSPACES, ARTICLES)}
 
 
@@ -102,8 +114,9 @@ class Copy:
         for kind in KINDS.values():
             folder = kind.folder(self.config)
             if folder.is_dir():
-                ids = (path.relative_to(folder).as_posix().removesuffix(kind.suffix)
-                       for path in folder.glob(kind.pattern))
+                ids = (
+                    path.relative_to(folder).as_posix().removesuffix(kind.suffix) for path in folder.glob(kind.pattern)
+                )
                 found |= {(kind, object_id) for object_id in ids if kind.valid.fullmatch(object_id)}
         return found
 

@@ -29,8 +29,15 @@ class UniqueStore(Protocol):
 class FleetReplays:
     """Events waiting for the next flush, bounded like the event buffer (overflow counts as dropped)."""
 
-    def __init__(self, store: UniqueStore, salt: bytes, window: float, buffer: EventBuffer, limit: int,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: UniqueStore,
+        salt: bytes,
+        window: float,
+        buffer: EventBuffer,
+        limit: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.salt = salt
         self.window = window
@@ -42,8 +49,9 @@ class FleetReplays:
     def digest(self, *parts: str) -> bytes:
         return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "replace"), key=self.salt, digest_size=16).digest()
 
-    def add(self, kind: Kind, token: str, client: str, user_agent: str, space: str, unit: str, partner: str,
-            agent: str) -> None:
+    def add(
+        self, kind: Kind, token: str, client: str, user_agent: str, space: str, unit: str, partner: str, agent: str
+    ) -> None:
         if len(self.events) >= self.limit:
             self.buffer.drop(1)
             return

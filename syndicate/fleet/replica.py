@@ -37,9 +37,19 @@ log = logging.getLogger("syndicate.fleet")
 
 
 class Fleet:
-    def __init__(self, url: str, *, config: Callable[[], Config], reloader: Reloader, tracker: Tracker,
-                 limiter: FleetRateLimiter, timeout: float = 5.0, sync_seconds: float = 0.1,
-                 heartbeat_seconds: float = 1.0, active_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        config: Callable[[], Config],
+        reloader: Reloader,
+        tracker: Tracker,
+        limiter: FleetRateLimiter,
+        timeout: float = 5.0,
+        sync_seconds: float = 0.1,
+        heartbeat_seconds: float = 1.0,
+        active_seconds: float = 10.0,
+    ) -> None:
         self.url = url
         self.config = config
         self.reloader = reloader
@@ -66,20 +76,32 @@ class Fleet:
 
     async def start(self) -> None:
         """Before the replica listens: join, and apply the store's current admin state (late starters too)."""
-        self._pool = AsyncConnectionPool(self.url, min_size=1, max_size=3, open=False, timeout=self.timeout,
-                                         kwargs={**connection_options(self.timeout), "autocommit": True},
-                                         name="syndicate-fleet")
+        self._pool = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=3,
+            open=False,
+            timeout=self.timeout,
+            kwargs={**connection_options(self.timeout), "autocommit": True},
+            name="syndicate-fleet",
+        )
         try:
             await self._pool.open(wait=True, timeout=self.timeout)
             await self._beat()
             await self.catch_up(full=True)
         except Exception as exc:
             self._failed(exc)
-            log.error("shared store %s unreachable at start (%s): serving the local copy of its state; "
-                      "retrying in the background", redacted(self.url), self.error)
-        self._tasks = [asyncio.create_task(self._every(self.heartbeat_seconds, self._beat), name="fleet-heartbeat"),
-                       asyncio.create_task(self._every(self.sync_seconds, self._sync_limits), name="fleet-limits"),
-                       asyncio.create_task(self._listen(), name="fleet-listen")]
+            log.error(
+                "shared store %s unreachable at start (%s): serving the local copy of its state; "
+                "retrying in the background",
+                redacted(self.url),
+                self.error,
+            )
+        self._tasks = [
+            asyncio.create_task(self._every(self.heartbeat_seconds, self._beat), name="fleet-heartbeat"),
+            asyncio.create_task(self._every(self.sync_seconds, self._sync_limits), name="fleet-limits"),
+            asyncio.create_task(self._listen(), name="fleet-listen"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -138,12 +160,24 @@ class Fleet:
     def health(self) -> dict[str, object]:
         """For /healthz: is the store reachable, and how far behind the fleet's state is this replica."""
         seconds = round(time.monotonic() - self.contact, 3) if self.contact else None
-        return {"store": {"backend": "postgresql", "reachable": self.error is None and self.contact > 0,
-                          "error": self.error, "seconds_since_contact": seconds, "replica": self.id,
-                          "replicas": self.replicas, "listening": self.listening,
-                          "revision": {"applied": self.applied, "latest": self.latest,
-                                       "behind": max(0, self.latest - self.applied),
-                                       "seconds_behind": self.seconds_behind(), "rejected": self.rejected}}}
+        return {
+            "store": {
+                "backend": "postgresql",
+                "reachable": self.error is None and self.contact > 0,
+                "error": self.error,
+                "seconds_since_contact": seconds,
+                "replica": self.id,
+                "replicas": self.replicas,
+                "listening": self.listening,
+                "revision": {
+                    "applied": self.applied,
+                    "latest": self.latest,
+                    "behind": max(0, self.latest - self.applied),
+                    "seconds_behind": self.seconds_behind(),
+                    "rejected": self.rejected,
+                },
+            }
+        }
 
     # -- background work ---------------------------------------------------------------------------
 
@@ -165,8 +199,13 @@ class Fleet:
                 store = self.tracker.store
                 assert isinstance(store, PostgresStore)
                 settings = self.config().tracking
-                self.tracker.replays = FleetReplays(store, await db.replay_salt(conn), settings.dedupe_seconds,
-                                                    self.tracker.buffer, settings.buffer_limit)
+                self.tracker.replays = FleetReplays(
+                    store,
+                    await db.replay_salt(conn),
+                    settings.dedupe_seconds,
+                    self.tracker.buffer,
+                    settings.buffer_limit,
+                )
         self._ok()
         if self.latest > self.applied:
             await self.catch_up()
@@ -187,8 +226,8 @@ class Fleet:
         """Apply each broadcast change; reconnect (and catch up) after any failure."""
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
-                                                             **connection_options(self.timeout))  # type: ignore[arg-type]
+                options = connection_options(self.timeout)
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, **options)  # type: ignore[arg-type]
                 async with conn:
                     await conn.execute(f"LISTEN {db.CHANNEL}".encode())
                     self.listening = True
@@ -225,8 +264,11 @@ class Fleet:
             async with self._pool.connection() as conn:
                 rows = await db.written_since(conn, 0 if full else self.applied)
             self._ok()
-            changes: dict[Key, bytes | None] = {(KINDS[row.kind], row.id): row.body for row in rows
-                                                 if row.kind in KINDS and KINDS[row.kind].valid.fullmatch(row.id)}
+            changes: dict[Key, bytes | None] = {
+                (KINDS[row.kind], row.id): row.body
+                for row in rows
+                if row.kind in KINDS and KINDS[row.kind].valid.fullmatch(row.id)
+            }
             copy = Copy(self.config())
             if full:
                 for stale in copy.keys() - set(changes):
@@ -246,7 +288,11 @@ class Fleet:
             if not outcome.accepted:
                 await asyncio.to_thread(copy.apply, before)
                 self.rejected = revision
-                log.error("shared store revision %d rejected here (it brings an error to this replica's files); "
-                          "still serving generation %d", revision, outcome.generation)
+                log.error(
+                    "shared store revision %d rejected here (it brings an error to this replica's files); "
+                    "still serving generation %d",
+                    revision,
+                    outcome.generation,
+                )
             self.applied = max(self.applied, revision)
             self.latest = max(self.latest, revision)

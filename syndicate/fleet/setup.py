@@ -24,9 +24,11 @@ from syndicate.web.state import FLEET, HEALTH, LIMITER, RELOADER, SIGNING_KEYS, 
 #: What the stored rate-limit buckets' keys are digests with.
 BUCKETS = "rate-limit buckets"
 
-NEEDS_KEYS = (f"a replica with a shared store needs configured signing keys (${KEYS_ENV}, ${KEYS_ENV}_FILE or "
-              "tracking.keys_file), the same on every replica: with a random development key, links signed by one "
-              "replica would not verify on the others")
+NEEDS_KEYS = (
+    f"a replica with a shared store needs configured signing keys (${KEYS_ENV}, ${KEYS_ENV}_FILE or "
+    "tracking.keys_file), the same on every replica: with a random development key, links signed by one "
+    "replica would not verify on the others"
+)
 
 
 def require_signing_keys(config: Config) -> None:
@@ -34,8 +36,16 @@ def require_signing_keys(config: Config) -> None:
     if database_url(config) is None or not config.tracking.enabled:
         return
     if secret_from_env_or_file(KEYS_ENV, config.tracking.keys_file) is None:
-        raise LoadError([Problem(Path(f"${DATABASE_URL_ENV}" if os.environ.get(DATABASE_URL_ENV) else config.path),
-                                 0, Level.ERROR, NEEDS_KEYS)])
+        raise LoadError(
+            [
+                Problem(
+                    Path(f"${DATABASE_URL_ENV}" if os.environ.get(DATABASE_URL_ENV) else config.path),
+                    0,
+                    Level.ERROR,
+                    NEEDS_KEYS,
+                )
+            ]
+        )
 
 
 def setup_fleet(app: web.Application) -> None:
@@ -51,10 +61,17 @@ def setup_fleet(app: web.Application) -> None:
     holder = app[SNAPSHOTS]
     require_signing_keys(holder.current.config)
     fleet: Fleet | None = None
-    limiter = FleetRateLimiter(lambda: fleet.replicas if fleet is not None else 1,
-                               secret=app[SIGNING_KEYS].derived(BUCKETS))
-    fleet = Fleet(store.url, config=lambda: holder.current.config, reloader=app[RELOADER], tracker=tracker,
-                  limiter=limiter, timeout=holder.current.config.store.timeout_seconds)
+    limiter = FleetRateLimiter(
+        lambda: fleet.replicas if fleet is not None else 1, secret=app[SIGNING_KEYS].derived(BUCKETS)
+    )
+    fleet = Fleet(
+        store.url,
+        config=lambda: holder.current.config,
+        reloader=app[RELOADER],
+        tracker=tracker,
+        limiter=limiter,
+        timeout=holder.current.config.store.timeout_seconds,
+    )
     app[LIMITER] = limiter
     app[FLEET] = fleet
     app[HEALTH].append(fleet.health)

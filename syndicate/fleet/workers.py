@@ -38,8 +38,10 @@ CREATE TABLE IF NOT EXISTS rate_buckets (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 """
-_BUCKETS = ("SELECT key, tokens, stamp, rate, burst, credit_out, created FROM rate_buckets "
-            "WHERE key IN (SELECT value FROM json_each(?))")
+_BUCKETS = (
+    "SELECT key, tokens, stamp, rate, burst, credit_out, created FROM rate_buckets "
+    "WHERE key IN (SELECT value FROM json_each(?))"
+)
 _WRITE = "INSERT OR REPLACE INTO rate_buckets VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
@@ -79,8 +81,9 @@ class WorkerFile:
             for report in reports:
                 stored.setdefault(report.key, fresh(report, now, replicas))
             buckets, leases = renew_all(stored, reports, now, replicas)
-            conn.executemany(_WRITE, [(b.key, b.tokens, b.stamp, b.rate, b.burst, b.credit_out, b.created)
-                                      for b in buckets])
+            conn.executemany(
+                _WRITE, [(b.key, b.tokens, b.stamp, b.rate, b.burst, b.credit_out, b.created) for b in buckets]
+            )
             conn.execute("DELETE FROM rate_buckets WHERE stamp < ?", (now - 86400,))
             conn.execute("COMMIT")
         except BaseException:
@@ -105,8 +108,15 @@ class WorkerFile:
 class Workers:
     """This worker's link to its siblings: the rate-limit sync, and the shared replay filter."""
 
-    def __init__(self, data_dir: Path, tracker: Tracker, limiter: FleetRateLimiter, count: int,
-                 sync_seconds: float = 0.1, active_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        tracker: Tracker,
+        limiter: FleetRateLimiter,
+        count: int,
+        sync_seconds: float = 0.1,
+        active_seconds: float = 10.0,
+    ) -> None:
         self.file = WorkerFile(data_dir / FILE_NAME)
         self.tracker = tracker
         self.limiter = limiter
@@ -122,11 +132,15 @@ class Workers:
             try:
                 salt = await asyncio.to_thread(self.file.replay_salt)
             except sqlite3.Error as exc:
-                log.error("workers: cannot share the replay filter through %s (%s); each worker filters its "
-                          "own", self.file.path, exc)
+                log.error(
+                    "workers: cannot share the replay filter through %s (%s); each worker filters its own",
+                    self.file.path,
+                    exc,
+                )
             else:
-                self.tracker.replays = FleetReplays(store, salt, self.tracker.recent.seconds, self.tracker.buffer,
-                                                    self.tracker.buffer.limit)
+                self.tracker.replays = FleetReplays(
+                    store, salt, self.tracker.recent.seconds, self.tracker.buffer, self.tracker.buffer.limit
+                )
         self._task = asyncio.create_task(self._sync_forever(), name="workers-limits")
 
     async def stop(self) -> None:
@@ -151,5 +165,11 @@ class Workers:
                 self.error = str(exc)
 
     def health(self) -> dict[str, object]:
-        return {"workers": {"count": self.count, "shared_limits": True, "error": self.error,
-                            "fleet_replay_filter": self.tracker.replays is not None}}
+        return {
+            "workers": {
+                "count": self.count,
+                "shared_limits": True,
+                "error": self.error,
+                "fleet_replay_filter": self.tracker.replays is not None,
+            }
+        }

@@ -33,7 +33,10 @@ FragmentKey = tuple[str, Article]
 #: Each format's writer: ``items``, ``head_and_tail_of``, and the escaping of slot text.
 WRITERS: dict[str, ModuleType] = {"rss": rss, "atom": atom, "json": jsonfeed}
 ESCAPE: dict[str, Callable[[Sequence[str]], list[bytes]]] = {
-    "rss": escape_texts, "atom": escape_texts, "json": jsonfeed.escape_texts}
+    "rss": escape_texts,
+    "atom": escape_texts,
+    "json": jsonfeed.escape_texts,
+}
 SEPARATOR = {"rss": b"", "atom": b"", "json": b","}
 
 
@@ -54,9 +57,18 @@ class Fragment:
 
 def item_of(article: Article) -> ItemView:
     """The item's fields other than its content, which ``content_of`` gives as text and slots."""
-    return ItemView(id=article.uid, url=article.url, title=article.title, content_html="", summary=article.summary,
-                    published=article.published, updated=article.updated, author=article.author, tags=article.tags,
-                    image=article.image)
+    return ItemView(
+        id=article.uid,
+        url=article.url,
+        title=article.title,
+        content_html="",
+        summary=article.summary,
+        published=article.published,
+        updated=article.updated,
+        author=article.author,
+        tags=article.tags,
+        image=article.image,
+    )
 
 
 def content_of(article: Article) -> Content:
@@ -128,8 +140,7 @@ def fragments_for(fmt: str, articles: Sequence[Article], cache: FragmentCache) -
     return [fragment for fragment in found if fragment is not None]
 
 
-def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: Resolve,
-             cache: FragmentCache) -> bytes:
+def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: Resolve, cache: FragmentCache) -> bytes:
     """The document ``header`` (a ``FeedView``; its items are not read) with ``articles`` as its items, each
     slot resolved by ``resolve``, in document order: the bytes ``FORMATS[fmt].render`` gives for them."""
     fragments = fragments_for(fmt, articles, cache)
@@ -147,7 +158,7 @@ def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: R
         if position and separator:
             out.append(separator)
         runs, count = fragment.runs, len(fragment.slots)
-        if fragment.bare is not None and not any(texts[at:at + count]):
+        if fragment.bare is not None and not any(texts[at : at + count]):
             out.append(fragment.bare)
         else:
             out.append(runs[0])

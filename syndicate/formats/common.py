@@ -18,8 +18,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def rfc822(value: dt.datetime) -> str:
     """An RFC 822 date (``Tue, 02 Jan 2024 03:04:05 +0200``) in English whatever the locale, for RSS."""
-    return f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} {value.year:04d} " \
-           f"{value:%H:%M:%S %z}"
+    return f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} {value.year:04d} {value:%H:%M:%S %z}"
 
 
 def media_content(image: Image) -> dict[str, str]:

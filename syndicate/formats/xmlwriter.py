@@ -32,8 +32,9 @@ class Writer:
         self._buffer = buffer
         self.slots: list[tuple[int, int]] = []  # (slot index, byte position) seen by ``content``
 
-    def element(self, tag: str, attrib: dict[str, str] | None = None,
-                nsmap: dict[str | None, str] | None = None) -> AbstractContextManager[None]:
+    def element(
+        self, tag: str, attrib: dict[str, str] | None = None, nsmap: dict[str | None, str] | None = None
+    ) -> AbstractContextManager[None]:
         return self._xf.element(tag, attrib or {}, nsmap=nsmap)  # type: ignore[no-any-return]
 
     def text(self, tag: str, value: str, attrib: dict[str, str] | None = None) -> None:
@@ -95,8 +96,9 @@ def escape_texts(values: Sequence[str]) -> list[bytes]:
     return [data[a:b] for a, b in zip([start, *ends[:-1]], ends, strict=True)]
 
 
-def write_items(wrap: Callable[[Writer], AbstractContextManager[None]], count: int,
-                write_one: Callable[[Writer, int], None]) -> list[Written]:
+def write_items(
+    wrap: Callable[[Writer], AbstractContextManager[None]], count: int, write_one: Callable[[Writer, int], None]
+) -> list[Written]:
     """``count`` items written one after another inside ``wrap`` (the element that declares the document's
     namespaces, so the items' prefixes are the document's), each cut out at the writer's own marks."""
     spans: list[tuple[int, int, list[tuple[int, int]]]] = []

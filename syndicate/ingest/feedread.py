@@ -17,8 +17,15 @@ ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DC = "http://purl.org/dc/elements/1.1/"
 MEDIA = "http://search.yahoo.com/mrss/"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-                          remove_comments=True, remove_pis=True, strip_cdata=True)
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    huge_tree=False,
+    load_dtd=False,
+    remove_comments=True,
+    remove_pis=True,
+    strip_cdata=True,
+)
 
 
 class FeedError(Exception):
@@ -79,11 +86,16 @@ def _rss_item(item: etree._Element) -> Entry:
     guid = _text(item.find("guid"))
     link = _text(item.find("link"))
     return Entry(
-        key=guid or link, title=_text(item.find("title")), link=link,
-        published=_rfc822(_text(item.find("pubDate"))) or _iso(_text(item.find(f"{{{DC}}}date"))), updated=None,
+        key=guid or link,
+        title=_text(item.find("title")),
+        link=link,
+        published=_rfc822(_text(item.find("pubDate"))) or _iso(_text(item.find(f"{{{DC}}}date"))),
+        updated=None,
         author=_text(item.find(f"{{{DC}}}creator")) or _text(item.find("author")),
         categories=tuple(c for c in (_text(c) for c in item.findall("category")) if c),
-        html=full or description, summary=description if full else "", image=image,
+        html=full or description,
+        summary=description if full else "",
+        image=image,
     )
 
 
@@ -102,12 +114,18 @@ def _atom_entry(entry: etree._Element) -> Entry:
     author = entry.find(f"{{{ATOM}}}author")
     updated = _iso(_text(entry.find(f"{{{ATOM}}}updated")))
     return Entry(
-        key=_text(entry.find(f"{{{ATOM}}}id")) or link, title=_text(entry.find(f"{{{ATOM}}}title")), link=link,
-        published=_iso(_text(entry.find(f"{{{ATOM}}}published"))) or updated, updated=updated,
+        key=_text(entry.find(f"{{{ATOM}}}id")) or link,
+        title=_text(entry.find(f"{{{ATOM}}}title")),
+        link=link,
+        published=_iso(_text(entry.find(f"{{{ATOM}}}published"))) or updated,
+        updated=updated,
         author=_text(author.find(f"{{{ATOM}}}name")) if author is not None else "",
-        categories=tuple(str(c.get("label") or c.get("term") or "") for c in entry.findall(f"{{{ATOM}}}category")
-                         if c.get("term")),
-        html=full or short, summary=short if full else "", image=image,
+        categories=tuple(
+            str(c.get("label") or c.get("term") or "") for c in entry.findall(f"{{{ATOM}}}category") if c.get("term")
+        ),
+        html=full or short,
+        summary=short if full else "",
+        image=image,
     )
 
 

@@ -66,8 +66,7 @@ def handled_tags(config: Config) -> frozenset[str]:
     return frozenset(AD_TAGS) | {a.tag for a in config.ads.aliases} | set(config.ads.strip_tags) | set(CAPTION_TAGS)
 
 
-def plan(export: Export, *, feed: str | None, by_category: bool, pages: bool,
-         report: Report) -> list[Converted]:
+def plan(export: Export, *, feed: str | None, by_category: bool, pages: bool, report: Report) -> list[Converted]:
     """The articles to write, in export order; skipped items are counted in ``report``."""
     attachments = {item.post_id: item for item in export.items if item.post_type == "attachment"}
     chosen = []
@@ -86,8 +85,9 @@ def plan(export: Export, *, feed: str | None, by_category: bool, pages: bool,
     return list(converted.values())
 
 
-def run_import(config: Config, export_path: Path, *, feed: str | None = None, by_category: bool = False,
-               pages: bool = False) -> Report:
+def run_import(
+    config: Config, export_path: Path, *, feed: str | None = None, by_category: bool = False, pages: bool = False
+) -> Report:
     """Import ``export_path`` into ``config.feeds_dir``. Raises ``ExportError`` before writing anything."""
     export = read_export(export_path)
     report = Report(handled=handled_tags(config))
@@ -95,10 +95,14 @@ def run_import(config: Config, export_path: Path, *, feed: str | None = None, by
     files = ArticleFiles(config.feeds_dir, FILE_PATTERN, durable=False)
     titles = {t.slug: t.name for item in export.items for t in item.terms if t.domain == "category"}
     for folder in sorted({a.feed for a in articles}):
-        title = export.title if not by_category else next(
-            (name for slug, name in titles.items() if feed_name(slug, "") == folder), folder)
-        if ensure_feed(config.feeds_dir, folder, feed_text(title, export.description, "" if by_category
-                                                            else export.link)):
+        title = (
+            export.title
+            if not by_category
+            else next((name for slug, name in titles.items() if feed_name(slug, "") == folder), folder)
+        )
+        if ensure_feed(
+            config.feeds_dir, folder, feed_text(title, export.description, "" if by_category else export.link)
+        ):
             report.feeds_created.append(folder)
     for article in articles:
         name = f"wp-{article.post_id}-{article.slug}.html" if article.slug else f"wp-{article.post_id}.html"
@@ -124,8 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     """Print what was done; one line and exit 1 on an unusable export or config."""
     if args.feed is not None and (not FEED_NAME.match(args.feed) or args.feed == "all"):
-        print(f"--feed {args.feed!r}: feed names are lower-case letters, digits, '-' and '_' (not 'all')",
-              file=sys.stderr)
+        print(
+            f"--feed {args.feed!r}: feed names are lower-case letters, digits, '-' and '_' (not 'all')", file=sys.stderr
+        )
         return 1
     try:
         config = load_config(config_path(args.config))
@@ -133,8 +138,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(exc.problems[0].format(Path.cwd()) if exc.problems else "config: unusable", file=sys.stderr)
         return 1
     try:
-        report = run_import(config, args.export, feed=args.feed, by_category=args.feed_by == "category",
-                            pages=args.pages)
+        report = run_import(
+            config, args.export, feed=args.feed, by_category=args.feed_by == "category", pages=args.pages
+        )
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -79,10 +79,10 @@ class ArticleStore:
         if not FEED_NAME.fullmatch(feed) or not (self.config.feeds_dir / feed / FEED_FILE).is_file():
             problems.error(path.parent, 0, f"no feed {feed!r}: a feed is a folder under feeds/ with a {FEED_FILE}")
             return problems
-        if (path.suffix.lower() in (".md", ".markdown") and suffix != ".md") or \
-                (path.suffix.lower() in (".html", ".htm") and suffix != ".html"):
-            problems.error(path, 0, f"this article is a {path.suffix} file: send it in that format, "
-                                    "or DELETE it first")
+        if (path.suffix.lower() in (".md", ".markdown") and suffix != ".md") or (
+            path.suffix.lower() in (".html", ".htm") and suffix != ".html"
+        ):
+            problems.error(path, 0, f"this article is a {path.suffix} file: send it in that format, or DELETE it first")
             return problems
         text = decoded_text(path, data, MAX_ARTICLE_BYTES, problems)
         if text is None:

@@ -63,11 +63,20 @@ class UpstreamState:
         def stamp(value: dt.datetime | None) -> str | None:
             return value.isoformat(timespec="seconds") if value else None
 
-        return {"feed": self.feed, "url": self.url, "ok": self.failures == 0 and self.last_success is not None,
-                "last_attempt": stamp(self.last_attempt), "last_success": stamp(self.last_success),
-                "last_status": self.last_status, "kind": self.kind or None, "error": self.last_error or None,
-                "failures": self.failures,
-                "items": self.items, "written": self.written, "rejected": self.rejected[:50]}
+        return {
+            "feed": self.feed,
+            "url": self.url,
+            "ok": self.failures == 0 and self.last_success is not None,
+            "last_attempt": stamp(self.last_attempt),
+            "last_success": stamp(self.last_success),
+            "last_status": self.last_status,
+            "kind": self.kind or None,
+            "error": self.last_error or None,
+            "failures": self.failures,
+            "items": self.items,
+            "written": self.written,
+            "rejected": self.rejected[:50],
+        }
 
 
 def backoff(every: float, failures: int) -> float:
@@ -135,15 +144,18 @@ def apply_entries(config: Config, feed: str, entries: list[Entry]) -> tuple[int,
 
 async def fetch(session: aiohttp.ClientSession, upstream: Upstream, state: UpstreamState | None) -> bytes | None:
     """The upstream document, or None for 304 Not Modified. Raises ``UpstreamError``."""
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9,"
-                                                  " */*;q=0.1"}
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.1",
+    }
     if state is not None and state.etag:
         headers["If-None-Match"] = state.etag
     if state is not None and state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     try:
-        async with session.get(upstream.url, headers=headers, timeout=aiohttp.ClientTimeout(total=upstream.timeout),
-                               max_redirects=5) as response:
+        async with session.get(
+            upstream.url, headers=headers, timeout=aiohttp.ClientTimeout(total=upstream.timeout), max_redirects=5
+        ) as response:
             if state is not None:
                 state.last_status = response.status
             if response.status == 304:
@@ -217,8 +229,13 @@ class UpstreamPoller:
         except (UpstreamError, FeedError) as exc:
             state.failures += 1
             state.last_error = str(exc)
-            log.warning("upstream %s (%s): %s; keeping the last good items, next try in %.0f s", feed,
-                        upstream.url, exc, backoff(upstream.every, state.failures))
+            log.warning(
+                "upstream %s (%s): %s; keeping the last good items, next try in %.0f s",
+                feed,
+                upstream.url,
+                exc,
+                backoff(upstream.every, state.failures),
+            )
             return False
         except OSError as exc:  # writing the files failed: same rule, nothing half-done is served
             state.failures += 1
@@ -230,7 +247,8 @@ class UpstreamPoller:
             outcome = await self.reloader.reload(f"upstream {feed}")
             if not outcome.accepted:
                 state.last_error = "written, but the reload was rejected: " + "; ".join(
-                    p.message for p in outcome.errors[:3])
+                    p.message for p in outcome.errors[:3]
+                )
         state.last_success = dt.datetime.now(dt.UTC)  # after the reload: the items are live from now on
         return written > 0
 

@@ -28,8 +28,9 @@ async def _one(session: aiohttp.ClientSession, snapshot: Snapshot, feed: Feed, u
     return result
 
 
-async def _all(followed: list[tuple[Feed, Upstream]],
-               snapshot: Snapshot) -> list[tuple[Feed, Upstream, dict[str, Any]]]:
+async def _all(
+    followed: list[tuple[Feed, Upstream]], snapshot: Snapshot
+) -> list[tuple[Feed, Upstream, dict[str, Any]]]:
     async with aiohttp.ClientSession() as session:
         results = await asyncio.gather(*(_one(session, snapshot, feed, upstream) for feed, upstream in followed))
     return [(feed, upstream, result) for (feed, upstream), result in zip(followed, results, strict=True)]
@@ -51,16 +52,23 @@ def check_upstreams(snapshot: Snapshot) -> tuple[list[dict[str, Any]], list[Prob
         results.append(result)
         path, line = feed.path or snapshot.config.feeds_dir / feed.name, upstream.line
         if "error" in result:
-            problems.append(Problem(path, line, Level.WARNING, f"upstream {upstream.url}: {result['error']}; "
-                                                               "the server keeps the last good items"))
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    Level.WARNING,
+                    f"upstream {upstream.url}: {result['error']}; the server keeps the last good items",
+                )
+            )
             continue
-        problems += [Problem(path, line, Level.WARNING, f"upstream item left out: {why}")
-                     for why in result["rejected"]]
+        problems += [Problem(path, line, Level.WARNING, f"upstream item left out: {why}") for why in result["rejected"]]
     return results, problems
 
 
 def summary_line(result: dict[str, Any]) -> str:
     if "error" in result:
         return f"upstream {result['feed']}: {result['url']}: failed: {result['error']}"
-    return (f"upstream {result['feed']}: {result['url']}: {result['kind']}, {result['items']} items, "
-            f"{result['usable']} usable")
+    return (
+        f"upstream {result['feed']}: {result['url']}: {result['kind']}, {result['items']} items, "
+        f"{result['usable']} usable"
+    )

@@ -28,8 +28,11 @@ IMPORTED_STATUSES = frozenset({"publish", "future"})  # "future": scheduled, hel
 CAPTION_TAGS = ("caption", "wp_caption")
 DEFAULT_FEED = "wordpress"
 # WP_Block_Parser's delimiter: JSON attributes may hold "}" and "-->" inside strings, only "} -->" ends them.
-_BLOCK_COMMENT = re.compile(r"<!--\s+/?wp:(?:[a-z][a-z0-9_-]*/)?[a-z][a-z0-9_-]*\s+"
-                            r"(?:\{(?:(?:[^}]+|}+(?=})|(?!}\s+/?-->).)*+)?}\s+)?/?-->\n?", re.DOTALL)
+_BLOCK_COMMENT = re.compile(
+    r"<!--\s+/?wp:(?:[a-z][a-z0-9_-]*/)?[a-z][a-z0-9_-]*\s+"
+    r"(?:\{(?:(?:[^}]+|}+(?=})|(?!}\s+/?-->).)*+)?}\s+)?/?-->\n?",
+    re.DOTALL,
+)
 _CAPTION_IMAGE = re.compile(r"((?:<a [^>]+>\s*)?<img [^>]+>(?:\s*</a>)?)(.*)", re.IGNORECASE | re.DOTALL)
 _IMAGE_SIZE = re.compile(r's:5:"width";i:(\d+);s:6:"height";i:(\d+);')
 _NOT_FEED_CHAR = re.compile(r"[^a-z0-9_-]+")
@@ -138,8 +141,7 @@ def article_id(post_id: int) -> str:
 def convert(item: Item, export: Export, feed: str, attachments: dict[int, Item]) -> Converted:
     """The article for ``item`` (already known to be a published post or page with a date)."""
     assert item.published is not None
-    meta: dict[str, Any] = {"title": plain(item.title) or f"(untitled {item.post_id})",
-                            "date": _iso(item.published)}
+    meta: dict[str, Any] = {"title": plain(item.title) or f"(untitled {item.post_id})", "date": _iso(item.published)}
     if item.modified is not None and item.modified > item.published:
         meta["updated"] = _iso(item.modified)
     meta["id"] = article_id(item.post_id)
@@ -176,7 +178,8 @@ def skip_reason(item: Item, pages: bool) -> str | None:
         return "page (use --pages)"
     if item.post_type not in ("post", "page"):
         return {"attachment": "attachment", "revision": "revision", "nav_menu_item": "menu item"}.get(
-            item.post_type, f"type {item.post_type}")
+            item.post_type, f"type {item.post_type}"
+        )
     if item.status not in IMPORTED_STATUSES:
         return f"status {item.status or 'none'}"
     if item.post_id <= 0:

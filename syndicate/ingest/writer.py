@@ -28,8 +28,9 @@ _SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def article_text(meta: dict[str, Any], body: str) -> str:
     """Front matter (YAML, in the given key order) and an HTML body, as the loader reads them."""
-    front = yaml.dump(meta, Dumper=_SAFE_DUMPER, sort_keys=False, allow_unicode=True, width=10**6,
-                      default_flow_style=False)
+    front = yaml.dump(
+        meta, Dumper=_SAFE_DUMPER, sort_keys=False, allow_unicode=True, width=10**6, default_flow_style=False
+    )
     return f"---\n{front}---\n{body.rstrip()}\n"
 
 

@@ -200,8 +200,15 @@ class _WithoutControlBytes:
 
 def _events(source: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
     return etree.iterparse(  # type: ignore[no-any-return]
-        _WithoutControlBytes(source), events=("start", "end"), resolve_entities=False, no_network=True, huge_tree=False,
-        load_dtd=False, remove_comments=True, remove_pis=True, strip_cdata=True,
+        _WithoutControlBytes(source),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+        strip_cdata=True,
     )
 
 
@@ -240,8 +247,9 @@ class _Reader:
     def root(self, element: etree._Element, name: str) -> None:
         self.root_seen = True
         if name != "rss":
-            raise ExportError(f"{self.path}:{_line(element)}: not a WordPress export "
-                              f"(the root element is <{name}>, not <rss>)")
+            raise ExportError(
+                f"{self.path}:{_line(element)}: not a WordPress export (the root element is <{name}>, not <rss>)"
+            )
         self.wxr_ns = next((uri for uri in (element.nsmap or {}).values() if uri and _is_wp(uri)), "")
 
 
@@ -265,8 +273,17 @@ def read_export(path: Path, limit: int = MAX_EXPORT_BYTES) -> Export:
         raise ExportError(f"{path}: cannot read: {exc.strerror or exc}") from None
     channel = reader.channel
     if not reader.wxr_ns or "wxr_version" not in channel:
-        raise ExportError(f"{path}: an RSS file but not a WordPress export (no wp:wxr_version); "
-                          "export it from WordPress with Tools → Export")
-    return Export(path, channel["wxr_version"], channel.get("title", ""), channel.get("link", ""),
-                  channel.get("description", ""), channel.get("language", ""), reader.authors,
-                  tuple(reader.items))
+        raise ExportError(
+            f"{path}: an RSS file but not a WordPress export (no wp:wxr_version); "
+            "export it from WordPress with Tools → Export"
+        )
+    return Export(
+        path,
+        channel["wxr_version"],
+        channel.get("title", ""),
+        channel.get("link", ""),
+        channel.get("description", ""),
+        channel.get("language", ""),
+        reader.authors,
+        tuple(reader.items),
+    )

@@ -15,8 +15,11 @@ from syndicate.storage.url import database_url, redacted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("upgrade", "status"),
-                        help="upgrade: apply missing schema migrations; status: show the schema version")
+    parser.add_argument(
+        "action",
+        choices=("upgrade", "status"),
+        help="upgrade: apply missing schema migrations; status: show the schema version",
+    )
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -27,8 +30,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             print(problem.format(), file=sys.stderr)
         return 1
     if url is None:
-        print("no shared store: set $SYNDICATE_DATABASE_URL or store.url (SQLite needs no migrations)",
-              file=sys.stderr)
+        print("no shared store: set $SYNDICATE_DATABASE_URL or store.url (SQLite needs no migrations)", file=sys.stderr)
         return 2
     import psycopg
 
@@ -39,8 +41,10 @@ def cmd_db(args: argparse.Namespace) -> int:
         with psycopg.connect(url, **connection_options(30.0)) as conn:  # type: ignore[arg-type]
             if args.action == "upgrade":
                 applied = upgrade(conn)
-                print(f"{redacted(url)}: schema version {LATEST}"
-                      + (f" (applied {', '.join(map(str, applied))})" if applied else " (already up to date)"))
+                print(
+                    f"{redacted(url)}: schema version {LATEST}"
+                    + (f" (applied {', '.join(map(str, applied))})" if applied else " (already up to date)")
+                )
                 return 0
             version = current_version(conn)
     except (psycopg.Error, NewerSchema) as exc:

@@ -25,7 +25,10 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "event counts", """
+    Migration(
+        1,
+        "event counts",
+        """
         CREATE TABLE counts (
             day     date   NOT NULL,
             space   text   NOT NULL,
@@ -36,11 +39,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             n       bigint NOT NULL,
             PRIMARY KEY (day, space, unit, partner, kind, class)
         );
-    """),
-    Migration(2, "counts by unit, for caps", """
+    """,
+    ),
+    Migration(
+        2,
+        "counts by unit, for caps",
+        """
         CREATE INDEX counts_by_unit ON counts (space, unit, kind);
-    """),
-    Migration(3, "fleet: replicas, shared rate limits, replay filter, admin-written objects", """
+    """,
+    ),
+    Migration(
+        3,
+        "fleet: replicas, shared rate limits, replay filter, admin-written objects",
+        """
         CREATE TABLE replicas (
             id         text PRIMARY KEY,
             host       text NOT NULL,
@@ -74,7 +85,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (kind, id)
         );
         CREATE INDEX admin_objects_revision ON admin_objects (revision);
-    """),
+    """,
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 
@@ -103,8 +115,9 @@ def upgrade(conn: psycopg.Connection[tuple[object, ...]]) -> list[int]:
             if migration.version in done:
                 continue
             conn.execute(migration.sql.encode())
-            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                         (migration.version, migration.name))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (migration.version, migration.name)
+            )
             applied.append(migration.version)
     return applied
 

@@ -50,8 +50,11 @@ _COLUMN_SQL = {"day": "to_char(day, 'YYYY-MM-DD')", "space": "space", "unit": "u
 def connection_options(timeout: float) -> dict[str, object]:
     """Per-connection settings: bounded connect and statement time, and a name in pg_stat_activity."""
     millis = int(timeout * 1000)
-    return {"connect_timeout": max(1, int(timeout)), "application_name": "syndicate",
-            "options": f"-c statement_timeout={millis} -c lock_timeout={millis}"}
+    return {
+        "connect_timeout": max(1, int(timeout)),
+        "application_name": "syndicate",
+        "options": f"-c statement_timeout={millis} -c lock_timeout={millis}",
+    }
 
 
 class PostgresStore:
@@ -73,8 +76,16 @@ class PostgresStore:
         if self._pool is not None:
             return
         pool: ConnectionPool[psycopg.Connection[tuple[object, ...]]] = ConnectionPool(
-            self.url, min_size=1, max_size=1, open=False, timeout=self.timeout, name="syndicate-store",
-            kwargs=connection_options(self.timeout), check=ConnectionPool.check_connection, reconnect_timeout=0)
+            self.url,
+            min_size=1,
+            max_size=1,
+            open=False,
+            timeout=self.timeout,
+            name="syndicate-store",
+            kwargs=connection_options(self.timeout),
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=0,
+        )
         try:
             pool.open(wait=True, timeout=self.timeout)
             with pool.connection() as conn:
@@ -85,11 +96,14 @@ class PostgresStore:
                 else:
                     version = current_version(conn)
                     if version > LATEST:
-                        raise NewerSchema(f"the database has schema version {version}; this version knows up "
-                                          f"to {LATEST}")
+                        raise NewerSchema(
+                            f"the database has schema version {version}; this version knows up to {LATEST}"
+                        )
                     if version < LATEST:
-                        raise RuntimeError(f"the database has schema version {version}, not {LATEST}: run "
-                                           "`syndicate db upgrade` (or start a server) first")
+                        raise RuntimeError(
+                            f"the database has schema version {version}, not {LATEST}: run "
+                            "`syndicate db upgrade` (or start a server) first"
+                        )
         except BaseException:
             pool.close()
             raise
@@ -129,23 +143,26 @@ class PostgresStore:
             counts = fresh_counts(ordered, fresh)
             if counts:
                 self._upsert(conn, counts)
-            conn.execute("DELETE FROM recent_events WHERE seen < %s",
-                         (min(e.seen for e in ordered) - 2 * window,))
+            conn.execute("DELETE FROM recent_events WHERE seen < %s", (min(e.seen for e in ordered) - 2 * window,))
 
     def grouped(self, by: Grouping, since: dt.date | None, until: dt.date | None) -> list[Group]:
         expressions = [_COLUMN_SQL[column] for column in GROUP_COLUMNS[by]]  # from fixed tables only
         keys = ", ".join(expressions)
         select = f"{keys}, " if keys else ""
         order = f" ORDER BY {keys}" if keys else ""
-        sql = (f"SELECT {select}kind, class, SUM(n) FROM counts WHERE day >= %s AND day <= %s "
-               f"GROUP BY {select}kind, class{order}")
+        sql = (
+            f"SELECT {select}kind, class, SUM(n) FROM counts WHERE day >= %s AND day <= %s "
+            f"GROUP BY {select}kind, class{order}"
+        )
         low = since or dt.date(1, 1, 1)
         high = until or dt.date(9999, 12, 31)
         width = len(expressions)
         with self._connection().connection() as conn:
             rows = conn.execute(sql.encode(), (low, high)).fetchall()
-        return [Group(tuple(str(v) for v in row[:width]), str(row[width]), str(row[width + 1]),
-                      int(str(row[width + 2]))) for row in rows]
+        return [
+            Group(tuple(str(v) for v in row[:width]), str(row[width]), str(row[width + 1]), int(str(row[width + 2])))
+            for row in rows
+        ]
 
     def lifetime(self, units: Collection[tuple[str, str]]) -> list[Lifetime]:
         if not units:

@@ -58,8 +58,13 @@ def stored_view(config: Config, spaces: Mapping[str, AdSpace]) -> tuple[CapView,
     if not units:
         return CapView(), None
     if not config.tracking.enabled:
-        return CapView(), Problem(config.path, 0, Level.WARNING, "tracking is off, so ad caps (max_impressions, "
-                                  "max_clicks) are not enforced: they are judged on the tracked counts")
+        return CapView(), Problem(
+            config.path,
+            0,
+            Level.WARNING,
+            "tracking is off, so ad caps (max_impressions, "
+            "max_clicks) are not enforced: they are judged on the tracked counts",
+        )
     try:
         store = store_for(config, server=False)
         if isinstance(store, SqliteStore) and not store.path.exists():
@@ -69,5 +74,9 @@ def stored_view(config: Config, spaces: Mapping[str, AdSpace]) -> tuple[CapView,
         finally:
             store.close()
     except Exception as exc:
-        return CapView(), Problem(config.path, 0, Level.WARNING, f"cannot read the tracking store to report ad "
-                                  f"caps: {type(exc).__name__}: {exc}")
+        return CapView(), Problem(
+            config.path,
+            0,
+            Level.WARNING,
+            f"cannot read the tracking store to report ad caps: {type(exc).__name__}: {exc}",
+        )

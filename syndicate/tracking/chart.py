@@ -13,8 +13,7 @@ from html import escape
 
 from syndicate.tracking.stats import Counts, Row
 
-SERIES = (("served", "Served", "#1f5fa8"), ("rendered", "Rendered (pixel)", "#2e7d32"),
-          ("clicks", "Clicks", "#c62828"))
+SERIES = (("served", "Served", "#1f5fa8"), ("rendered", "Rendered (pixel)", "#2e7d32"), ("clicks", "Clicks", "#c62828"))
 WIDTH, PANEL, LEFT, RIGHT, TOP, GAP = 760, 110, 64, 16, 22, 34
 
 
@@ -40,8 +39,10 @@ def _panel(days: Sequence[tuple[str, Counts]], series: str, label: str, color: s
     values: list[int] = [getattr(counts, series) for _, counts in days]
     high = max(max(values), 1)
     bottom = top + PANEL
+
     def y(v: int) -> float:
         return bottom - (PANEL - 8) * v / high
+
     out = [
         f'<g class="series" data-series="{series}">',
         f'<text x="{LEFT}" y="{top - 6:.1f}" class="label">{escape(label)}</text>',
@@ -53,9 +54,11 @@ def _panel(days: Sequence[tuple[str, Counts]], series: str, label: str, color: s
     points = " ".join(f"{_x(i, len(days)):.1f},{y(v):.1f}" for i, v in enumerate(values))
     out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
     for i, ((day, _), value) in enumerate(zip(days, values, strict=True)):
-        out.append(f'<circle cx="{_x(i, len(days)):.1f}" cy="{y(value):.1f}" r="3" fill="{color}" '
-                   f'data-day="{day}" data-value="{value}"><title>{day}: {value} {escape(label.lower())}'
-                   f"</title></circle>")
+        out.append(
+            f'<circle cx="{_x(i, len(days)):.1f}" cy="{y(value):.1f}" r="3" fill="{color}" '
+            f'data-day="{day}" data-value="{value}"><title>{day}: {value} {escape(label.lower())}'
+            f"</title></circle>"
+        )
     out.append("</g>")
     return out
 
@@ -63,14 +66,18 @@ def _panel(days: Sequence[tuple[str, Counts]], series: str, label: str, color: s
 def svg_chart(days: Sequence[tuple[str, Counts]]) -> str:
     """The chart for ``days`` (from ``fill_days``); a short note when there is nothing to draw."""
     height = TOP + len(SERIES) * (PANEL + GAP)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="chart" viewBox="0 0 {WIDTH} {height}" '
-             f'width="{WIDTH}" height="{height}" role="img" aria-labelledby="chart-title">',
-             '<title id="chart-title">Served, rendered and clicks per day (UTC)</title>',
-             "<style>.label{font:600 13px sans-serif}.tick{font:11px sans-serif;fill:#555}"
-             ".axis{stroke:#999}.grid{stroke:#ddd;stroke-dasharray:3 3}</style>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="chart" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-labelledby="chart-title">',
+        '<title id="chart-title">Served, rendered and clicks per day (UTC)</title>',
+        "<style>.label{font:600 13px sans-serif}.tick{font:11px sans-serif;fill:#555}"
+        ".axis{stroke:#999}.grid{stroke:#ddd;stroke-dasharray:3 3}</style>",
+    ]
     if not days:
-        parts.append(f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" class="label">'
-                     "No events recorded in this period</text></svg>")
+        parts.append(
+            f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" class="label">'
+            "No events recorded in this period</text></svg>"
+        )
         return "".join(parts)
     for index, (series, label, color) in enumerate(SERIES):
         parts += _panel(days, series, label, color, TOP + index * (PANEL + GAP))
@@ -78,7 +85,9 @@ def svg_chart(days: Sequence[tuple[str, Counts]]) -> str:
     ticks = sorted({0, len(days) // 2, len(days) - 1})
     for i in ticks:  # the end labels hang inwards, so they stay inside the picture
         anchor = "middle" if len(days) == 1 else "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
-        parts.append(f'<text x="{_x(i, len(days)):.1f}" y="{last_axis:.1f}" class="tick" '
-                     f'text-anchor="{anchor}">{days[i][0]}</text>')
+        parts.append(
+            f'<text x="{_x(i, len(days)):.1f}" y="{last_axis:.1f}" class="tick" '
+            f'text-anchor="{anchor}">{days[i][0]}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)

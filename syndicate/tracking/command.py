@@ -42,8 +42,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
             print(problem.format(), file=sys.stderr)
         return 1
     try:
-        report = (stats.report(store, args.by, args.since, args.until) if is_shared(store) or path.exists()
-                  else stats.Report(args.by, args.since, args.until))
+        report = (
+            stats.report(store, args.by, args.since, args.until)
+            if is_shared(store) or path.exists()
+            else stats.Report(args.by, args.since, args.until)
+        )
     except Exception as exc:  # sqlite3, OSError, psycopg: one line either way
         where = store if is_shared(store) else path
         print(f"{where}: cannot read the tracking store: {str(exc).strip()}", file=sys.stderr)

@@ -52,9 +52,12 @@ def load_keys(keys_file: Path | None) -> SigningKeys:
     """
     text = secret_from_env_or_file(KEYS_ENV, keys_file)
     if text is None:
-        log.warning("no signing keys: set $%s (e.g. k1:<32 random characters>) or tracking.keys_file; "
-                    "using a random development key, so tracked ad links in feeds already read will stop "
-                    "working at the next restart", KEYS_ENV)
+        log.warning(
+            "no signing keys: set $%s (e.g. k1:<32 random characters>) or tracking.keys_file; "
+            "using a random development key, so tracked ad links in feeds already read will stop "
+            "working at the next restart",
+            KEYS_ENV,
+        )
         return SigningKeys([(DEV_KEY_ID, secrets.token_bytes(32))])
     if os.environ.get(KEYS_ENV, "").strip():
         source = f"${KEYS_ENV}"
@@ -72,6 +75,9 @@ def share_dev_key(keys_file: Path | None) -> None:
     configured = any(os.environ.get(name, "").strip() for name in (KEYS_ENV, f"{KEYS_ENV}_FILE"))
     if configured or keys_file is not None:
         return
-    log.warning("no signing keys: the workers share a random development key; tracked ad links in feeds "
-                "already read will stop working at the next restart (set $%s)", KEYS_ENV)
+    log.warning(
+        "no signing keys: the workers share a random development key; tracked ad links in feeds "
+        "already read will stop working at the next restart (set $%s)",
+        KEYS_ENV,
+    )
     os.environ[KEYS_ENV] = f"{DEV_KEY_ID}:{secrets.token_urlsafe(32)}"

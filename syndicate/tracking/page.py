@@ -16,10 +16,21 @@ from markupsafe import Markup
 from syndicate.tracking.chart import fill_days, svg_chart
 from syndicate.tracking.stats import COLUMNS, Counts, Report
 
-TITLES = {"served": "Served", "fetches": "Fetches with ads", "rendered": "Rendered", "clicks": "Clicks", "ctr": "CTR",
-          "bot_served": "Bots: served", "bot_fetches": "Bots: fetches", "bot_rendered": "Bots: rendered",
-          "bot_clicks": "Bots: clicks", "proxy_served": "Proxies: served", "proxy_fetches": "Proxies: fetches",
-          "proxy_rendered": "Proxies: rendered", "proxy_clicks": "Proxies: clicks"}
+TITLES = {
+    "served": "Served",
+    "fetches": "Fetches with ads",
+    "rendered": "Rendered",
+    "clicks": "Clicks",
+    "ctr": "CTR",
+    "bot_served": "Bots: served",
+    "bot_fetches": "Bots: fetches",
+    "bot_rendered": "Bots: rendered",
+    "bot_clicks": "Bots: clicks",
+    "proxy_served": "Proxies: served",
+    "proxy_fetches": "Proxies: fetches",
+    "proxy_rendered": "Proxies: rendered",
+    "proxy_clicks": "Proxies: clicks",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +70,9 @@ def _cell(name: str, counts: Counts) -> Cell:
 
 def _table(table_id: str, title: str, report: Report) -> Table:
     keys = tuple(report.rows[0].key) if report.rows else ()
-    rows = tuple(Row(tuple(row.key.values()), tuple(_cell(c, row.counts) for c in report.columns))
-                 for row in report.rows)
+    rows = tuple(
+        Row(tuple(row.key.values()), tuple(_cell(c, row.counts) for c in report.columns)) for row in report.rows
+    )
     return Table(table_id, title, keys, tuple(TITLES[c] for c in report.columns), rows)
 
 
@@ -72,10 +84,16 @@ def stats_context(days: Report, spaces: Report, units: Report, partners: Report)
     """What the template shows; all four reports cover the same period."""
     return {
         "lang": "en",
-        "since": days.since, "until": days.until, "since_value": _date(days.since), "until_value": _date(days.until),
+        "since": days.since,
+        "until": days.until,
+        "since_value": _date(days.since),
+        "until_value": _date(days.until),
         "totals": [_cell(c, days.totals) for c in COLUMNS],
         "dropped": days.dropped,
         "chart": Markup(svg_chart(fill_days(days.rows))),  # built from numbers and escaped day labels
-        "tables": [_table("by-space", "Per space", spaces), _table("by-unit", "Per unit", units),
-                   _table("by-partner", "Per partner", partners)],
+        "tables": [
+            _table("by-space", "Per space", spaces),
+            _table("by-unit", "Per unit", units),
+            _table("by-partner", "Per partner", partners),
+        ],
     }

@@ -35,8 +35,7 @@ class RecentClients:
             if seen[oldest] > now:
                 break
             del seen[oldest]
-        digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "replace"), key=self._salt,
-                                 digest_size=16).digest()
+        digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "replace"), key=self._salt, digest_size=16).digest()
         if digest in seen:
             return False
         if len(seen) < self.limit:

@@ -20,10 +20,22 @@ from syndicate.tracking.events import Kind
 from syndicate.tracking.store import GROUP_COLUMNS, Group, Grouping, Store
 
 BY_CHOICES: tuple[Grouping, ...] = tuple(g for g in get_args(Grouping) if g != "total")
-COLUMNS = ("served", "fetches", "rendered", "clicks", "ctr", "bot_served", "bot_fetches", "bot_rendered",
-           "bot_clicks", "proxy_served", "proxy_fetches", "proxy_rendered", "proxy_clicks")
-_NAMES: dict[str, str] = {Kind.SERVED: "served", Kind.FETCH: "fetches", Kind.RENDERED: "rendered",
-                          Kind.CLICK: "clicks"}
+COLUMNS = (
+    "served",
+    "fetches",
+    "rendered",
+    "clicks",
+    "ctr",
+    "bot_served",
+    "bot_fetches",
+    "bot_rendered",
+    "bot_clicks",
+    "proxy_served",
+    "proxy_fetches",
+    "proxy_rendered",
+    "proxy_clicks",
+)
+_NAMES: dict[str, str] = {Kind.SERVED: "served", Kind.FETCH: "fetches", Kind.RENDERED: "rendered", Kind.CLICK: "clicks"}
 #: Fetches are per response, not per ad: they have no space or unit, so those groupings show no fetch columns.
 _WITHOUT_FETCHES: frozenset[Grouping] = frozenset({"space", "unit"})
 
@@ -31,6 +43,8 @@ _WITHOUT_FETCHES: frozenset[Grouping] = frozenset({"space", "unit"})
 def columns(by: Grouping) -> tuple[str, ...]:
     """The count columns rows of ``by`` carry."""
     return tuple(c for c in COLUMNS if not c.endswith("fetches")) if by in _WITHOUT_FETCHES else COLUMNS
+
+
 _PREFIX: dict[str, str] = {Agent.BOT: "bot_", Agent.PROXY: "proxy_"}
 
 
@@ -61,8 +75,10 @@ class Counts:
         return self.clicks / self.served if self.served else None
 
     def as_dict(self, names: tuple[str, ...] = COLUMNS) -> dict[str, int | float | None]:
-        return {name: (round(self.ctr, 6) if self.ctr is not None else None) if name == "ctr"
-                else getattr(self, name) for name in names}
+        return {
+            name: (round(self.ctr, 6) if self.ctr is not None else None) if name == "ctr" else getattr(self, name)
+            for name in names
+        }
 
 
 @dataclass(slots=True)
@@ -106,8 +122,9 @@ def parse_day(text: str) -> dt.date:
         raise ValueError(f"expected a date like 2024-05-01, got {text!r}") from None
 
 
-def build_report(by: Grouping, since: dt.date | None, until: dt.date | None, totals: Iterable[Group],
-                 groups: Iterable[Group]) -> Report:
+def build_report(
+    by: Grouping, since: dt.date | None, until: dt.date | None, totals: Iterable[Group], groups: Iterable[Group]
+) -> Report:
     """A report from the store's ``total`` and ``by`` groupings."""
     report = Report(by, since, until)
     for group in totals:

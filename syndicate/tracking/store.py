@@ -23,7 +23,11 @@ log = logging.getLogger("syndicate.tracking")
 Grouping = Literal["total", "day", "space", "unit", "partner"]
 #: The columns each grouping keys on (a unit id is unique within its space only).
 GROUP_COLUMNS: dict[Grouping, tuple[str, ...]] = {
-    "total": (), "day": ("day",), "space": ("space",), "unit": ("space", "unit"), "partner": ("partner",),
+    "total": (),
+    "day": ("day",),
+    "space": ("space",),
+    "unit": ("space", "unit"),
+    "partner": ("partner",),
 }
 FILE_NAME = "tracking.sqlite3"
 SCHEMA_VERSION = 1
@@ -138,7 +142,8 @@ class CorruptStore(sqlite3.DatabaseError):
 def is_corrupt(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(exc, CorruptStore) or (
-        code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB))
+        code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    )
 
 
 class SqliteStore:
@@ -193,9 +198,12 @@ class SqliteStore:
         found = _identity(self.path)
         if found == self._identity:
             return
-        log.error("tracking store %s was deleted or replaced while serving; counts go to %s from now on "
-                  "(what was already written went with the old file)", self.path,
-                  "the file now there" if found else "a new one")
+        log.error(
+            "tracking store %s was deleted or replaced while serving; counts go to %s from now on "
+            "(what was already written went with the old file)",
+            self.path,
+            "the file now there" if found else "a new one",
+        )
         self.close()
         if found is None:  # the old file's WAL and shared memory must not be replayed into a new database
             for suffix in ("-wal", "-shm"):
@@ -209,8 +217,12 @@ class SqliteStore:
             source = self.path.with_name(self.path.name + suffix)
             if source.exists():
                 source.rename(aside.with_name(aside.name + suffix))
-        log.error("tracking store %s is not a usable SQLite database (%s): moved it to %s and started "
-                  "a fresh one", self.path, exc, aside.name)
+        log.error(
+            "tracking store %s is not a usable SQLite database (%s): moved it to %s and started a fresh one",
+            self.path,
+            exc,
+            aside.name,
+        )
 
     def add(self, counts: Mapping[CountKey, int]) -> None:
         rows = [(*key, n) for key, n in counts.items() if n]
@@ -238,8 +250,9 @@ class SqliteStore:
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
         try:
-            fresh = {e.digest for e in ordered
-                     if conn.execute(REMEMBER, (e.digest, e.seen, window)).fetchone() is not None}
+            fresh = {
+                e.digest for e in ordered if conn.execute(REMEMBER, (e.digest, e.seen, window)).fetchone() is not None
+            }
             conn.executemany(UPSERT, [(*key, n) for key, n in fresh_counts(ordered, fresh).items()])
             conn.execute("DELETE FROM recent_events WHERE seen < ?", (min(e.seen for e in ordered) - 2 * window,))
             conn.execute("COMMIT")
@@ -267,13 +280,17 @@ class SqliteStore:
         keys = ", ".join(columns)
         select = f"{keys}, " if keys else ""
         order = f" ORDER BY {keys}" if keys else ""
-        sql = (f"SELECT {select}kind, class, SUM(n) FROM counts WHERE day >= ? AND day <= ? "
-               f"GROUP BY {select}kind, class{order}")
+        sql = (
+            f"SELECT {select}kind, class, SUM(n) FROM counts WHERE day >= ? AND day <= ? "
+            f"GROUP BY {select}kind, class{order}"
+        )
         low = since.isoformat() if since else "0000-01-01"
         high = until.isoformat() if until else "9999-12-31"
         width = len(columns)
-        return [Group(tuple(row[:width]), row[width], row[width + 1], int(row[width + 2]))
-                for row in self._conn.execute(sql, (low, high))]
+        return [
+            Group(tuple(row[:width]), row[width], row[width + 1], int(row[width + 2]))
+            for row in self._conn.execute(sql, (low, high))
+        ]
 
     def lifetime(self, units: Collection[tuple[str, str]]) -> list[Lifetime]:
         if not units:
@@ -283,11 +300,13 @@ class SqliteStore:
         pairs = sorted(units)
         found: list[Lifetime] = []
         for start in range(0, len(pairs), _LIFETIME_CHUNK):
-            chunk = pairs[start:start + _LIFETIME_CHUNK]
+            chunk = pairs[start : start + _LIFETIME_CHUNK]
             values = ", ".join("(?, ?)" for _ in chunk)
-            sql = (f"SELECT space, unit, partner, kind, SUM(n) FROM counts WHERE (space, unit) IN (VALUES {values}) "
-                   f"AND kind IN ('served', 'click') AND class NOT IN ('bot', 'proxy') "
-                   "GROUP BY space, unit, partner, kind")
+            sql = (
+                f"SELECT space, unit, partner, kind, SUM(n) FROM counts WHERE (space, unit) IN (VALUES {values}) "
+                f"AND kind IN ('served', 'click') AND class NOT IN ('bot', 'proxy') "
+                "GROUP BY space, unit, partner, kind"
+            )
             params = [text for pair in chunk for text in pair]
             found += [Lifetime(row[0], row[1], row[2], row[3], int(row[4])) for row in self._conn.execute(sql, params)]
         return found

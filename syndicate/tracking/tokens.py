@@ -78,11 +78,15 @@ class SigningKeys:
         # Errors name a key by its position, never by its id: written "secret:id", the id is the secret.
         for number, (key_id, secret) in enumerate(keys, 1):
             if not KEY_ID.fullmatch(key_id):
-                raise ValueError(f"signing key {number} of {len(keys)}: its id (before ':') must be 1 to 16 "
-                                 "letters, digits, '-' or '_'; entries are id:secret")
+                raise ValueError(
+                    f"signing key {number} of {len(keys)}: its id (before ':') must be 1 to 16 "
+                    "letters, digits, '-' or '_'; entries are id:secret"
+                )
             if len(secret) < MIN_SECRET_BYTES:
-                raise ValueError(f"signing key {number} of {len(keys)}: the secret (after ':') needs at least "
-                                 f"{MIN_SECRET_BYTES} bytes; entries are id:secret")
+                raise ValueError(
+                    f"signing key {number} of {len(keys)}: the secret (after ':') needs at least "
+                    f"{MIN_SECRET_BYTES} bytes; entries are id:secret"
+                )
         ids = [key_id for key_id, _ in keys]
         if len(set(ids)) != len(ids):
             raise ValueError("two signing keys share an id")

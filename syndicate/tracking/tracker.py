@@ -34,8 +34,9 @@ T = TypeVar("T")
 class UniqueEvents(Protocol):
     """Clicks and pixel loads whose replays are filtered across replicas, at flush (``fleet/replays.py``)."""
 
-    def add(self, kind: Kind, token: str, client: str, user_agent: str, space: str, unit: str, partner: str,
-            agent: str) -> None: ...
+    def add(
+        self, kind: Kind, token: str, client: str, user_agent: str, space: str, unit: str, partner: str, agent: str
+    ) -> None: ...
 
     def take(self) -> list[Any]: ...
 
@@ -44,13 +45,22 @@ class UniqueEvents(Protocol):
     def put_back(self, events: list[Any]) -> None: ...
 
     def pending(self) -> int: ...
+
+
 #: A store error is logged when it first happens or changes, then at most this often.
 ERROR_LOG_SECONDS = 60.0
 
 
 class Tracker:
-    def __init__(self, store: Store, *, enabled: bool = True, flush_seconds: float = 1.0,
-                 buffer_limit: int = 100_000, dedupe_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        enabled: bool = True,
+        flush_seconds: float = 1.0,
+        buffer_limit: int = 100_000,
+        dedupe_seconds: float = 30.0,
+    ) -> None:
         self.store = store
         self.enabled = enabled
         self.flush_seconds = flush_seconds
@@ -89,8 +99,9 @@ class Tracker:
         if not self.enabled or not self.recent.first(kind, token, client, user_agent):
             return False
         if self.replays is not None:  # the shared store decides at flush whether another replica saw it
-            self.replays.add(kind, token, client, user_agent, claim.space, claim.unit, claim.partner,
-                             classify(user_agent))
+            self.replays.add(
+                kind, token, client, user_agent, claim.space, claim.unit, claim.partner, classify(user_agent)
+            )
             return True
         self.buffer.add(kind, claim.space, claim.unit, claim.partner, classify(user_agent))
         return True
@@ -133,8 +144,9 @@ class Tracker:
         except Exception as exc:
             text = f"{type(exc).__name__}: {exc}"
             if text != self._caps_error:
-                log.error("tracking store: cannot read counts for ad caps (%s); caps are judged on the last "
-                          "counts read", text)
+                log.error(
+                    "tracking store: cannot read counts for ad caps (%s); caps are judged on the last counts read", text
+                )
             self._caps_error = text
             return
         self._caps_error = None
@@ -158,16 +170,27 @@ class Tracker:
 
     def health(self) -> dict[str, object]:
         """This process's side of tracking, for /healthz and the stats: what it holds and what it lost."""
-        return {"tracking": {"enabled": self.enabled, "pending": self.pending(),
-                             "dropped_since_start": self.buffer.dropped_since_start,
-                             "store_error": self._error, "fleet_replay_filter": self.replays is not None}}
+        return {
+            "tracking": {
+                "enabled": self.enabled,
+                "pending": self.pending(),
+                "dropped_since_start": self.buffer.dropped_since_start,
+                "store_error": self._error,
+                "fleet_replay_filter": self.replays is not None,
+            }
+        }
 
     def _store_failed(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}"
         now = time.monotonic()
         if text != self._error or now - self._error_logged_at >= ERROR_LOG_SECONDS:
-            log.error("tracking store: cannot write (%s); holding %d events in memory (%d dropped so far) "
-                      "and still serving feeds", text, self.pending(), self.buffer.dropped_since_start)
+            log.error(
+                "tracking store: cannot write (%s); holding %d events in memory (%d dropped so far) "
+                "and still serving feeds",
+                text,
+                self.pending(),
+                self.buffer.dropped_since_start,
+            )
             self._error_logged_at = now
         self._error = text
 

@@ -83,10 +83,12 @@ class KeylessAccessLogger(AbstractAccessLogger):
             KeylessAccessLogger._stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
         version = request.version
         size = response.body_length
-        line = (f'{logged_address(request)} - - [{self._stamp}] "{request.method} {redact(request.raw_path)} '
-                f'HTTP/{version.major}.{version.minor}" {response.status} {size or "-"} '
-                f'"{redact_text(request.headers.get("Referer", "-"))}" "{request.headers.get("User-Agent", "-")}" '
-                f"{time_taken * 1000:.1f}ms")
+        line = (
+            f'{logged_address(request)} - - [{self._stamp}] "{request.method} {redact(request.raw_path)} '
+            f'HTTP/{version.major}.{version.minor}" {response.status} {size or "-"} '
+            f'"{redact_text(request.headers.get("Referer", "-"))}" "{request.headers.get("User-Agent", "-")}" '
+            f"{time_taken * 1000:.1f}ms"
+        )
         if self.sink is not None:
             self.sink.add(line)
         else:

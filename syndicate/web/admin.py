@@ -41,8 +41,9 @@ from syndicate.yamlfile import MAX_DEPTH
 
 log = logging.getLogger("syndicate.admin")
 
-YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
-                        "application/octet-stream"})
+YAML_TYPES = frozenset(
+    {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain", "application/octet-stream"}
+)
 _ACTOR = re.compile(r"[^\w .@+-]")
 
 
@@ -58,9 +59,14 @@ def _reloader(request: web.Request) -> Reloader:
 def _outcome(outcome: ReloadOutcome | None, snapshot: Snapshot) -> dict[str, object] | None:
     if outcome is None:
         return None
-    return {"trigger": outcome.trigger, "at": outcome.at.isoformat(timespec="seconds"), "accepted": outcome.accepted,
-            "generation": outcome.generation, "seconds": round(outcome.seconds, 3),
-            "errors": problem_dicts(outcome.errors, snapshot.config.root)}
+    return {
+        "trigger": outcome.trigger,
+        "at": outcome.at.isoformat(timespec="seconds"),
+        "accepted": outcome.accepted,
+        "generation": outcome.generation,
+        "seconds": round(outcome.seconds, 3),
+        "errors": problem_dicts(outcome.errors, snapshot.config.root),
+    }
 
 
 async def status(request: web.Request) -> web.Response:
@@ -73,37 +79,58 @@ async def status(request: web.Request) -> web.Response:
         hints += cap_problems(snapshot.spaces, caps.latest(), audience_ids(snapshot.config))
     errors = [p for p in snapshot.problems if p.level is Level.ERROR]
     warnings = [p for p in snapshot.problems if p.level is Level.WARNING] + hints
-    return web.json_response({
-        "generation": snapshot.generation,
-        "loaded_at": snapshot.built_at.isoformat(timespec="seconds"),
-        "uptime_seconds": round(reloader.uptime, 3),
-        "pid": os.getpid(),
-        "counts": {"feeds": sum(1 for name in snapshot.feeds if name != "all"), "articles": snapshot.article_count,
-                   "spaces": len(snapshot.spaces), "partners": len(snapshot.config.partners),
-                   "scheduled": len(snapshot.scheduled)},
-        "scheduled": scheduled(snapshot)[:100],
-        "errors": problem_dicts(errors, root),
-        "warnings": problem_dicts(warnings, root),
-        "reload": {"attempts": reloader.attempts, "last": _outcome(reloader.last, snapshot),
-                   "rejected": _outcome(reloader.rejected, snapshot)},
-        "upstreams": upstream_status(request.config_dict),
-    })
+    return web.json_response(
+        {
+            "generation": snapshot.generation,
+            "loaded_at": snapshot.built_at.isoformat(timespec="seconds"),
+            "uptime_seconds": round(reloader.uptime, 3),
+            "pid": os.getpid(),
+            "counts": {
+                "feeds": sum(1 for name in snapshot.feeds if name != "all"),
+                "articles": snapshot.article_count,
+                "spaces": len(snapshot.spaces),
+                "partners": len(snapshot.config.partners),
+                "scheduled": len(snapshot.scheduled),
+            },
+            "scheduled": scheduled(snapshot)[:100],
+            "errors": problem_dicts(errors, root),
+            "warnings": problem_dicts(warnings, root),
+            "reload": {
+                "attempts": reloader.attempts,
+                "last": _outcome(reloader.last, snapshot),
+                "rejected": _outcome(reloader.rejected, snapshot),
+            },
+            "upstreams": upstream_status(request.config_dict),
+        }
+    )
 
 
 async def reload(request: web.Request) -> web.Response:
     outcome = await _reloader(request).reload("admin")
-    return web.json_response(_outcome(outcome, _reloader(request).holder.current),
-                             status=200 if outcome.accepted else 409)
+    return web.json_response(
+        _outcome(outcome, _reloader(request).holder.current), status=200 if outcome.accepted else 409
+    )
 
 
 async def list_spaces(request: web.Request) -> web.Response:
     snapshot = _reloader(request).holder.current
     now = dt.datetime.now(dt.UTC)
     root = snapshot.config.root
-    return web.json_response({"spaces": [
-        {"id": space.id, "name": space.name, "path": _shown(space.path, root), "units": len(space.units),
-         "live_units": sum(1 for unit in space.units if unit.live_at(now)), "if_empty": space.if_empty}
-        for _, space in sorted(snapshot.spaces.items())]})
+    return web.json_response(
+        {
+            "spaces": [
+                {
+                    "id": space.id,
+                    "name": space.name,
+                    "path": _shown(space.path, root),
+                    "units": len(space.units),
+                    "live_units": sum(1 for unit in space.units if unit.live_at(now)),
+                    "if_empty": space.if_empty,
+                }
+                for _, space in sorted(snapshot.spaces.items())
+            ]
+        }
+    )
 
 
 def etag_of(data: bytes | None) -> str | None:
@@ -122,8 +149,11 @@ def _bad_id() -> web.Response:
 def _not_a_file(exc: NotAFile, snapshot: Snapshot) -> web.Response:
     """A link (or a folder, a pipe) where the space's file should be: the API never reads or writes through it."""
     shown = _shown(Path(exc.filename), snapshot.config.root) if exc.filename else "the file"
-    return json_error(409, f"{shown} {exc.strerror}; the admin API never reads or writes through it "
-                           "(the loader skips it too): replace it with a regular file by hand")
+    return json_error(
+        409,
+        f"{shown} {exc.strerror}; the admin API never reads or writes through it "
+        "(the loader skips it too): replace it with a regular file by hand",
+    )
 
 
 async def get_space(request: web.Request) -> web.Response:
@@ -141,9 +171,16 @@ async def get_space(request: web.Request) -> web.Response:
     etag = etag_of(data) or ""
     if "application/json" in request.headers.get("Accept", ""):
         path = store.path_for(space_id)
-        return web.json_response({"id": space_id, "path": _shown(path, snapshot.config.root), "etag": etag,
-                                  "loaded": space_id in snapshot.spaces, "source": data.decode("utf-8", "replace")},
-                                 headers={"ETag": etag})
+        return web.json_response(
+            {
+                "id": space_id,
+                "path": _shown(path, snapshot.config.root),
+                "etag": etag,
+                "loaded": space_id in snapshot.spaces,
+                "source": data.decode("utf-8", "replace"),
+            },
+            headers={"ETag": etag},
+        )
     return web.Response(body=data, content_type="application/yaml", charset="utf-8", headers={"ETag": etag})
 
 
@@ -183,20 +220,39 @@ def _actor(request: web.Request) -> str:
     return _ACTOR.sub("", request.headers.get("X-Admin-Actor", ""))[:64] or "admin"
 
 
-def _audit(request: web.Request, snapshot: Snapshot, action: str, change: Change, outcome: str,
-           generation: int) -> None:
+def _audit(
+    request: web.Request, snapshot: Snapshot, action: str, change: Change, outcome: str, generation: int
+) -> None:
     config = snapshot.config
-    audit.record(audit.audit_path(config.data_dir), config.root, actor=_actor(request),
-                 remote=logged_address(request), action=action, change=change, outcome=outcome, generation=generation)
+    audit.record(
+        audit.audit_path(config.data_dir),
+        config.root,
+        actor=_actor(request),
+        remote=logged_address(request),
+        action=action,
+        change=change,
+        outcome=outcome,
+        generation=generation,
+    )
 
 
 def _rejected(outcome: ReloadOutcome, snapshot: Snapshot) -> web.Response:
-    return json_error(409, "the change was undone: the reload after it was rejected",
-                      problem_dicts(outcome.errors, snapshot.config.root))
+    return json_error(
+        409,
+        "the change was undone: the reload after it was rejected",
+        problem_dicts(outcome.errors, snapshot.config.root),
+    )
 
 
-async def go_live(request: web.Request, reloader: Reloader, snapshot: Snapshot, store: SpaceStore | ArticleStore,
-                  action: str, change: Change, what: str) -> tuple[ReloadOutcome, web.Response | None]:
+async def go_live(
+    request: web.Request,
+    reloader: Reloader,
+    snapshot: Snapshot,
+    store: SpaceStore | ArticleStore,
+    action: str,
+    change: Change,
+    what: str,
+) -> tuple[ReloadOutcome, web.Response | None]:
     """Reload after a written change; undo the change when the reload is rejected, or when the shared store
     (if any) does not take it. Audited either way (``action``); ``what`` names the change in the log."""
     verb = action.rsplit(" ", 1)[-1].upper()
@@ -265,10 +321,17 @@ async def put_space(request: web.Request) -> web.Response:
         outcome, refused = await go_live(request, reloader, snapshot, store, "put", change, f"adspaces/{space_id}")
         if refused is not None:
             return refused
-    return web.json_response({"id": space_id, "path": _shown(path, snapshot.config.root),
-                              "generation": outcome.generation, "etag": etag_of(data),
-                              "backup": str(change.backup) if change.backup else None},
-                             status=201 if current is None else 200, headers={"ETag": etag_of(data) or ""})
+    return web.json_response(
+        {
+            "id": space_id,
+            "path": _shown(path, snapshot.config.root),
+            "generation": outcome.generation,
+            "etag": etag_of(data),
+            "backup": str(change.backup) if change.backup else None,
+        },
+        status=201 if current is None else 200,
+        headers={"ETag": etag_of(data) or ""},
+    )
 
 
 async def delete_space(request: web.Request) -> web.Response:
@@ -288,8 +351,9 @@ async def delete_space(request: web.Request) -> web.Response:
         outcome, refused = await go_live(request, reloader, snapshot, store, "delete", change, f"adspaces/{space_id}")
         if refused is not None:
             return refused
-    return web.json_response({"id": space_id, "generation": outcome.generation,
-                              "backup": str(change.backup) if change.backup else None})
+    return web.json_response(
+        {"id": space_id, "generation": outcome.generation, "backup": str(change.backup) if change.backup else None}
+    )
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -32,8 +32,10 @@ def _ids(request: web.Request) -> tuple[str, str] | None:
 
 
 def _bad_id() -> web.Response:
-    return json_error(400, "article ids in this API are letters, digits, '-' and '_' (at most 128): "
-                           "the file name without its extension")
+    return json_error(
+        400,
+        "article ids in this API are letters, digits, '-' and '_' (at most 128): the file name without its extension",
+    )
 
 
 def article_store(request: web.Request, snapshot: Snapshot) -> ArticleStore:
@@ -73,8 +75,9 @@ async def put_article(request: web.Request) -> web.Response:
     feed, article_id = ids
     content_type = request.content_type
     if content_type not in SUFFIXES and content_type != "application/json":
-        return json_error(415, "send the article as text/markdown or text/html (front matter, then the body), "
-                               "or as application/json")
+        return json_error(
+            415, "send the article as text/markdown or text/html (front matter, then the body), or as application/json"
+        )
     body = await read_body(request)
     reloader = _reloader(request)
     async with reloader.lock:
@@ -97,14 +100,23 @@ async def put_article(request: web.Request) -> web.Response:
         if problems.errors:
             return json_error(422, "invalid article", problem_dicts(problems.errors, snapshot.config.root))
         change = await asyncio.to_thread(store.write, feed, article_id, data, suffix)
-        outcome, refused = await go_live(request, reloader, snapshot, store, "article put", change,
-                                         f"articles/{feed}/{article_id}")
+        outcome, refused = await go_live(
+            request, reloader, snapshot, store, "article put", change, f"articles/{feed}/{article_id}"
+        )
         if refused is not None:
             return refused
-    return web.json_response({"feed": feed, "id": article_id, "path": _shown(path, snapshot.config.root),
-                              "generation": outcome.generation, "etag": etag_of(data),
-                              "backup": str(change.backup) if change.backup else None},
-                             status=201 if current is None else 200, headers={"ETag": etag_of(data) or ""})
+    return web.json_response(
+        {
+            "feed": feed,
+            "id": article_id,
+            "path": _shown(path, snapshot.config.root),
+            "generation": outcome.generation,
+            "etag": etag_of(data),
+            "backup": str(change.backup) if change.backup else None,
+        },
+        status=201 if current is None else 200,
+        headers={"ETag": etag_of(data) or ""},
+    )
 
 
 async def delete_article(request: web.Request) -> web.Response:
@@ -121,9 +133,16 @@ async def delete_article(request: web.Request) -> web.Response:
             return _not_a_file(exc, snapshot)
         if change is None:
             return json_error(404, f"no article file for {ids[0]}/{ids[1]}")
-        outcome, refused = await go_live(request, reloader, snapshot, store, "article delete", change,
-                                         f"articles/{ids[0]}/{ids[1]}")
+        outcome, refused = await go_live(
+            request, reloader, snapshot, store, "article delete", change, f"articles/{ids[0]}/{ids[1]}"
+        )
         if refused is not None:
             return refused
-    return web.json_response({"feed": ids[0], "id": ids[1], "generation": outcome.generation,
-                              "backup": str(change.backup) if change.backup else None})
+    return web.json_response(
+        {
+            "feed": ids[0],
+            "id": ids[1],
+            "generation": outcome.generation,
+            "backup": str(change.backup) if change.backup else None,
+        }
+    )

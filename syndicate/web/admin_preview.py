@@ -42,8 +42,9 @@ async def preview(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "html")
     via = request.query.get("via", "rss")
     if fmt not in PREVIEW_FORMATS or via not in FORMATS:
-        return json_error(400, "format is one of " + ", ".join(PREVIEW_FORMATS) + "; via is one of "
-                          + ", ".join(FORMATS))
+        return json_error(
+            400, "format is one of " + ", ".join(PREVIEW_FORMATS) + "; via is one of " + ", ".join(FORMATS)
+        )
     try:
         moment = _moment(request.query.get("at"))
     except ValueError as exc:
@@ -60,8 +61,9 @@ async def preview(request: web.Request) -> web.StreamResponse:
     if fmt == "html":
         resolver = ad_resolver(snapshot, audience, via, moment, DirectLinks())
         page = _page(snapshot, audience, article, via, resolver, request)
-        return web.Response(text=page, content_type="text/html", charset="utf-8",
-                            headers={"Content-Security-Policy": _PAGE_POLICY})
+        return web.Response(
+            text=page, content_type="text/html", charset="utf-8", headers={"Content-Security-Policy": _PAGE_POLICY}
+        )
     if not audience.may_read(feed_name, fmt):
         return json_error(403, f"partner {audience.id!r} may not read {feed_name}.{fmt}: the feed answers 403")
     links: Links | None = request.config_dict.get(LINKS)
@@ -80,19 +82,29 @@ class Choice:
     url: str | None
 
 
-def _page(snapshot: Snapshot, audience: Audience, article: Article, via: str, resolver: AdResolver,
-          request: web.Request) -> str:
+def _page(
+    snapshot: Snapshot, audience: Audience, article: Article, via: str, resolver: AdResolver, request: web.Request
+) -> str:
     content = Markup(content_html(article, resolver))  # sanitised at load, the ads' markup is ours; fills served
 
     def link(**changes: str) -> str:
         return f"{request.path}?{urlencode({'partner': audience.id, 'format': 'html', 'via': via, **changes})}"
 
     who = [snapshot.config.public, *snapshot.config.partners]
-    return aiohttp_jinja2.render_string("preview.html", request, {
-        "lang": snapshot.config.site.language, "article": article, "generation": snapshot.generation,
-        "via": via, "audience": audience.id, "content": content, "ads": resolver.served,
-        "readable": audience.may_read(article.feed, via),
-        "audiences": [Choice(a.id, None if a.id == audience.id else link(partner=a.id)) for a in who],
-        "vias": [Choice(f, None if f == via else link(via=f)) for f in FORMATS],
-        "raw": [Choice(f.upper(), link(format=f)) for f in FORMATS],
-    })
+    return aiohttp_jinja2.render_string(
+        "preview.html",
+        request,
+        {
+            "lang": snapshot.config.site.language,
+            "article": article,
+            "generation": snapshot.generation,
+            "via": via,
+            "audience": audience.id,
+            "content": content,
+            "ads": resolver.served,
+            "readable": audience.may_read(article.feed, via),
+            "audiences": [Choice(a.id, None if a.id == audience.id else link(partner=a.id)) for a in who],
+            "vias": [Choice(f, None if f == via else link(via=f)) for f in FORMATS],
+            "raw": [Choice(f.upper(), link(format=f)) for f in FORMATS],
+        },
+    )

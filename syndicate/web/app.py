@@ -43,8 +43,14 @@ def listening(snapshot: Snapshot, host: str | None, port: int | None) -> Snapsho
     return replace(snapshot, config=config)
 
 
-def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None = None,
-               port: int | None = None, reuse: BuildCache | None = None) -> web.Application:
+def create_app(
+    config: Path | Snapshot,
+    *,
+    watch: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    reuse: BuildCache | None = None,
+) -> web.Application:
     """An app serving ``config`` (a config.yaml path, or a Snapshot built from one).
 
     ``watch``: reload on file changes and SIGHUP (``syndicate serve``); off for tests.
@@ -69,6 +75,7 @@ def create_app(config: Path | Snapshot, *, watch: bool = False, host: str | None
     # the article itself, so they outlive the swap for every article it did not change.
     app[PAGES] = pages = PageCache()
     app[WANTED] = wanted = KnownRequests()
+
     def clear_caches(old: Snapshot, new: Snapshot) -> None:
         cache.clear()
         pages.clear()

@@ -81,23 +81,40 @@ class Catalog:
 
         for (parent, kind, slug), sub in snapshot.filtered.items():
             if parent in grouped:
-                grouped[parent][kind].append(SubFeed(parent, kind, slug, _name_of(sub, kind, slug),
-                                                     len(sub.articles), linker))
+                grouped[parent][kind].append(
+                    SubFeed(parent, kind, slug, _name_of(sub, kind, slug), len(sub.articles), linker)
+                )
         entries = []
         for name, feed in sorted(snapshot.feeds.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-            subfeeds = {kind: tuple(sorted(subs, key=lambda s: (-s.count, s.name.casefold(), s.slug)))
-                        for kind, subs in grouped[name].items()}
-            entries.append(FeedEntry(name, feed.title, feed.description, len(feed.articles),
-                                     _links(snapshot, PageRequest(name, "rss")),
-                                     f"{snapshot.config.server.public_url}/feeds/{name}/", subfeeds))
+            subfeeds = {
+                kind: tuple(sorted(subs, key=lambda s: (-s.count, s.name.casefold(), s.slug)))
+                for kind, subs in grouped[name].items()
+            }
+            entries.append(
+                FeedEntry(
+                    name,
+                    feed.title,
+                    feed.description,
+                    len(feed.articles),
+                    _links(snapshot, PageRequest(name, "rss")),
+                    f"{snapshot.config.server.public_url}/feeds/{name}/",
+                    subfeeds,
+                )
+            )
         return cls(tuple(entries), {entry.name: entry for entry in entries})
 
 
 def _links(snapshot: Snapshot, page: PageRequest) -> tuple[Link, ...]:
     public = snapshot.config.public
-    return tuple(Link(LABELS.get(fmt, fmt.upper()), output.media_type,
-                      page_url(snapshot, PageRequest(page.feed, fmt, 1, page.kind, page.slug)))
-                 for fmt, output in FORMATS.items() if public.may_read(page.feed, fmt))
+    return tuple(
+        Link(
+            LABELS.get(fmt, fmt.upper()),
+            output.media_type,
+            page_url(snapshot, PageRequest(page.feed, fmt, 1, page.kind, page.slug)),
+        )
+        for fmt, output in FORMATS.items()
+        if public.may_read(page.feed, fmt)
+    )
 
 
 def _name_of(sub: Feed, kind: str, slug: str) -> str:

@@ -40,8 +40,9 @@ def etag_matches(if_none_match: str, current: tuple[str, ...]) -> bool:
     return any(_opaque(tag) in ours for tag in if_none_match.split(",") if tag.strip())
 
 
-def not_modified(if_none_match: str | None, if_modified_since: str | None, etags: tuple[str, ...],
-                 last_modified: dt.datetime) -> bool:
+def not_modified(
+    if_none_match: str | None, if_modified_since: str | None, etags: tuple[str, ...], last_modified: dt.datetime
+) -> bool:
     """Whether a GET/HEAD may be answered 304. If-None-Match, when present, decides alone."""
     if if_none_match is not None:
         return etag_matches(if_none_match, etags)

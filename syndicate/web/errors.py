@@ -23,8 +23,9 @@ def text_error(status: int, message: str, headers: dict[str, str] | None = None)
     return web.Response(status=status, text=message + "\n", headers=headers)
 
 
-def json_error(status: int, message: str, problems: list[dict[str, object]] | None = None,
-               headers: dict[str, str] | None = None) -> web.Response:
+def json_error(
+    status: int, message: str, problems: list[dict[str, object]] | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
     """``{"error": message}`` (with ``problems`` when given) and the given status."""
     body: dict[str, object] = {"error": message}
     if problems is not None:
@@ -37,8 +38,9 @@ def is_admin(request: web.BaseRequest) -> bool:
     return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
 
 
-def answer_error(request: web.BaseRequest, status: int, message: str,
-                 headers: dict[str, str] | None = None) -> web.Response:
+def answer_error(
+    request: web.BaseRequest, status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     """The error answer for ``request``: JSON under /admin/, one line of text everywhere else."""
     if is_admin(request):
         return json_error(status, message, headers=headers)

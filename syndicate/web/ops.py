@@ -23,8 +23,13 @@ log = logging.getLogger("syndicate.admin")
 metrics_log = logging.getLogger("syndicate.metrics")
 
 
-def setup_ops(app: web.Application, *, watch: bool, build: Callable[[Path], Snapshot] = build_snapshot,
-              changes: ChangeLog | None = None) -> None:
+def setup_ops(
+    app: web.Application,
+    *,
+    watch: bool,
+    build: Callable[[Path], Snapshot] = build_snapshot,
+    changes: ChangeLog | None = None,
+) -> None:
     """A Reloader always (the admin API uses it); the file watcher and SIGHUP only when ``watch``.
     ``build`` makes each new Snapshot (``create_app`` keeps the listening address in it); ``changes`` is
     its cache's change log, which the watcher fills so that its reloads skip folders with no change.

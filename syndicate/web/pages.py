@@ -32,9 +32,15 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 
 def setup_templates(app: web.Application) -> jinja2.Environment:
     """The template environment, on ``app`` so its sub-applications (``/admin/``) find it too."""
-    env = aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("syndicate.web", "templates"),
-                               autoescape=True, undefined=jinja2.StrictUndefined, default_helpers=False,
-                               trim_blocks=True, lstrip_blocks=True)
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("syndicate.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        default_helpers=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["plural"] = plural
     env.globals["kind_words"] = KIND_WORDS
     env.globals["top_count"] = TOP
@@ -52,9 +58,18 @@ def _render(request: web.Request, name: str, **context: Any) -> Callable[[Catalo
     snapshot = request.app[SNAPSHOTS].current
 
     def render(catalog: Catalog) -> str:
-        return aiohttp_jinja2.render_string(name, request, {
-            "site": snapshot.config.site, "lang": snapshot.config.site.language, "catalog": catalog,
-            "base": snapshot.config.server.public_url, **context})
+        return aiohttp_jinja2.render_string(
+            name,
+            request,
+            {
+                "site": snapshot.config.site,
+                "lang": snapshot.config.site.language,
+                "catalog": catalog,
+                "base": snapshot.config.server.public_url,
+                **context,
+            },
+        )
+
     return render
 
 
@@ -83,6 +98,6 @@ async def feed_page(request: web.Request) -> web.Response:
     if number > pages:
         return text_error(404, f"page {number} does not exist; this feed's page has {pages}")
     start = (number - 1) * PER_PAGE
-    lists = {kind: subs[start:start + PER_PAGE] for kind, subs in entry.subfeeds.items()}
+    lists = {kind: subs[start : start + PER_PAGE] for kind, subs in entry.subfeeds.items()}
     render = _render(request, "feed.html", entry=entry, lists=lists, number=number, pages=pages, first=start + 1)
     return _answer(request, await request.app[PAGES].page(snapshot, ("feed", name, str(number)), render))

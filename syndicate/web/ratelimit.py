@@ -33,8 +33,11 @@ class Verdict:
     retry_after: int  # seconds until the refused request would be allowed (0 when allowed)
 
     def headers(self) -> dict[str, str]:
-        out = {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": str(self.remaining),
-               "RateLimit-Reset": str(self.reset)}
+        out = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
         if not self.allowed:
             out["Retry-After"] = str(self.retry_after)
         return out
@@ -46,8 +49,9 @@ class RateLimiter:
         self.max_clients = max_clients
         self.buckets: OrderedDict[str, Bucket] = OrderedDict()
 
-    def take(self, who: str, limit: RateLimit, cost: float, charge: bool = True, wait_for: float | None = None
-             ) -> Verdict:
+    def take(
+        self, who: str, limit: RateLimit, cost: float, charge: bool = True, wait_for: float | None = None
+    ) -> Verdict:
         """Charge ``cost`` tokens to ``who``; refuse (and charge nothing) when there are too few.
 
         ``charge=False`` only asks, so a client already out of tokens is refused before any work.

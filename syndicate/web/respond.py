@@ -56,8 +56,9 @@ def answers(variant: Variant) -> Answers:
         return variant.answers
     facts = variant.representation
     identity, gzipped = _common(variant, facts, variant.etag), _common(variant, facts, variant.gzip_etag)
-    made = Answers(_with_body(facts.content_type, identity), _with_body(facts.content_type, gzipped, "gzip"),
-                   identity, gzipped)
+    made = Answers(
+        _with_body(facts.content_type, identity), _with_body(facts.content_type, gzipped, "gzip"), identity, gzipped
+    )
     variant.answers = made
     return made
 
@@ -72,8 +73,9 @@ def respond(variant: Variant, request: web.BaseRequest, admit: Admit | None = No
     Accept-Encoding decides gzip, and with it which ETag the answer carries."""
     headers = request.headers
     use_gzip = accepts_gzip(headers.get("Accept-Encoding"))
-    fresh = not_modified(headers.get("If-None-Match"), headers.get("If-Modified-Since"), variant.etags,
-                         variant.last_modified)
+    fresh = not_modified(
+        headers.get("If-None-Match"), headers.get("If-Modified-Since"), variant.etags, variant.last_modified
+    )
     extra: Mapping[str, str] = {}
     if admit is not None:
         admitted = admit(fresh)

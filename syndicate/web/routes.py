@@ -60,9 +60,7 @@ ADMIN: tuple[Route, ...] = (  # under ADMIN_PREFIX
 )
 ADMIN_METRICS = Route("GET", "/metrics", metrics, "admin_metrics")  # metrics.expose: admin
 
-METRICS: tuple[Route, ...] = (
-    Route("GET", "/metrics", metrics, "metrics"),
-)
+METRICS: tuple[Route, ...] = (Route("GET", "/metrics", metrics, "metrics"),)
 
 
 def _add(app: web.Application, table: tuple[Route, ...]) -> None:

@@ -65,9 +65,13 @@ class Scheduler:
             self.reloader.holder.replace(new)
             self.published += 1
             SCHEDULED_SWAPS.inc()
-            log.info("published %d scheduled article(s) due at %s: generation %d; next: %s", published,
-                     due.isoformat(timespec="seconds"), new.generation,
-                     new.next_publication.isoformat(timespec="seconds") if new.next_publication else "none")
+            log.info(
+                "published %d scheduled article(s) due at %s: generation %d; next: %s",
+                published,
+                due.isoformat(timespec="seconds"),
+                new.generation,
+                new.next_publication.isoformat(timespec="seconds") if new.next_publication else "none",
+            )
             return new
 
     async def run(self) -> None:

@@ -36,8 +36,10 @@ log = logging.getLogger("syndicate.tracking")
 #: A transparent 1x1 GIF (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "X-Robots-Tag": "noindex, nofollow"}
-PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-               "base-uri 'none'; frame-ancestors 'none'")
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def setup_tracking(app: web.Application) -> None:
@@ -47,9 +49,13 @@ def setup_tracking(app: web.Application) -> None:
     settings = config.tracking
     keys = load_keys(settings.keys_file)
     app[SIGNING_KEYS] = keys
-    tracker = Tracker(store_for(config), enabled=settings.enabled,
-                      flush_seconds=settings.flush_seconds, buffer_limit=settings.buffer_limit,
-                      dedupe_seconds=settings.dedupe_seconds)
+    tracker = Tracker(
+        store_for(config),
+        enabled=settings.enabled,
+        flush_seconds=settings.flush_seconds,
+        buffer_limit=settings.buffer_limit,
+        dedupe_seconds=settings.dedupe_seconds,
+    )
     app[TRACKER] = tracker
     if settings.enabled:
         app[LINKS] = SignedLinks(keys, lambda: holder.current.config.server.public_url, settings.pixel)
@@ -82,8 +88,9 @@ def _count(request: web.Request, kind: Kind, claim: Claim, token: str) -> None:
     if request.method != "GET":  # a HEAD (link checkers, prefetch) is answered but not counted
         return
     http = request.app[SNAPSHOTS].current.config.http
-    request.app[TRACKER].record(kind, claim, token, request.headers.get("User-Agent", ""),
-                                client_address(request, http))
+    request.app[TRACKER].record(
+        kind, claim, token, request.headers.get("User-Agent", ""), client_address(request, http)
+    )
 
 
 async def click(request: web.Request) -> web.Response:
@@ -121,16 +128,18 @@ def _filters(request: web.Request) -> tuple[dt.date | None, dt.date | None, Grou
     raise ValueError("by must be one of " + ", ".join(stats.BY_CHOICES))
 
 
-async def _reports(request: web.Request, groupings: Sequence[Grouping], since: dt.date | None,
-                   until: dt.date | None) -> list[stats.Report]:
+async def _reports(
+    request: web.Request, groupings: Sequence[Grouping], since: dt.date | None, until: dt.date | None
+) -> list[stats.Report]:
     """Flush first, so the numbers include the last second; then query on the store's thread."""
     tracker = request.config_dict[TRACKER]  # served from the /admin/ sub-application
     await tracker.flush()
     return await tracker.in_store(lambda: [stats.report(tracker.store, by, since, until) for by in groupings])
 
 
-async def _stats_or_error(request: web.Request, groupings: Sequence[Grouping] | None
-                          ) -> web.Response | tuple[list[stats.Report], Grouping]:
+async def _stats_or_error(
+    request: web.Request, groupings: Sequence[Grouping] | None
+) -> web.Response | tuple[list[stats.Report], Grouping]:
     """The reports a stats request asks for (``None``: its own ``by``), or the response that refuses it.
 
     Authentication is the /admin/ sub-application's (``web.admin_auth``), as for every admin URL."""
@@ -142,8 +151,7 @@ async def _stats_or_error(request: web.Request, groupings: Sequence[Grouping] | 
         return await _reports(request, groupings or [by], since, until), by
     except Exception as exc:
         log.error("stats: the tracking store cannot be read: %s", exc)
-        return answer_error(request, 503, "the tracking store cannot be read; the error was logged",
-                            headers=NO_STORE)
+        return answer_error(request, 503, "the tracking store cannot be read; the error was logged", headers=NO_STORE)
 
 
 async def stats_json(request: web.Request) -> web.Response:
@@ -169,4 +177,3 @@ async def stats_html(request: web.Request) -> web.Response:
     context = {**stats_context(days, spaces, units, partners), "replica": _since_start(request)}
     page = aiohttp_jinja2.render_string("stats.html", request, context)
     return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
-

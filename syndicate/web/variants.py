@@ -74,8 +74,15 @@ def make_variant(rendered: Rendered) -> Variant:
     digest = hashlib.blake2b(rendered.body, digest_size=12).hexdigest()
     # mtime=0 keeps the gzip bytes (and so their ETag) identical for identical bodies.
     gzipped = gzip.compress(rendered.body, compresslevel=6, mtime=0)
-    return Variant(rendered.body, gzipped, f'"{digest}"', f'"{digest}-gz"', rendered.last_modified,
-                   rendered.served, rendered.representation)
+    return Variant(
+        rendered.body,
+        gzipped,
+        f'"{digest}"',
+        f'"{digest}-gz"',
+        rendered.last_modified,
+        rendered.served,
+        rendered.representation,
+    )
 
 
 class VariantCache:

@@ -46,8 +46,9 @@ def _page_request(request: web.Request) -> PageRequest:
             raise BadParameter(f"{name} given more than once")
     key = query_key(request)
     spelled = tuple(dict.fromkeys(name for name in request.query if name == "page" or (name == "key" and key)))
-    return PageRequest(info["feed"], info["fmt"], _page_number(request), info.get("kind"), info.get("slug"),
-                       key=key, spelled=spelled)
+    return PageRequest(
+        info["feed"], info["fmt"], _page_number(request), info.get("kind"), info.get("slug"), key=key, spelled=spelled
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -103,8 +104,15 @@ def _caps(app: web.Application, snapshot: Snapshot) -> CapView | None:
     return state.for_window(int(wall_clock()) // seconds * seconds)
 
 
-def _render(snapshot: Snapshot, page: PageRequest, audience: Audience, window: int, links: Links | None,
-            fragments: FragmentCache, caps: CapView | None = None) -> Rendered:
+def _render(
+    snapshot: Snapshot,
+    page: PageRequest,
+    audience: Audience,
+    window: int,
+    links: Links | None,
+    fragments: FragmentCache,
+    caps: CapView | None = None,
+) -> Rendered:
     """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry.
 
     ``caps``: the counts frozen for this window (``CAPS``), so every variant of a window judges caps alike.
@@ -187,8 +195,9 @@ def _checked(request: web.Request, snapshot: Snapshot) -> web.Response | Wanted:
     return Wanted(page, audience, limit, None if audience.is_public else who)
 
 
-def _admission(limiter: RateLimiter, who: str, limit: RateLimit | None, not_modified_cost: float,
-               checked: bool) -> Admit | None:
+def _admission(
+    limiter: RateLimiter, who: str, limit: RateLimit | None, not_modified_cost: float, checked: bool
+) -> Admit | None:
     """Charges the answer once it is known: a 304 costs ``not_modified_cost``, a 200 one token.
 
     ``checked``: the client's tokens were already asked about before a render. A cached answer skips that
@@ -211,8 +220,7 @@ def _admission(limiter: RateLimiter, who: str, limit: RateLimit | None, not_modi
     return admit
 
 
-def _variant_key(app: web.Application, snapshot: Snapshot, wanted: Wanted
-                 ) -> tuple[VariantKey, int, CapView | None]:
+def _variant_key(app: web.Application, snapshot: Snapshot, wanted: Wanted) -> tuple[VariantKey, int, CapView | None]:
     """The variant's cache key, with the rotation window and the cap counts a render of it would use."""
     window = rotation_window(snapshot)
     caps = _caps(app, snapshot)
@@ -223,13 +231,15 @@ def _variant_key(app: web.Application, snapshot: Snapshot, wanted: Wanted
     return (snapshot.generation, wanted.page, audience_id, window, cap_key), window, caps
 
 
-async def _rendered(app: web.Application, snapshot: Snapshot, wanted: Wanted, who: str, checked: bool
-                    ) -> Variant | web.Response:
+async def _rendered(
+    app: web.Application, snapshot: Snapshot, wanted: Wanted, who: str, checked: bool
+) -> Variant | web.Response:
     """The variant for ``wanted``, made (or awaited) when it was not cached: only for a client with tokens
     left, since a render is the dearest work there is."""
     if wanted.limit is not None and not checked:
-        verdict = app[LIMITER].take(who, wanted.limit, snapshot.config.http.not_modified_cost,
-                                    charge=False, wait_for=1.0)
+        verdict = app[LIMITER].take(
+            who, wanted.limit, snapshot.config.http.not_modified_cost, charge=False, wait_for=1.0
+        )
         if not verdict.allowed:
             return _too_many(verdict)
     key, window, caps = _variant_key(app, snapshot, wanted)
@@ -259,8 +269,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
         if isinstance(made, web.Response):
             return made
         variant, checked = made, True
-    response = respond(variant, request, _admission(app[LIMITER], who, wanted.limit, http.not_modified_cost,
-                                                    checked))
+    response = respond(variant, request, _admission(app[LIMITER], who, wanted.limit, http.not_modified_cost, checked))
     on_served = app.get(ON_SERVED)
     if response.status == 200 and on_served is not None and variant.served and request.method == "GET":
         on_served(variant.served, request.headers.get("User-Agent", ""))
@@ -277,10 +286,12 @@ async def opml(request: web.Request) -> web.Response:
             continue
         outlines.append(
             f'    <outline type="rss" text="{html.escape(feed_obj.title)}" title="{html.escape(feed_obj.title)}" '
-            f'xmlUrl="{html.escape(feed_url(snapshot, name, "rss"))}" htmlUrl="{html.escape(feed_obj.link)}"/>')
+            f'xmlUrl="{html.escape(feed_url(snapshot, name, "rss"))}" htmlUrl="{html.escape(feed_obj.link)}"/>'
+        )
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n'
         f"    <title>{html.escape(snapshot.config.site.title)}</title>\n  </head>\n  <body>\n"
-        + "\n".join(outlines) + "\n  </body>\n</opml>\n"
+        + "\n".join(outlines)
+        + "\n  </body>\n</opml>\n"
     )
     return web.Response(text=body, content_type="text/x-opml", charset="utf-8")

@@ -37,8 +37,7 @@ def _digest(text: str) -> bytes:
 
 def same_ads(old: Snapshot, new: Snapshot) -> bool:
     """True when every ad slot resolves the same in both Snapshots for the public profile."""
-    return (old.spaces == new.spaces and old.config.ads == new.config.ads
-            and old.config.public == new.config.public)
+    return old.spaces == new.spaces and old.config.ads == new.config.ads and old.config.public == new.config.public
 
 
 class Fingerprints:
@@ -93,8 +92,12 @@ def public_pages(snapshot: Snapshot) -> list[PageRequest]:
     public = snapshot.config.public
     feeds: list[tuple[str, str | None, str | None]] = [(name, None, None) for name in sorted(snapshot.feeds)]
     feeds += sorted(snapshot.filtered)
-    return [PageRequest(name, fmt, 1, kind, slug) for name, kind, slug in feeds
-            for fmt in FORMATS if public.may_read(name, fmt)]
+    return [
+        PageRequest(name, fmt, 1, kind, slug)
+        for name, kind, slug in feeds
+        for fmt in FORMATS
+        if public.may_read(name, fmt)
+    ]
 
 
 def changed_urls(old: Snapshot, new: Snapshot, moment: dt.datetime | None = None) -> list[str]:
@@ -107,9 +110,11 @@ def changed_urls(old: Snapshot, new: Snapshot, moment: dt.datetime | None = None
     before, after = Fingerprints(old, moment, resolve_ads), Fingerprints(new, moment, resolve_ads)
     urls = []
     for page in public_pages(new):
-        if (old.feed(page.feed, page.kind, page.slug) is not None
-                and old.config.public.may_read(page.feed, page.format)
-                and before.feed(page) == after.feed(page)):
+        if (
+            old.feed(page.feed, page.kind, page.slug) is not None
+            and old.config.public.may_read(page.feed, page.format)
+            and before.feed(page) == after.feed(page)
+        ):
             continue
         urls.append(page_url(new, page))
     return urls
@@ -140,8 +145,9 @@ class Publisher:
         delay = self.first_delay
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self.session.post(hub, data={"hub.mode": "publish", "hub.url": url},
-                                             timeout=aiohttp.ClientTimeout(total=10)) as response:
+                async with self.session.post(
+                    hub, data={"hub.mode": "publish", "hub.url": url}, timeout=aiohttp.ClientTimeout(total=10)
+                ) as response:
                     if 200 <= response.status < 300:
                         log.info("websub: %s notified of %s", hub, url)
                         WEBSUB_PINGS.labels("delivered").inc()
