@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 from tests.conftest import SAMPLE_CONFIG
 
@@ -40,23 +41,35 @@ def get_json(url: str) -> dict[str, object]:
         return dict(json.load(response))
 
 
-def test_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
-    site = tmp_path / "site"  # a copy of the sample, so its data folder lands in tmp_path
+def start_two_workers(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], IO[str]]:
+    """``serve --workers 2`` on a copy of the sample, so its data folder lands in tmp_path."""
+    site = tmp_path / "site"
     for name in ("feeds", "adspaces"):
         shutil.copytree(SAMPLE_CONFIG.parent / name, site / name)
     shutil.copy(SAMPLE_CONFIG, site / "config.yaml")
     log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml"),
-                               "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml")]
+    parent = subprocess.Popen([*command, "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    return parent, log
+
+
+def answering_workers(port: int, count: int) -> set[int]:
+    """The pids that answered /healthz on the shared port, once ``count`` did (or a minute passed)."""
+    pids: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(pids) < count:
+        try:
+            pids.add(int(str(get_json(f"http://127.0.0.1:{port}/healthz")["pid"])))
+        except OSError:
+            time.sleep(0.2)
+    return pids
+
+
+def test_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    parent, log = start_two_workers(tmp_path, port)
     try:
-        pids: set[int] = set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(pids) < 2:
-            try:
-                pids.add(int(str(get_json(f"http://127.0.0.1:{port}/healthz")["pid"])))
-            except OSError:
-                time.sleep(0.2)
+        pids = answering_workers(port, 2)
         workers = children_of(parent.pid)
         assert pids <= workers and len(workers) >= 2
         assert len(pids) == 2, "both workers answered on the shared port"
@@ -79,22 +92,10 @@ def test_workers_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     """A supervisor killed with SIGKILL cannot forward anything: its workers must notice and stop,
     not keep the port and serve a config nobody supervises."""
     port = free_port()
-    site = tmp_path / "site"
-    for name in ("feeds", "adspaces"):
-        shutil.copytree(SAMPLE_CONFIG.parent / name, site / name)
-    shutil.copy(SAMPLE_CONFIG, site / "config.yaml")
-    log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen([sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml"),
-                               "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    parent, log = start_two_workers(tmp_path, port)
     workers: set[int] = set()
     try:
-        pids: set[int] = set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(pids) < 2:
-            try:
-                pids.add(int(str(get_json(f"http://127.0.0.1:{port}/healthz")["pid"])))
-            except OSError:
-                time.sleep(0.2)
+        pids = answering_workers(port, 2)
         assert len(pids) == 2
         workers = pids
         parent.kill()
