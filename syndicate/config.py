@@ -33,7 +33,7 @@ from syndicate.fields import Fields
 from syndicate.partners import PUBLIC_ID, Audience, read_audience, read_partner
 from syndicate.problems import LoadError, ProblemList
 from syndicate.settings import BURST_BOUNDS, RATE_BOUNDS, read_plain, setting
-from syndicate.urls import is_http_url
+from syndicate.urls import POSTGRES_SCHEMES, is_http_url
 from syndicate.web.forwarded import Network, parse_networks
 from syndicate.yamlfile import load_yaml
 
@@ -201,7 +201,7 @@ def _read_store(f: Fields, root: Path) -> StoreConfig:
             password = parts.password is not None or "password" in parse_qs(parts.query)
         except ValueError:  # e.g. an unclosed "[" around an IPv6 host
             parts, password = urlsplit(""), False
-        if parts.scheme not in ("postgresql", "postgres"):
+        if parts.scheme not in POSTGRES_SCHEMES:
             f.error("url", "expected a postgresql:// URL")
             plain["url"] = ""
         elif password:  # user:password@ or ?password= (libpq reads both)

@@ -34,6 +34,7 @@ _KINDS = {
 #: Bounds for any whole number or number read from a file: what JSON and JavaScript hold exactly,
 #: and far from float overflow when numbers are summed (weights) or multiplied (sizes).
 MAX_INTEGER = 2**53 - 1
+MAX_PIXELS = 100_000  # an image's or a creative's width or height
 MAX_NUMBER = 1e15
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 

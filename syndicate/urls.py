@@ -12,6 +12,7 @@ import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
 HTTP_SCHEMES = ("http", "https")
+POSTGRES_SCHEMES = ("postgresql", "postgres")  # what libpq takes for a database URL
 #: Spaces and control characters (C0, DEL, C1) are never part of a URL; readers and redirects choke on them.
 _UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 #: What RFC 3986 lets stand in a path, query or fragment (``%`` too: an escape already written stays as it is).

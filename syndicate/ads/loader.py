@@ -11,7 +11,7 @@ from pathlib import Path
 
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
 from syndicate.content.nesting import MAX_DEPTH, too_deep
-from syndicate.fields import Fields
+from syndicate.fields import MAX_PIXELS, Fields
 from syndicate.files import read_text
 from syndicate.formats import FORMATS
 from syndicate.problems import LoadError, ProblemList
@@ -20,7 +20,6 @@ from syndicate.yamlfile import YMap, load_yaml
 #: Use ``fullmatch``: with ``match``, a final ``$`` lets "nl\n" through.
 SPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_SPACE_BYTES = 1024 * 1024
-MAX_PIXELS = 100_000  # a creative's width or height
 _FORMAT_CHOICE = ", ".join(list(FORMATS)[:-1]) + " or " + list(FORMATS)[-1]  # "rss, atom or json"
 MAX_WEIGHT = 1e9  # weights are summed per draw: far from float overflow, far beyond any real share
 

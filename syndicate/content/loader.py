@@ -19,7 +19,7 @@ from syndicate.config import Config
 from syndicate.content.bodies import BodyError, BodyRenderer
 from syndicate.content.model import Article, Author, Feed, Image, newest_first
 from syndicate.content.parsecache import ArticleInputs, FolderOutcome, ParseCache
-from syndicate.fields import Fields
+from syndicate.fields import MAX_PIXELS, Fields
 from syndicate.files import read_text
 from syndicate.fleet.objects import shared_articles
 from syndicate.ingest.upstream_config import read_upstream
@@ -31,7 +31,6 @@ FEED_FILE = "_feed.yaml"
 ALL_FEED = "all"
 FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # fullmatch only
 MAX_ARTICLE_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 100_000  # an image's width or height
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _TAG_URI_SAFE = "/:@!$&'()*+,;=-._~"
 

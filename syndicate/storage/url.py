@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from syndicate.config import Config
 from syndicate.credentials import secret_from_env_or_file
 from syndicate.problems import Level, LoadError, Problem
+from syndicate.urls import POSTGRES_SCHEMES
 
 DATABASE_URL_ENV = "SYNDICATE_DATABASE_URL"
 
@@ -29,7 +30,7 @@ def database_url(config: Config) -> str | None:
         source = f"{config.path}: store.url"
     if url is None:
         return None
-    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+    if urlsplit(url).scheme not in POSTGRES_SCHEMES:
         message = "expected a postgresql:// URL (postgresql://user:password@host:5432/database)"
         raise LoadError([Problem(Path(source), 0, Level.ERROR, message)])
     return url
