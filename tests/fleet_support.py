@@ -8,12 +8,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from tests.conftest import FEED_YAML, AppClient, article
-from tests.tracking_support import CHROME, PARTNER_KEY, PUBLIC_URL, SPACE_5
+from tests.tracking_support import CHROME, PARTNER_KEY, PUBLIC_URL, SPACE_5, use_test_secrets
 
 CONFIG = f"""\
 site:
@@ -76,3 +77,17 @@ async def within(seconds: float, check: Callable[[], Awaitable[bool]]) -> float:
             raise AssertionError(f"not within {seconds} s")
         await asyncio.sleep(0.05)
     return time.monotonic() - begun
+
+
+def without_shared_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test secrets, and no database URL from the environment: each test names its own store."""
+    use_test_secrets(monkeypatch)
+    for name in ("SYNDICATE_DATABASE_URL", "SYNDICATE_DATABASE_URL_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def feed_text(client: AppClient) -> str:
+    """The news feed as one replica serves it."""
+    response = await client.get("/feeds/news.rss")
+    assert response.status == 200
+    return str(await response.text())

@@ -13,36 +13,28 @@ from syndicate.problems import LoadError
 from syndicate.snapshot import build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import FLEET, TRACKER
-from tests.fleet_support import replica, replica_site, space_4, within
+from tests.fleet_support import feed_text, replica, replica_site, space_4, within, without_shared_store
 from tests.test_tracking_http import ad_links
-from tests.tracking_support import ADMIN_TOKEN, CHROME, PARTNER_KEY, admin, use_test_secrets
+from tests.tracking_support import ADMIN_TOKEN, CHROME, PARTNER_KEY, admin
 
 YAML = {"Content-Type": "application/yaml"}
 
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_test_secrets(monkeypatch)
-    for name in ("SYNDICATE_DATABASE_URL", "SYNDICATE_DATABASE_URL_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-async def _feed_text(client: object) -> str:
-    response = await client.get("/feeds/news.rss")  # type: ignore[attr-defined]
-    assert response.status == 200
-    return str(await response.text())
+    without_shared_store(monkeypatch)
 
 
 async def test_an_ad_space_put_on_one_replica_is_served_by_the_others(tmp_path: Path, postgres_url: str) -> None:
     one, two = replica_site(tmp_path / "one", postgres_url), replica_site(tmp_path / "two", postgres_url)
     async with replica(one) as a, replica(two) as b:
-        assert "Version-one" not in await _feed_text(b)
+        assert "Version-one" not in await feed_text(b)
         put = await a.put("/admin/adspaces/4", data=space_4("Version-one"), headers={**admin(), **YAML})
         assert put.status == 201, await put.text()
-        assert "Version-one" in await _feed_text(a)  # live on the replica that took it, at once
+        assert "Version-one" in await feed_text(a)  # live on the replica that took it, at once
 
         async def served_on_b() -> bool:
-            return "Version-one" in await _feed_text(b)
+            return "Version-one" in await feed_text(b)
 
         assert await within(2.0, served_on_b) < 2.0
         assert not (tmp_path / "two" / "adspaces" / "4.yaml").exists()  # the store's, not a file of the site
@@ -53,13 +45,13 @@ async def test_an_ad_space_put_on_one_replica_is_served_by_the_others(tmp_path: 
 
         # a third replica started later gets the current state before it answers anything
         async with replica(replica_site(tmp_path / "three", postgres_url)) as c:
-            assert "Version-one" in await _feed_text(c)
+            assert "Version-one" in await feed_text(c)
 
         gone = await b.delete("/admin/adspaces/4", headers=admin())
         assert gone.status == 200, await gone.text()
 
         async def removed_on_a() -> bool:
-            return "Version-one" not in await _feed_text(a)
+            return "Version-one" not in await feed_text(a)
 
         await within(2.0, removed_on_a)
 
@@ -74,7 +66,7 @@ async def test_files_win_and_bad_writes_reach_no_replica(tmp_path: Path, postgre
         bad = await a.put("/admin/adspaces/4", data="units: [{id: x, type: nonsense}]\n", headers={**admin(), **YAML})
         assert bad.status == 422
         assert b.app[FLEET].latest == 0 and a.app[FLEET].latest == 0  # nothing was stored
-        assert "Over-the-file" not in await _feed_text(b)
+        assert "Over-the-file" not in await feed_text(b)
 
 
 async def test_a_change_another_replica_cannot_take_leaves_it_on_its_last_state(
@@ -93,7 +85,7 @@ async def test_a_change_another_replica_cannot_take_leaves_it_on_its_last_state(
             return b.app[FLEET].rejected is not None
 
         await within(2.0, rejected_on_b)
-        assert "Falls-back" not in await _feed_text(b)
+        assert "Falls-back" not in await feed_text(b)
         health = await (await b.get("/healthz")).json()
         assert health["store"]["revision"]["rejected"] == health["store"]["revision"]["latest"]
 
@@ -113,7 +105,7 @@ async def test_check_flags_a_file_and_a_stored_space_with_one_id(
     assert await asyncio.to_thread(main, ["check", "--config", str(one)]) == 0
     assert capsys.readouterr().out.count("also in the shared store") == 1
     async with replica(one) as a:
-        text = await _feed_text(a)
+        text = await feed_text(a)
         assert "From-git" in text and "Stored" not in text  # the file wins
 
 

@@ -11,23 +11,15 @@ import pytest
 from syndicate.cli import main
 from syndicate.web.state import FLEET
 from tests.conftest import article
-from tests.fleet_support import replica, replica_site, within
-from tests.tracking_support import admin, use_test_secrets
+from tests.fleet_support import feed_text, replica, replica_site, within, without_shared_store
+from tests.tracking_support import admin
 
 MARKDOWN = {"Content-Type": "text/markdown"}
 
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_test_secrets(monkeypatch)
-    for name in ("SYNDICATE_DATABASE_URL", "SYNDICATE_DATABASE_URL_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-async def _feed(client: object) -> str:
-    response = await client.get("/feeds/news.rss")  # type: ignore[attr-defined]
-    assert response.status == 200
-    return str(await response.text())
+    without_shared_store(monkeypatch)
 
 
 async def test_an_article_pushed_to_one_replica_is_served_by_the_others(tmp_path: Path, postgres_url: str) -> None:
@@ -36,24 +28,24 @@ async def test_an_article_pushed_to_one_replica_is_served_by_the_others(tmp_path
         body = article("Pushed-everywhere", "2024-05-04T10:00:00+00:00", "Hello from the CMS.")
         put = await a.put("/admin/articles/news/pushed", data=body, headers={**admin(), **MARKDOWN})
         assert put.status == 201, await put.text()
-        assert "Pushed-everywhere" in await _feed(a)
+        assert "Pushed-everywhere" in await feed_text(a)
         assert not (tmp_path / "one" / "feeds" / "news" / "pushed.md").exists()  # the store's, not the site's
 
         async def served_on_b() -> bool:
-            return "Pushed-everywhere" in await _feed(b)
+            return "Pushed-everywhere" in await feed_text(b)
 
         assert await within(2.0, served_on_b) < 2.0
         got = await b.get("/admin/articles/news/pushed", headers=admin())
         assert got.status == 200 and await got.text() == body
 
         async with replica(replica_site(tmp_path / "three", postgres_url)) as c:  # a replica started later
-            assert "Pushed-everywhere" in await _feed(c)
+            assert "Pushed-everywhere" in await feed_text(c)
 
         gone = await b.delete("/admin/articles/news/pushed", headers=admin())
         assert gone.status == 200, await gone.text()
 
         async def removed_on_a() -> bool:
-            return "Pushed-everywhere" not in await _feed(a)
+            return "Pushed-everywhere" not in await feed_text(a)
 
         await within(2.0, removed_on_a)
         assert (await a.get("/admin/articles/news/pushed", headers=admin())).status == 404
@@ -70,7 +62,7 @@ async def test_an_article_file_wins_and_bad_pushes_reach_no_replica(tmp_path: Pa
         bad = await a.put("/admin/articles/news/b", data="---\ntitle: [\n---\nx\n", headers={**admin(), **MARKDOWN})
         assert bad.status == 422
         assert a.app[FLEET].latest == 0 and b.app[FLEET].latest == 0  # nothing was stored
-        assert "Over-the-file" not in await _feed(b)
+        assert "Over-the-file" not in await feed_text(b)
 
 
 async def test_check_flags_an_article_file_and_a_stored_article_with_one_id(
@@ -88,7 +80,7 @@ async def test_check_flags_an_article_file_and_a_stored_article_with_one_id(
     out = capsys.readouterr().out
     assert out.count("also in the shared store") == 1 and "feeds/news/b.md" in out
     async with replica(one) as a:
-        text = await _feed(a)
+        text = await feed_text(a)
         assert "From-git" in text and "Stored-one" not in text  # the file wins
         health = await (await a.get("/admin/status", headers=admin())).json()
         assert "also in the shared store" in str(health)
