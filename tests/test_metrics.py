@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,6 +22,7 @@ from syndicate.snapshot import build_snapshot
 from syndicate.web.state import RELOADER, TRACKER
 from syndicate.web.websub import PUBLISHER
 from tests.conftest import SAMPLE_CONFIG, AppClient, SiteFactory, article
+from tests.processes import serve_workers
 from tests.test_websub import HubStub, start_hub
 from tests.test_websub import site as websub_site
 from tests.test_workers import free_port
@@ -223,22 +222,7 @@ def test_workers_answer_with_the_sum_over_all_workers(tmp_path: Path) -> None:
     text = text.replace("public: {rate: 2, burst: 60}", "public: {rate: 1000, burst: 10000}")
     (site / "config.yaml").write_text(text + f"\nmetrics: {{expose: port, port: {metrics_port}}}\n", encoding="utf-8")
     log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "syndicate",
-            "serve",
-            "--config",
-            str(site / "config.yaml"),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    parent = serve_workers(site / "config.yaml", port, log)
     try:
         pids: set[str] = set()
         deadline = time.monotonic() + 60

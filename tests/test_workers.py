@@ -8,13 +8,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import IO
 
 from tests.conftest import SAMPLE_CONFIG
+from tests.processes import serve_workers
 
 
 def free_port() -> int:
@@ -48,9 +48,7 @@ def start_two_workers(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes
         shutil.copytree(SAMPLE_CONFIG.parent / name, site / name)
     shutil.copy(SAMPLE_CONFIG, site / "config.yaml")
     log = (tmp_path / "serve.log").open("w")
-    command = [sys.executable, "-m", "syndicate", "serve", "--config", str(site / "config.yaml")]
-    parent = subprocess.Popen([*command, "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
-    return parent, log
+    return serve_workers(site / "config.yaml", port, log), log
 
 
 def answering_workers(port: int, count: int) -> set[int]:

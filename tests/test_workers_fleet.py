@@ -7,7 +7,6 @@ import html
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet_support import FILES
+from tests.processes import serve_workers
 from tests.test_workers import free_port
 from tests.tracking_support import ADMIN_TOKEN, CHROME, CLICK_LINK, PARTNER_KEY, PUBLIC_URL, SIGNING_KEYS
 
@@ -65,23 +65,7 @@ def workers(tmp_path: Path) -> Iterator[str]:
     for name in ("SYNDICATE_DATABASE_URL", "SYNDICATE_DATABASE_URL_FILE", "SYNDICATE_CONFIG"):
         env.pop(name, None)
     log = (tmp_path / "serve.log").open("w")
-    parent = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "syndicate",
-            "serve",
-            "--config",
-            str(site / "config.yaml"),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    parent = serve_workers(site / "config.yaml", port, log, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         pids: set[int] = set()
