@@ -15,6 +15,7 @@ from urllib.parse import quote
 from syndicate.ads.caps import CapView
 from syndicate.ads.resolver import AdResolver, Links, window_of
 from syndicate.content.model import Article, Call, Feed
+from syndicate.formats.assembly import item_of
 from syndicate.formats.model import FeedView, ItemView
 from syndicate.partners import Audience
 from syndicate.snapshot import Snapshot
@@ -74,18 +75,7 @@ def content_html(article: Article, resolve: Resolve) -> str:
 
 
 def item_view(article: Article, resolve: Resolve) -> ItemView:
-    return ItemView(
-        id=article.uid,
-        url=article.url,
-        title=article.title,
-        content_html=content_html(article, resolve),
-        summary=article.summary,
-        published=article.published,
-        updated=article.updated,
-        author=article.author,
-        tags=article.tags,
-        image=article.image,
-    )
+    return item_of(article, content_html(article, resolve))
 
 
 def page_count(feed: Feed) -> int:

@@ -55,13 +55,14 @@ class Fragment:
         return sum(len(run) for run in self.runs) + len(self.bare or b"") + 100
 
 
-def item_of(article: Article) -> ItemView:
-    """The item's fields other than its content, which ``content_of`` gives as text and slots."""
+def item_of(article: Article, content_html: str = "") -> ItemView:
+    """The article as a feed item; without ``content_html`` its content is what ``content_of`` gives as
+    text and slots."""
     return ItemView(
         id=article.uid,
         url=article.url,
         title=article.title,
-        content_html="",
+        content_html=content_html,
         summary=article.summary,
         published=article.published,
         updated=article.updated,
