@@ -244,6 +244,28 @@ def _rejected(outcome: ReloadOutcome, snapshot: Snapshot) -> web.Response:
     )
 
 
+def written(
+    names: dict[str, str],
+    path: Path,
+    snapshot: Snapshot,
+    outcome: ReloadOutcome,
+    change: Change,
+    data: bytes,
+    created: bool,
+) -> web.Response:
+    """The answer to a PUT that went live: what was written (``names`` say which), where, in which
+    generation, its ETag and its backup; 201 when it is new."""
+    etag = etag_of(data)
+    body = {
+        **names,
+        "path": _shown(path, snapshot.config.root),
+        "generation": outcome.generation,
+        "etag": etag,
+        "backup": str(change.backup) if change.backup else None,
+    }
+    return web.json_response(body, status=201 if created else 200, headers={"ETag": etag or ""})
+
+
 async def go_live(
     request: web.Request,
     reloader: Reloader,
@@ -321,17 +343,7 @@ async def put_space(request: web.Request) -> web.Response:
         outcome, refused = await go_live(request, reloader, snapshot, store, "put", change, f"adspaces/{space_id}")
         if refused is not None:
             return refused
-    return web.json_response(
-        {
-            "id": space_id,
-            "path": _shown(path, snapshot.config.root),
-            "generation": outcome.generation,
-            "etag": etag_of(data),
-            "backup": str(change.backup) if change.backup else None,
-        },
-        status=201 if current is None else 200,
-        headers={"ETag": etag_of(data) or ""},
-    )
+    return written({"id": space_id}, path, snapshot, outcome, change, data, created=current is None)
 
 
 async def delete_space(request: web.Request) -> web.Response:

@@ -21,7 +21,7 @@ from syndicate.ingest.store import ARTICLE_ID, SUFFIXES, ArticleStore, json_arti
 from syndicate.problems import Level, Problem
 from syndicate.reload import problem_dicts
 from syndicate.snapshot import Snapshot
-from syndicate.web.admin import _not_a_file, _reloader, _shown, etag_of, go_live, read_body
+from syndicate.web.admin import _not_a_file, _reloader, etag_of, go_live, read_body, written
 from syndicate.web.errors import json_error
 from syndicate.web.state import FLEET
 
@@ -105,18 +105,8 @@ async def put_article(request: web.Request) -> web.Response:
         )
         if refused is not None:
             return refused
-    return web.json_response(
-        {
-            "feed": feed,
-            "id": article_id,
-            "path": _shown(path, snapshot.config.root),
-            "generation": outcome.generation,
-            "etag": etag_of(data),
-            "backup": str(change.backup) if change.backup else None,
-        },
-        status=201 if current is None else 200,
-        headers={"ETag": etag_of(data) or ""},
-    )
+    names = {"feed": feed, "id": article_id}
+    return written(names, path, snapshot, outcome, change, data, created=current is None)
 
 
 async def delete_article(request: web.Request) -> web.Response:
