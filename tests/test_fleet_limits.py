@@ -16,6 +16,7 @@ from syndicate.config import RateLimit
 from syndicate.fleet.db import renew_leases
 from syndicate.fleet.limits import GRACE, FleetRateLimiter, Report
 from syndicate.fleet.workers import WorkerFile
+from syndicate.metrics import REGISTRY
 from syndicate.storage.migrations import upgrade
 
 LIMIT = RateLimit(rate=0.001, burst=90.0)
@@ -85,6 +86,8 @@ async def test_traffic_on_one_replica_gets_the_whole_burst_after_a_few_syncs(con
             allowed += busy.take("p:acme", LIMIT, 1.0).allowed
         for limiter in (busy, idle, other):
             await _sync(conn, limiter, 3)
+        clock.now += 0.1  # a sync every 0.1 s
+        await asyncio.sleep(0.05)  # the store's clock: what it held out for the others' first leases comes back
     assert LIMIT.burst * 0.9 <= allowed <= LIMIT.burst + 1, allowed
 
 
@@ -114,7 +117,8 @@ async def test_with_the_store_down_each_replica_keeps_to_its_share(conn: Renew) 
 async def test_no_client_address_is_written_with_the_buckets(tmp_path: Path) -> None:
     shared = WorkerFile(tmp_path / "fleet.sqlite3")
     limiter = FleetRateLimiter(lambda: 2, Clock(), secret=b"s" * 32)
-    limiter.take("ip:203.0.113.9", LIMIT, 1.0)
+    for _ in range(5):  # over a tenth of its first lease: the bucket is reported
+        limiter.take("ip:203.0.113.9", LIMIT, 1.0)
     await limiter.sync(10.0, lambda reports: asyncio.to_thread(shared.renew_leases, reports, 2))
     shared.close()
     with sqlite3.connect(tmp_path / "fleet.sqlite3") as db:
@@ -154,3 +158,65 @@ async def test_steady_requests_under_the_bucket_are_never_refused(conn: Renew) -
         for limiter in fleet if step % 2 else ():  # each syncs every 0.1 s
             await _sync(conn, limiter, 2)
     assert allowed == 40
+
+
+async def test_a_client_seen_once_costs_the_store_nothing(conn: Renew) -> None:
+    """A reader that asks once spends from its first lease (on credit): no sync reports it, and once its
+    bucket would have filled again it is forgotten. Thousands of one-time readers never load the store."""
+    clock = Clock()
+    limit = RateLimit(rate=2.0, burst=60.0)
+    limiter = FleetRateLimiter(lambda: 3, clock)
+    for n in range(2_000):
+        assert limiter.take(f"ip:198.51.{n // 256}.{n % 256}", limit, 1.0).allowed
+    reported: list[int] = []
+
+    async def renew(reports: Sequence[Report]) -> dict[str, float]:
+        reported.append(len(reports))
+        return await conn(reports, 3)
+
+    for _ in range(10):
+        clock.now += 0.1
+        await limiter.sync(10.0, renew)
+    assert reported == []
+    clock.now += limit.burst / limit.rate
+    await limiter.sync(10.0, renew)
+    assert reported == [] and not limiter.shares
+
+
+async def test_an_idle_bucket_hands_its_lease_back_in_a_few_syncs_not_all(conn: Renew) -> None:
+    """A replica that spent its lease and went quiet hands back half at growing intervals, then the rest:
+    a handful of reports over the ten seconds, not one a sync."""
+    clock = Clock()
+    limit = RateLimit(rate=1.0, burst=90.0)
+    limiter = FleetRateLimiter(lambda: 3, clock)
+    reported = 0
+
+    async def renew(reports: Sequence[Report]) -> dict[str, float]:
+        nonlocal reported
+        reported += len(reports)
+        return await conn(reports, 3)
+
+    for _ in range(25):
+        limiter.take("p:acme", limit, 1.0)
+    await limiter.sync(10.0, renew)
+    assert reported == 1  # it needed the fleet: spent over a tenth of its first lease
+    held = limiter.shares["p:acme"].allowance(clock.now)
+    for _ in range(110):  # eleven seconds of syncs, no request
+        clock.now += 0.1
+        await limiter.sync(10.0, renew)
+    assert 3 <= reported <= 10, reported
+    assert "p:acme" not in limiter.shares, "handed in whole once idle for the active window"
+    assert held > 1.0
+
+
+def test_a_fleet_refusal_is_counted_as_one_on_one_machine_is() -> None:
+    limiter = FleetRateLimiter(lambda: 2, Clock())
+    limit = RateLimit(rate=0.01, burst=2.0)
+
+    def refused() -> float:
+        return REGISTRY.get_sample_value("syndicate_rate_limited_total", {"audience": "acme"}) or 0.0
+
+    before = refused()
+    verdicts = [limiter.take("p:acme", limit, 1.0).allowed for _ in range(3)]
+    assert verdicts == [True, False, False]
+    assert refused() - before == 2

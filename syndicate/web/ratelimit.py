@@ -43,6 +43,11 @@ class Verdict:
         return out
 
 
+def count_refusal(who: str) -> None:
+    """One 429 more for ``who``'s audience (``p:<partner>``, or the public for a client address)."""
+    RATE_LIMITED.labels(who.removeprefix("p:") if who.startswith("p:") else "public").inc()
+
+
 class RateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_clients: int = MAX_CLIENTS) -> None:
         self.clock = clock
@@ -70,7 +75,7 @@ class RateLimiter:
             bucket.stamp = now
         allowed = bucket.tokens >= cost
         if not allowed:
-            RATE_LIMITED.labels(who.removeprefix("p:") if who.startswith("p:") else "public").inc()
+            count_refusal(who)
         if allowed and charge:
             bucket.tokens -= cost
         missing = 0.0 if allowed else max(cost, wait_for or cost) - bucket.tokens
