@@ -8,6 +8,7 @@ is not a trusted proxy is the client itself and its header is ignored.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -27,17 +28,27 @@ def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+#: Longer than any address written out (an IPv6 address with a zone): never remembered, so a client can not
+#: fill the table below with long entries.
+_LONGEST_ADDRESS = 64
+
+
+def _hop(text: str, trusted: tuple[Network, ...]) -> tuple[str, bool] | None:
+    """One hop as written: its address in canonical form and whether it is a trusted proxy; None when it is
+    no address. Remembered: the peer is nearly always the same proxy, and readers come back."""
+    return _known_hop(text, trusted) if len(text) <= _LONGEST_ADDRESS else _read_hop(text, trusted)
+
+
+def _read_hop(text: str, trusted: tuple[Network, ...]) -> tuple[str, bool] | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    seen = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
+    return str(address), any(seen in network for network in trusted)
 
 
-def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: tuple[Network, ...]) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in trusted)
+_known_hop = functools.lru_cache(maxsize=4096)(_read_hop)
 
 
 def client_of(peer: str, forwarded: str | None, trusted: tuple[Network, ...]) -> str:
@@ -45,14 +56,14 @@ def client_of(peer: str, forwarded: str | None, trusted: tuple[Network, ...]) ->
 
     An entry that is no address ends the walk at the hop that passed it on; when every hop is
     trusted, the farthest one is the client."""
-    current = _address(peer)
-    if current is None or not forwarded or not _trusted(current, trusted):
+    current = _hop(peer, trusted)
+    if current is None or not forwarded or not current[1]:
         return peer
     for entry in reversed(forwarded.split(",")):
-        hop = _address(entry)
+        hop = _hop(entry, trusted)
         if hop is None:
-            return str(current)
+            return current[0]
         current = hop
-        if not _trusted(hop, trusted):
-            return str(hop)
-    return str(current)
+        if not hop[1]:
+            return hop[0]
+    return current[0]
