@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from syndicate.shortcodes import Shortcode
@@ -56,10 +56,22 @@ class Article:
     url: str  # the article's page on the publisher's site
     body: tuple[Segment, ...]
     body_line: int  # the line in ``path`` where the body starts, for check messages
+    #: The value's hash, worked out on first use: articles key the render caches, looked up on every render.
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        found = self._hash
+        if found is None:
+            found = hash(tuple(getattr(self, name) for name in _ARTICLE_FIELDS))
+            object.__setattr__(self, "_hash", found)
+        return found
 
     @property
     def calls(self) -> tuple[Call, ...]:
         return tuple(part for part in self.body if isinstance(part, Call))
+
+
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.compare)
 
 
 def newest_first(article: Article) -> tuple[float, str]:
@@ -98,7 +110,14 @@ class Feed:
     articles: tuple[Article, ...]  # newest first
     path: Path | None = None  # the _feed.yaml, None for the built-in "all"
     upstream: Upstream | None = None
+    #: ``updated``, worked out on first use: every render of the feed asks for it, and ``all`` is every article.
+    _updated: tuple[dt.datetime | None] | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def updated(self) -> dt.datetime | None:
-        return max((a.updated for a in self.articles), default=None)
+        """The newest article change."""
+        found = self._updated
+        if found is None:
+            found = (max((a.updated for a in self.articles), default=None),)
+            object.__setattr__(self, "_updated", found)
+        return found[0]
