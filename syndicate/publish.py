@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from syndicate.ads.caps import CapView
 from syndicate.ads.resolver import AdResolver, Links, window_of
+from syndicate.ads.slotcache import SlotCache
 from syndicate.content.model import Article, Call, Feed
 from syndicate.formats.assembly import item_of
 from syndicate.formats.model import FeedView, ItemView
@@ -37,11 +38,13 @@ def ad_resolver(
     moment: dt.datetime | None = None,
     links: Links | None = None,
     caps: CapView | None = None,
+    memo: SlotCache | None = None,
 ) -> AdResolver:
     """The resolver for ``audience`` reading ``fmt`` in the rotation window holding ``moment`` (default: now),
-    judging caps on ``caps`` (the counts frozen for that window; None: caps are not applied)."""
+    judging caps on ``caps`` (the counts frozen for that window; None: caps are not applied), keeping what it
+    resolves in ``memo`` for later renders (None: nothing kept)."""
     window = window_of(moment or dt.datetime.now(dt.UTC), snapshot.config.ads.rotation_seconds)
-    return AdResolver(snapshot.spaces, snapshot.config, audience, fmt, window, links, caps)
+    return AdResolver(snapshot.spaces, snapshot.config, audience, fmt, window, links, caps, memo)
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,7 +287,7 @@ SETTINGS: tuple[Setting, ...] = (
         "http.fragment_cache_mb",
         INT,
         128,
-        "bound of the per-item fragment cache, per worker",
+        "bound of the per-item fragment cache, and of the resolved ad slots kept beside it, each, per worker",
         minimum=1,
         maximum=MAX_CACHE_MB,
         attr="http.fragment_bytes",

@@ -122,10 +122,14 @@ class Budget:
         self.audience = audience
         self._left: dict[tuple[str, str], int | None] = {}
         self.limited = False  # a cap kept some unit out of this render: its bytes depend on the counts
+        #: Questions about capped units so far: a slot resolved while it stayed put depends on no count and
+        #: spent nothing, so its resolution holds for any render (``ads/slotcache.py``).
+        self.reads = 0
 
     def allows(self, space: AdSpace, unit: AdUnit) -> bool:
         if not is_capped(unit):
             return True
+        self.reads += 1
         key = (space.id, unit.id)
         if key not in self._left:
             spent = self.view.clicks_spent(space.id, unit, self.audience)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple, Protocol
@@ -22,6 +22,7 @@ from syndicate.ads.caps import Budget, CapView
 from syndicate.ads.markup import ads_html, pixel_html, unit_parts, with_query
 from syndicate.ads.model import AdSpace, AdUnit
 from syndicate.ads.selection import Allowed, Choice, Slot, choose, pick_one
+from syndicate.ads.slotcache import Context, Resolved, SlotCache
 from syndicate.config import Config, Rotation, ShortcodeAlias
 from syndicate.content.model import Article, Call
 from syndicate.partners import Audience
@@ -41,6 +42,11 @@ class Links(Protocol):
 
     def pixel_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str | None: ...
 
+    def memo_key(self) -> Hashable:
+        """Equal for two ``Links`` that give the same URLs for the same arguments: part of the ``SlotCache``
+        context."""
+        ...
+
 
 class DirectLinks:
     """Untracked links: straight to the target, with the audience's query parameters."""
@@ -50,6 +56,9 @@ class DirectLinks:
 
     def pixel_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str | None:
         return None
+
+    def memo_key(self) -> Hashable:
+        return DirectLinks
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,7 @@ class AdResolver:
         window: int,
         links: Links | None = None,
         caps: CapView | None = None,
+        memo: SlotCache | None = None,
     ) -> None:
         self.spaces = spaces
         self.aliases = {alias.tag: alias for alias in config.ads.aliases}
@@ -148,6 +158,44 @@ class AdResolver:
         self.escaped: dict[str, str] = {}  # click URLs as attribute values: direct links repeat for every slot
         self.parts: dict[tuple[int, str, int | None, bool], tuple[str, ...]] = {}  # unit markup cut at its hrefs
         self.served: list[ServedAd] = []  # every ad this resolver placed, in order
+        self.memo = memo
+        self.memo_token = memo.token(self.context()) if memo is not None else 0
+
+    def context(self) -> Context:
+        """Everything but the article that this resolver's output reads (see ``ads/slotcache.py``): the
+        cheapest to compare first, since contexts are told apart by comparing them."""
+        window = None if self.per_item else self.window
+        has_budget = self.budget is not None
+        rules = (self.rotation_seconds, self.per_item, self.strip, self.aliases)
+        return (self.format, window, has_budget, self.audience, self.links.memo_key(), rules, self.spaces)
+
+    def page_texts(self, articles: Sequence[Article]) -> list[tuple[str, ...]]:
+        """What each article's calls resolve to, in call order, as calling this resolver on each call of each
+        article in turn gives (and places): kept resolutions are reused, the rest resolved in document order."""
+        memo = self.memo
+        if memo is None:
+            return [tuple(self(call, article) for call in article.calls) for article in articles]
+        out: list[tuple[str, ...]] = []
+        kept: list[tuple[Article, Resolved]] = []
+        for article, resolved in zip(articles, memo.get_many(self.memo_token, articles), strict=True):
+            if resolved is None:
+                resolved, cacheable = self.resolve_article(article)
+                if cacheable:
+                    kept.append((article, resolved))
+            else:
+                self.served.extend(resolved.served)
+            out.append(resolved.texts)
+        if kept:
+            memo.put_many(self.memo_token, kept)
+        return out
+
+    def resolve_article(self, article: Article) -> tuple[Resolved, bool]:
+        """The article's calls resolved in order, and whether that read no cap (so it holds for any render)."""
+        reads = self.budget.reads if self.budget is not None else 0
+        placed = len(self.served)
+        texts = tuple(self(call, article) for call in article.calls)
+        cacheable = self.budget is None or self.budget.reads == reads
+        return Resolved(texts, tuple(self.served[placed:])), cacheable
 
     def slot(self, call: Call, article: Article) -> Slot:
         """The slot as drawn: in this resolver's window, or (``per_item``) in the article's publication window."""

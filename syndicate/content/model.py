@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -118,6 +119,28 @@ class Feed:
         """The newest article change."""
         found = self._updated
         if found is None:
-            found = (max((a.updated for a in self.articles), default=None),)
+            found = (newest_change(self.articles),)
             object.__setattr__(self, "_updated", found)
         return found[0]
+
+
+#: A feed at least this long has its newest change kept by its articles' tuple as well (``newest_change``).
+LONG_FEED = 256
+_NEWEST: dict[int, tuple[tuple[Article, ...], dt.datetime | None]] = {}
+_NEWEST_LOCK = threading.Lock()
+
+
+def newest_change(articles: tuple[Article, ...]) -> dt.datetime | None:
+    """The newest ``updated`` of ``articles``. A reload that left a long feed's articles as they were makes a
+    new ``Feed`` around the very same tuple, so long tuples keep theirs (by identity, the last few dozen)."""
+    if len(articles) < LONG_FEED:
+        return max((a.updated for a in articles), default=None)
+    kept = _NEWEST.get(id(articles))
+    if kept is not None and kept[0] is articles:
+        return kept[1]
+    newest = max((a.updated for a in articles), default=None)
+    with _NEWEST_LOCK:  # renders run in worker threads
+        _NEWEST[id(articles)] = (articles, newest)
+        while len(_NEWEST) > 64:
+            del _NEWEST[next(iter(_NEWEST))]
+    return newest

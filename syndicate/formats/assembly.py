@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
+from syndicate.ads.resolver import AdResolver
 from syndicate.content.model import Article, Call
 from syndicate.formats import atom, jsonfeed, rss
 from syndicate.formats.model import FeedView, ItemView
@@ -141,16 +142,20 @@ def fragments_for(fmt: str, articles: Sequence[Article], cache: FragmentCache) -
     return [fragment for fragment in found if fragment is not None]
 
 
+def slot_texts(resolve: Resolve, articles: Sequence[Article]) -> list[str]:
+    """Every call of ``articles`` resolved, in document order; an ``AdResolver`` reuses kept resolutions."""
+    if isinstance(resolve, AdResolver):
+        return [text for texts in resolve.page_texts(articles) for text in texts]
+    return [resolve(call, article) for article in articles for call in article.calls]
+
+
 def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: Resolve, cache: FragmentCache) -> bytes:
     """The document ``header`` (a ``FeedView``; its items are not read) with ``articles`` as its items, each
     slot resolved by ``resolve``, in document order: the bytes ``FORMATS[fmt].render`` gives for them."""
     fragments = fragments_for(fmt, articles, cache)
     head, tail = WRITERS[fmt].head_and_tail_of(header)
-    texts: list[str] = []
-    for article, fragment in zip(articles, fragments, strict=True):
-        if fragment.slots:
-            calls = article.calls
-            texts.extend(resolve(calls[slot], article) for slot in fragment.slots)
+    with_slots = [article for article, fragment in zip(articles, fragments, strict=True) if fragment.slots]
+    texts = slot_texts(resolve, with_slots)
     escaped = ESCAPE[fmt](texts) if texts else []
     out: list[bytes] = [head]
     separator = SEPARATOR[fmt]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from syndicate.ads.markup import with_query
 from syndicate.ads.model import AdSpace, AdUnit
@@ -33,6 +33,10 @@ class SignedLinks:
         except ValueError as exc:
             log.warning("ad %s/%s is linked untracked: %s", claim.space, claim.unit, exc)
             return None
+
+    def memo_key(self) -> Hashable:
+        """The keys are fixed for this object's life; the public URL is read per call, so it is part of it."""
+        return (id(self), self.public_url(), self.pixel)
 
     def claim(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> Claim:
         target = with_query(unit.url, slot.audience.query)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from syndicate.ads.slotcache import SlotCache
 from syndicate.fleet.setup import setup_fleet
 from syndicate.formats.assembly import FragmentCache
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
@@ -23,6 +24,7 @@ from syndicate.web.state import (
     HEALTH,
     LIMITER,
     PAGES,
+    SLOTS,
     SNAPSHOTS,
     VARIANTS,
     WANTED,
@@ -71,8 +73,9 @@ def create_app(
     app[SNAPSHOTS] = SnapshotHolder(snapshot, snapshot.config.path)
     app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
     app[FRAGMENTS] = FragmentCache(snapshot.config.http.fragment_bytes)
-    # Variant keys start with the generation: after a swap no old entry can be hit again. Fragments are keyed by
-    # the article itself, so they outlive the swap for every article it did not change.
+    app[SLOTS] = SlotCache(snapshot.config.http.fragment_bytes)
+    # Variant keys start with the generation: after a swap no old entry can be hit again. Fragments and resolved
+    # slots are keyed by the article itself, so they outlive the swap for every article it did not change.
     app[PAGES] = pages = PageCache()
     app[WANTED] = wanted = KnownRequests()
 

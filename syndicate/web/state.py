@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from aiohttp import web
 
 from syndicate.ads.resolver import Links, Placed
+from syndicate.ads.slotcache import SlotCache
 from syndicate.credentials import AdminToken
 from syndicate.formats.assembly import FragmentCache
 from syndicate.reload import Reloader
@@ -44,6 +45,8 @@ class SnapshotHolder:
 SNAPSHOTS = web.AppKey("snapshots", SnapshotHolder)
 VARIANTS = web.AppKey("variants", VariantCache)
 FRAGMENTS = web.AppKey("fragments", FragmentCache)
+#: Ad slots resolved per article and context, reused by later renders (``ads/slotcache.py``).
+SLOTS = web.AppKey("slots", SlotCache)
 LIMITER = web.AppKey("limiter", RateLimiter)
 #: Feed requests already checked, by target and credentials (``web/wanted.py``).
 WANTED = web.AppKey("wanted", KnownRequests)

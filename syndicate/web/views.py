@@ -12,6 +12,7 @@ from aiohttp import web
 
 from syndicate.ads.caps import CapView
 from syndicate.ads.resolver import Links, tally
+from syndicate.ads.slotcache import SlotCache
 from syndicate.config import HttpConfig, RateLimit, Rotation
 from syndicate.formats import FORMATS
 from syndicate.formats.assembly import FragmentCache, assemble
@@ -33,7 +34,18 @@ from syndicate.web.errors import text_error
 from syndicate.web.forwarded import client_of
 from syndicate.web.ratelimit import RateLimiter, Verdict
 from syndicate.web.respond import Admit, respond
-from syndicate.web.state import CAPS, FRAGMENTS, HEALTH, LIMITER, LINKS, ON_SERVED, SNAPSHOTS, VARIANTS, WANTED
+from syndicate.web.state import (
+    CAPS,
+    FRAGMENTS,
+    HEALTH,
+    LIMITER,
+    LINKS,
+    ON_SERVED,
+    SLOTS,
+    SNAPSHOTS,
+    VARIANTS,
+    WANTED,
+)
 from syndicate.web.variants import Rendered, Representation, Variant, VariantKey
 from syndicate.web.wanted import Wanted
 
@@ -112,13 +124,15 @@ def _render(
     links: Links | None,
     fragments: FragmentCache,
     caps: CapView | None = None,
+    slots: SlotCache | None = None,
 ) -> Rendered:
     """Runs in a worker thread: the bytes, assembled from cached item fragments, and what they carry.
 
     ``caps``: the counts frozen for this window (``CAPS``), so every variant of a window judges caps alike.
+    ``slots``: ad slots resolved by earlier renders (``SLOTS``), reused where no cap is involved.
     """
     window_start = dt.datetime.fromtimestamp(window * snapshot.config.ads.rotation_seconds, dt.UTC)
-    resolver = ad_resolver(snapshot, audience, page.format, window_start, links, caps)
+    resolver = ad_resolver(snapshot, audience, page.format, window_start, links, caps, slots)
     header = feed_header(snapshot, page)
     body = assemble(page.format, header, page_articles(snapshot, page), resolver, fragments)
     last_modified = feed_updated(feed_of(snapshot, page))
@@ -244,9 +258,11 @@ async def _rendered(
             return _too_many(verdict)
     key, window, caps = _variant_key(app, snapshot, wanted)
     links = app.get(LINKS)
-    fragments = app[FRAGMENTS]
+    fragments, slots = app[FRAGMENTS], app[SLOTS]
     page, audience = wanted.page, wanted.audience
-    return await app[VARIANTS].get(key, lambda: _render(snapshot, page, audience, window, links, fragments, caps))
+    return await app[VARIANTS].get(
+        key, lambda: _render(snapshot, page, audience, window, links, fragments, caps, slots)
+    )
 
 
 async def feed(request: web.Request) -> web.StreamResponse:
