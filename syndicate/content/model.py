@@ -59,6 +59,7 @@ class Article:
     body_line: int  # the line in ``path`` where the body starts, for check messages
     #: The value's hash, worked out on first use: articles key the render caches, looked up on every render.
     _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+    _calls: tuple[Call, ...] | None = field(default=None, init=False, compare=False, repr=False)
 
     def __hash__(self) -> int:
         found = self._hash
@@ -69,7 +70,12 @@ class Article:
 
     @property
     def calls(self) -> tuple[Call, ...]:
-        return tuple(part for part in self.body if isinstance(part, Call))
+        """The body's shortcode calls, in order (worked out once: each render of the article asks)."""
+        found = self._calls
+        if found is None:
+            found = tuple(part for part in self.body if isinstance(part, Call))
+            object.__setattr__(self, "_calls", found)
+        return found
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.compare)

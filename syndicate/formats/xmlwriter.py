@@ -103,11 +103,13 @@ def write_items(
     namespaces, so the items' prefixes are the document's), each cut out at the writer's own marks."""
     spans: list[tuple[int, int, list[tuple[int, int]]]] = []
     with writing(declaration=False) as out, wrap(out):
+        end = out.mark()
         for i in range(count):
             out.slots = []
-            start = out.mark()
+            start = end  # nothing is written between two items
             write_one(out, i)
-            spans.append((start, out.mark(), out.slots))
+            end = out.mark()
+            spans.append((start, end, out.slots))
     data = out.getvalue()
     return [_runs(data, start, end, slots) for start, end, slots in spans]
 
