@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
-from syndicate.ads.selection import Slot, choose, draw, eligible
+from syndicate.ads.selection import Slot, choose, draw, draw_hash, eligible, unit_hash
 from syndicate.partners import AdPolicy, Audience, SpaceOverride
 
 PUBLIC = Audience("public", "Public")
@@ -205,3 +205,13 @@ def test_one_memo_per_render_chooses_what_each_slot_alone_would(
         here = slot(audience, window, feed=feed, article_tags=tags)
         assert eligible(spaces["4"], here, only, allowed=memo) == eligible(spaces["4"], here, only)
         assert choose(spaces, "4", here, only, allowed=memo) == choose(spaces, "4", here, only)
+
+
+@given(st.text(), st.text(), st.integers(0, 99), st.integers(-(10**9), 10**9), st.text(), st.integers(0, 9))
+def test_the_draw_is_seeded_as_it_always_was(
+    audience_id: str, uid: str, occurrence: int, window: int, space_id: str, round_: int
+) -> None:
+    """A draw's seed is ``unit_hash`` of its parts, whatever spells it: the same ads as before, in every slot."""
+    drawn = replace(slot(replace(PUBLIC, id=audience_id), window, occurrence), article_uid=uid)
+    assert draw_hash(drawn, space_id, round_) == unit_hash(audience_id, uid, occurrence, window, space_id, round_)
+    assert unit_hash("public", "tag:x,2020:a", 0, 1, "4", 0) == 0.996174264251469

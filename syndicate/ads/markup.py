@@ -157,11 +157,16 @@ def pixel_html(url: str | None) -> str:
     return f'<img src="{escape(url)}" width="1" height="1" alt="">' if url else ""
 
 
+@functools.lru_cache(maxsize=256)
+def _label_html(label: str) -> str:
+    return f"<small>{escape(label)}</small>"
+
+
 def ads_html(label: str, block: bool, pieces: list[str]) -> str:
     """The whole slot: the label, then each unit's piece. Block slots get their own paragraph.
 
     Every piece is phrasing content, so the paragraph is valid HTML whatever the units are."""
-    label_html = f"<small>{escape(label)}</small>"
+    label_html = _label_html(label)
     if not block:
         return f"{label_html} " + " ".join(pieces)
     return f"<p>{label_html}<br>" + "<br>".join(pieces) + "</p>\n"

@@ -43,8 +43,19 @@ class Choice:
 
 def unit_hash(*parts: object) -> float:
     """A uniform number in [0, 1) from ``parts``; stable across processes and versions."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
+    return _uniform("\x1f".join(map(str, parts)))
+
+
+def _uniform(text: str) -> float:
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
+
+
+def draw_hash(slot: Slot, space: str, round_: int) -> float:
+    """``unit_hash(audience, article, occurrence, window, space, round_)``, spelled out: one per slot drawn."""
+    return _uniform(
+        f"{slot.audience.id}\x1f{slot.article_uid}\x1f{slot.occurrence}\x1f{slot.window}\x1f{space}\x1f{round_}"
+    )
 
 
 def pick_one(options: Sequence[str], *seed: object) -> str:
@@ -112,7 +123,7 @@ def draw(space: AdSpace, units: list[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
     chosen: list[AdUnit] = []
     for round_ in range(min(space.max_ads, len(pool))):
         total = sum(u.weight for u in pool)
-        target = unit_hash(slot.audience.id, slot.article_uid, slot.occurrence, slot.window, space.id, round_) * total
+        target = draw_hash(slot, space.id, round_) * total
         for position, unit in enumerate(pool):
             target -= unit.weight
             if target < 0 or position == len(pool) - 1:
