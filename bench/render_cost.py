@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -274,22 +275,21 @@ def measure(
     )
 
 
-def measure_all(
-    snapshot: Snapshot, small_feed: str, big_feed: str, audience: Audience, repeats: int
-) -> list[RenderRow]:
+def measure_all(config: Path, small_feed: str, big_feed: str, audience_id: str, repeats: int) -> list[RenderRow]:
     """Every format at the small feed's page size and at the big feed's (1,000 items), with the heap frozen
     after the Snapshot builds as ``syndicate serve`` freezes it (full collections skip the Snapshot).
 
-    ``snapshot`` gives the site; it is built again through a build cache, as ``syndicate serve`` builds, so
-    that its reloads are the server's (what did not change is the very same object)."""
+    The site of ``config`` is built through a build cache, as ``syndicate serve`` builds, so that its reloads
+    are the server's (what did not change is the very same object)."""
     builds = BuildCache()
-    path = snapshot.config.path
-    served = build_snapshot(path, cache=builds)
+    served = build_snapshot(config, cache=builds)
+    audience = served.audience(audience_id)
+    assert audience is not None, f"no audience {audience_id!r} in {config}"
     other = served.config.public if audience != served.config.public else served.config.partners[0]
     gc.collect()
     gc.freeze()
     return [
-        measure(served, PageRequest(feed, fmt), audience, repeats, lambda: build_snapshot(path, cache=builds), other)
+        measure(served, PageRequest(feed, fmt), audience, repeats, lambda: build_snapshot(config, cache=builds), other)
         for feed in (small_feed, big_feed)
         for fmt in FORMATS
     ]

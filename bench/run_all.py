@@ -40,8 +40,6 @@ from corpus import Corpus
 from report import Target, section, table
 from servers import Processes, Server, free_port, wait_healthy
 
-from syndicate.snapshot import build_snapshot
-
 
 @dataclasses.dataclass(slots=True)
 class Run:
@@ -132,18 +130,17 @@ def reload(run: Run) -> list[Target]:
 def render(run: Run) -> list[Target]:
     repeats = max(run.args.runs, 5)
     section(
-        f"Render cost in process, partner-a, median of {repeats}: first render after a reload and a new "
-        "variant, against feedgen / orjson fed the same items",
+        f"Render cost in process, partner-a, median of {repeats}: first render after a reload, a new variant, a "
+        "new partner and a cold render, against feedgen / orjson fed the same items",
         reproduce(run.args),
     )
-    snapshot = build_snapshot(run.corpus.config)
-    audience = snapshot.audience("partner-a")
-    assert audience is not None
-    rows = render_cost.measure_all(snapshot, run.corpus.feeds[0], "all", audience, repeats)
+    rows = render_cost.measure_all(run.corpus.config, run.corpus.feeds[0], "all", "partner-a", repeats)
     print(render_cost.render_table(rows))
     print(
-        "   first = every item written (the first render after a reload); new variant = items already written\n"
-        "   (another partner, the next window). FeedView = ads resolved, bodies joined. loop stall = the longest\n"
+        "   after reload = the first render after a reload that changed nothing (the server's: through the build\n"
+        "   cache, a fresh reload before each timed render); new variant = items written, slots resolved (the next\n"
+        "   window under rotation: per_item); new partner = items written, every slot resolved for this audience;\n"
+        "   cold = nothing written or resolved. FeedView = ads resolved, bodies joined. loop stall = the longest\n"
         "   a 1 ms loop tick came late while the first render ran in a worker thread (switch interval 1 ms, as\n"
         "   serve sets it); idle stall = the same with a worker that only sleeps, the machine's own floor.\n"
         "   Times are this process's CPU time, so other load on the machine barely moves them. Ad links are\n"
