@@ -14,10 +14,14 @@ The median of several renders is reported.
 runs it (thread switch interval 1 ms, as ``syndicate serve`` sets it) while the loop sleeps 1 ms at a
 time; the longest a wake-up came late is how long the render kept the loop from running. The same with a
 worker that only sleeps gives the machine's own floor (other processes on its cores), measured beside it.
+
+Run alone: python bench/render_cost.py [--articles N] [--feeds F] [--repeats R] (also a section of
+bench/run_all.py); the corpus is bench/bench_reload.py's, written once and kept.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import datetime as dt
 import gc
@@ -366,3 +370,26 @@ def render_targets(rows: list[RenderRow]) -> list[report.Target]:
         )
     )
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import bench_reload  # the corpus it writes and keeps; imported here, as it imports much else
+    from servers import free_port
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    p.add_argument("--articles", type=int, default=10_000, help="corpus size (default 10000)")
+    p.add_argument("--feeds", type=int, default=10, help="feed folders (default 10)")
+    p.add_argument("--repeats", type=int, default=5, help="renders per figure, the median is reported (default 5)")
+    args = p.parse_args(argv)
+    corpus = bench_reload.cached_corpus(args.articles, args.feeds, free_port())
+    print(
+        f"command: python bench/render_cost.py --articles {args.articles} --feeds {args.feeds} --repeats {args.repeats}"
+    )
+    rows = measure_all(corpus.config, corpus.feeds[0], "all", "partner-a", args.repeats)
+    print(render_table(rows))
+    print(report.summary(render_targets(rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
