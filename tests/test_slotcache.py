@@ -22,7 +22,8 @@ from syndicate.partners import Audience
 from syndicate.publish import PageRequest, ad_resolver, feed_header, item_view, page_articles
 from syndicate.shortcodes import Shortcode
 from syndicate.snapshot import Snapshot, build_snapshot
-from tests.conftest import FEED_YAML, SiteFactory, article
+from syndicate.web.state import SLOTS, SNAPSHOTS
+from tests.conftest import FEED_YAML, AppClient, SiteFactory, article
 
 MOMENT = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
 WINDOW = int(MOMENT.timestamp()) // 3600
@@ -79,6 +80,20 @@ def test_under_window_rotation_each_window_draws_its_own(sample: Snapshot) -> No
         assert body == expected
         bodies.add(body)
     assert len(bodies) > 1, "the sample's ads rotate"
+
+
+async def test_the_server_resolves_a_feed_once_across_a_reload(client: AppClient, sample: Snapshot) -> None:
+    """The first render after a reload that changed nothing resolves no slot, and says what it said before."""
+    memo = client.app[SLOTS]
+    before = await client.get("/feeds/all.json")
+    assert before.status == 200
+    resolved = memo.resolved
+    assert resolved > 0
+    client.app[SNAPSHOTS].replace(build_snapshot(sample.config.path))  # a new Snapshot: the variants are gone
+    after = await client.get("/feeds/all.json")
+    assert after.status == 200
+    assert await after.read() == await before.read()
+    assert memo.resolved == resolved
 
 
 def test_a_reload_resolves_only_the_article_it_changed(make_site: SiteFactory) -> None:
