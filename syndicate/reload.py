@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,18 @@ def cut_short(current: Snapshot, candidate: Snapshot) -> list[Problem]:
     return found
 
 
+#: A file as a build read it: (inode, size, modification time in ns); None when there was none.
+FileState = tuple[int, int, int] | None
+
+
+def file_state(path: Path) -> FileState:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 @dataclass(frozen=True, slots=True)
 class _Built:
     snapshot: Snapshot | None
@@ -117,6 +130,10 @@ class Reloader:
         self.last: ReloadOutcome | None = None
         self.rejected: ReloadOutcome | None = None  # the latest rejection, until a reload is accepted
         self._queued: asyncio.Future[ReloadOutcome] | None = None
+        #: The files callers wrote, as the reload after each write read them: the watcher's later report of
+        #: the same write needs no second reload.
+        self.written: dict[Path, FileState] = {}
+        self.skipped = 0  # the watcher's reports found already applied
 
     @property
     def uptime(self) -> float:
@@ -157,6 +174,8 @@ class Reloader:
         assert self.lock.locked(), "reload_locked needs the reload lock"
         current = self.holder.current
         begun = time.monotonic()
+        for path in written:  # before the build reads them: a write after this point differs
+            self.written[path.resolve()] = file_state(path)
         if self.changes is not None:
             self.changes.trusted = trigger == WATCH or _ad_spaces_only(written, current.config.adspaces_dir)
         try:
@@ -196,6 +215,20 @@ class Reloader:
         self.last = outcome
         count_reload(trigger, outcome.accepted, seconds)
         return outcome
+
+    def applied(self, paths: Sequence[Path]) -> bool:
+        """Whether every path is as the last reload that wrote it read it: nothing new to load."""
+        return bool(paths) and all(
+            (path := changed.resolve()) in self.written and file_state(path) == self.written[path] for changed in paths
+        )
+
+    def skip(self, paths: Sequence[Path]) -> bool:
+        """``applied``, counted in ``skipped``: the watcher asks before reloading for changes it saw."""
+        if not self.applied(paths):
+            return False
+        self.skipped += 1
+        log.debug("changes to %s already applied by the reload that wrote them", ", ".join(map(str, paths)))
+        return True
 
     def _candidate(self, current: Snapshot) -> _Built:
         """Runs in a worker thread: the build is synchronous CPU and disk work."""

@@ -5,7 +5,9 @@ watchfiles (a Rust watcher, run off the event loop) reports changes under
 folders themselves through a non-recursive watch on their parents: the config
 folder may hold anything (a virtualenv, a git checkout) and must not be walked.
 Changes are debounced: a batch ends after ``step_ms`` without a change, so an
-editor saving in two steps causes one reload of the finished file.
+editor saving in two steps causes one reload of the finished file. A batch holding
+only files the admin API wrote, still as the reload after the write read them, causes
+none: that reload made them live already.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +77,12 @@ class Watcher:
         step_ms: int = 300,
         debounce_ms: int = 2000,
         changes: ChangeLog | None = None,
+        applied: Callable[[Sequence[Path]], bool] | None = None,
     ) -> None:
         self.config = config
         self.reload = reload
+        #: Whether changes seen are already live (the admin API wrote and reloaded them): no reload then.
+        self.applied = applied
         self.changes = changes  # told of every change seen, so a reload can skip folders without one
         self.step_ms = step_ms
         self.debounce_ms = debounce_ms
@@ -158,7 +163,8 @@ class Watcher:
                         if self.changes is not None:
                             for path in wanted:
                                 self.changes.mark(path)
-                        self._dirty.set()
+                        if self.applied is None or not self.applied(wanted):
+                            self._dirty.set()
             except Exception as exc:  # a watched folder vanished, inotify limits, ...
                 if self.changes is not None:
                     self.changes.stopped()

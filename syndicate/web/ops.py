@@ -50,7 +50,9 @@ def setup_ops(
 
 async def _watching(app: web.Application) -> AsyncIterator[None]:
     reloader = app[RELOADER]
-    watcher = Watcher(lambda: reloader.holder.current.config, reloader.reload, changes=reloader.changes)
+    watcher = Watcher(
+        lambda: reloader.holder.current.config, reloader.reload, changes=reloader.changes, applied=reloader.skip
+    )
     watcher.start()
     try:
         yield
