@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -134,6 +134,8 @@ class Reloader:
         #: the same write needs no second reload.
         self.written: dict[Path, FileState] = {}
         self.skipped = 0  # the watcher's reports found already applied
+        #: Awaited with (current, new) before each swap: the app renders its busiest pages for ``new`` there.
+        self.before_swap: Callable[[Snapshot, Snapshot], Awaitable[object]] | None = None
 
     @property
     def uptime(self) -> float:
@@ -199,7 +201,7 @@ class Reloader:
             )
         else:
             new = built.snapshot
-            self.holder.replace(new)
+            await self.swap(new)
             outcome = ReloadOutcome(trigger, dt.datetime.now(dt.UTC), True, new.generation, seconds)
             self.rejected = None
             _warn_restart_settings(current, new)
@@ -229,6 +231,17 @@ class Reloader:
         self.skipped += 1
         log.debug("changes to %s already applied by the reload that wrote them", ", ".join(map(str, paths)))
         return True
+
+    async def swap(self, new: Snapshot) -> None:
+        """Make ``new`` current (the caller holds ``lock``), after ``before_swap`` prepared for it; a failure
+        there is logged and the swap happens all the same."""
+        assert self.lock.locked(), "swap needs the reload lock"
+        if self.before_swap is not None:
+            try:
+                await self.before_swap(self.holder.current, new)
+            except Exception:
+                log.exception("preparing generation %d failed; swapping it in unprepared", new.generation)
+        self.holder.replace(new)
 
     def _candidate(self, current: Snapshot) -> _Built:
         """Runs in a worker thread: the build is synchronous CPU and disk work."""

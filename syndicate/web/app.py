@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from syndicate.ads.slotcache import SlotCache
 from syndicate.fleet.setup import setup_fleet
 from syndicate.formats.assembly import FragmentCache
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
+from syndicate.web.carry import Carry
 from syndicate.web.errors import error_middleware
 from syndicate.web.ops import setup_ops
 from syndicate.web.pagecache import PageCache
@@ -24,6 +26,7 @@ from syndicate.web.state import (
     HEALTH,
     LIMITER,
     PAGES,
+    RELOADER,
     SLOTS,
     SNAPSHOTS,
     VARIANTS,
@@ -34,6 +37,7 @@ from syndicate.web.state import (
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
 from syndicate.web.wanted import KnownRequests
+from syndicate.web.warm import warm
 from syndicate.web.websub import websub_context
 
 
@@ -74,23 +78,25 @@ def create_app(
     app[VARIANTS] = cache = VariantCache(snapshot.config.http.cache_bytes)
     app[FRAGMENTS] = FragmentCache(snapshot.config.http.fragment_bytes)
     app[SLOTS] = SlotCache(snapshot.config.http.fragment_bytes)
-    # Variant keys start with the generation: after a swap no old entry can be hit again. Fragments and resolved
-    # slots are keyed by the article itself, so they outlive the swap for every article it did not change.
+    # Variant keys start with the generation: a swap re-keys the variants of pages it did not change and drops the
+    # rest (web/carry.py). Fragments and resolved slots are keyed by the article itself, so they outlive the swap
+    # for every article it did not change.
     app[PAGES] = pages = PageCache()
     app[WANTED] = wanted = KnownRequests()
 
-    def clear_caches(old: Snapshot, new: Snapshot) -> None:
-        cache.clear()
+    def follow_swap(old: Snapshot, new: Snapshot) -> None:
+        cache.rekey(Carry(old, new))
         pages.clear()
         wanted.clear()
 
-    app[SNAPSHOTS].listeners.append(clear_caches)
+    app[SNAPSHOTS].listeners.append(follow_swap)
     app[LIMITER] = RateLimiter()
     app.cleanup_ctx.append(websub_context)
     setup_templates(app)
     add_routes(app)
     setup_tracking(app)
     setup_ops(app, watch=watch, build=build, changes=builds.parses.changes)
+    app[RELOADER].before_swap = partial(warm, app)  # the busiest changed pages rendered before they go live
     setup_schedule(app)  # scheduled articles go live on time, through the Reloader's swap
     app[HEALTH] = HealthParts()
     setup_fleet(app)  # with a shared store: fleet-wide limits, replay filter and admin writes

@@ -62,7 +62,7 @@ class Scheduler:
                 return None
             new = await asyncio.to_thread(current.published_at, now)
             published = len(current.scheduled) - len(new.scheduled)
-            self.reloader.holder.replace(new)
+            await self.reloader.swap(new)
             self.published += 1
             SCHEDULED_SWAPS.inc()
             log.info(

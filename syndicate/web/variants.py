@@ -1,10 +1,11 @@
 """The rendered-variant cache: a feed's bytes are built once per variant and served many times.
 
 A variant is (Snapshot generation, feed, filter, page, format, audience, rotation
-window). A reload or a new window simply starts new keys; old ones age out of
-the LRU, which is bounded by total bytes. The gzip body and both ETags are made
-once, with the entry; the response headers once too, by the first response that
-needs them (``web/respond.py``). Concurrent misses for one key share a single render.
+window, cap state). A new window simply starts new keys; old ones age out of
+the LRU, which is bounded by total bytes. A swap re-keys the variants whose page did
+not change to the new generation and drops the others (``web/carry.py``). The gzip body
+and both ETags are made once, with the entry; the response headers once too, by the first
+response that needs them (``web/respond.py``). Concurrent misses for one key share a single render.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Variant:
     served: tuple[Placed, ...]  # the ad placements this body carries, counted on every response
     representation: Representation
     answers: Answers | None = field(default=None, compare=False)  # the response headers, made once on the loop
+    hits: int = field(default=0, compare=False)  # requests it answered since the last swap: what to render first
 
     @property
     def size(self) -> int:
@@ -98,6 +100,7 @@ class VariantCache:
         found = self.entries.get(key)
         if found is not None:
             self.hits += 1
+            found.hits += 1
             _HITS.inc()
             self.entries.move_to_end(key)
         return found
@@ -130,6 +133,12 @@ class VariantCache:
         self._store(key, variant)
         return variant
 
+    def ahead(self, key: VariantKey, variant: Variant) -> None:
+        """Keep ``variant``, rendered before any request asked for it (``web/warm.py``): counted as a render."""
+        self.renders += 1
+        RENDERS.inc()
+        self._store(key, variant)
+
     def _store(self, key: VariantKey, variant: Variant) -> None:
         if variant.size > self.max_bytes:
             return
@@ -142,3 +151,30 @@ class VariantCache:
     def clear(self) -> None:
         self.entries.clear()
         self.bytes = 0
+
+    def busiest(self, generation: int, share: float, most: int) -> list[VariantKey]:
+        """The keys of ``generation`` that answered the most requests since the last swap, busiest first:
+        the fewest that answered ``share`` of them, at most ``most``; none that answered nothing."""
+        asked = sorted(
+            ((v.hits, k) for k, v in self.entries.items() if k[0] == generation and v.hits), key=lambda hk: -hk[0]
+        )
+        total = sum(hits for hits, _ in asked)
+        chosen: list[VariantKey] = []
+        covered = 0
+        for hits, key in asked[:most]:
+            if covered >= share * total:
+                break
+            chosen.append(key)
+            covered += hits
+        return chosen
+
+    def rekey(self, carry: Callable[[VariantKey], VariantKey | None]) -> None:
+        """After a swap: each entry under ``carry(key)``, or dropped when that is None; hit counts start over."""
+        kept: OrderedDict[VariantKey, Variant] = OrderedDict()
+        for key, variant in self.entries.items():
+            new = carry(key)
+            if new is not None:
+                variant.hits = 0
+                kept[new] = variant
+        self.entries = kept
+        self.bytes = sum(v.size for v in kept.values())

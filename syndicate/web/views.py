@@ -116,7 +116,7 @@ def _caps(app: web.Application, snapshot: Snapshot) -> CapView | None:
     return state.for_window(int(wall_clock()) // seconds * seconds)
 
 
-def _render(
+def render(
     snapshot: Snapshot,
     page: PageRequest,
     audience: Audience,
@@ -234,15 +234,16 @@ def _admission(
     return admit
 
 
-def _variant_key(app: web.Application, snapshot: Snapshot, wanted: Wanted) -> tuple[VariantKey, int, CapView | None]:
+def variant_key(
+    app: web.Application, snapshot: Snapshot, page: PageRequest, audience_id: str
+) -> tuple[VariantKey, int, CapView | None]:
     """The variant's cache key, with the rotation window and the cap counts a render of it would use."""
     window = rotation_window(snapshot)
     caps = _caps(app, snapshot)
     # A render reads the caps only through their state: it keys the variant (under per_item it stays the same
     # across windows until a capped unit nears or reaches its cap).
-    audience_id = wanted.audience.id
     cap_key = caps.state(snapshot.generation, snapshot.spaces, audience_id) if caps is not None else ()
-    return (snapshot.generation, wanted.page, audience_id, window, cap_key), window, caps
+    return (snapshot.generation, page, audience_id, window, cap_key), window, caps
 
 
 async def _rendered(
@@ -256,13 +257,11 @@ async def _rendered(
         )
         if not verdict.allowed:
             return _too_many(verdict)
-    key, window, caps = _variant_key(app, snapshot, wanted)
+    page, audience = wanted.page, wanted.audience
+    key, window, caps = variant_key(app, snapshot, page, audience.id)
     links = app.get(LINKS)
     fragments, slots = app[FRAGMENTS], app[SLOTS]
-    page, audience = wanted.page, wanted.audience
-    return await app[VARIANTS].get(
-        key, lambda: _render(snapshot, page, audience, window, links, fragments, caps, slots)
-    )
+    return await app[VARIANTS].get(key, lambda: render(snapshot, page, audience, window, links, fragments, caps, slots))
 
 
 async def feed(request: web.Request) -> web.StreamResponse:
@@ -279,7 +278,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
         wanted = known.put(request, snapshot.generation, outcome)
     http = snapshot.config.http
     who = wanted.bucket or f"ip:{client_address(request, http)}"
-    variant = app[VARIANTS].cached(_variant_key(app, snapshot, wanted)[0])
+    variant = app[VARIANTS].cached(variant_key(app, snapshot, wanted.page, wanted.audience.id)[0])
     if variant is None:
         made = await _rendered(app, snapshot, wanted, who, checked)
         if isinstance(made, web.Response):
