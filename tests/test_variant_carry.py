@@ -8,6 +8,7 @@ byte for byte what a fresh one answers.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,17 +58,20 @@ async def start(aiohttp_client: Client, config: Path) -> tuple[AppClient, Reload
     return client, client.app[RELOADER], client.app[VARIANTS]
 
 
-async def answer(client: AppClient, path: str) -> tuple[bytes, str]:
+Answer = tuple[bytes, str, str]  # body, ETag, Last-Modified
+
+
+async def answer(client: AppClient, path: str) -> Answer:
     response = await client.get(path)
     assert response.status == 200, path
-    return await response.read(), response.headers["ETag"]
+    return await response.read(), response.headers["ETag"], response.headers["Last-Modified"]
 
 
-async def answers(client: AppClient, paths: tuple[str, ...] = PATHS) -> dict[str, tuple[bytes, str]]:
+async def answers(client: AppClient, paths: tuple[str, ...] = PATHS) -> dict[str, Answer]:
     return {path: await answer(client, path) for path in paths}
 
 
-async def fresh(aiohttp_client: Client, config: Path, paths: tuple[str, ...] = PATHS) -> dict[str, tuple[bytes, str]]:
+async def fresh(aiohttp_client: Client, config: Path, paths: tuple[str, ...] = PATHS) -> dict[str, Answer]:
     """What a server started now on the same files answers."""
     client, _, _ = await start(aiohttp_client, config)
     try:
@@ -143,6 +147,32 @@ async def test_ad_space_edits_reach_every_page_that_shows_them(aiohttp_client: C
     assert "Version C" in previous["/feeds/sport.atom"][0].decode()
 
 
+async def test_renaming_a_space_keeps_the_bytes_and_dates_them_anew(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
+    """A space's name shows nowhere in a feed: the pages keep their bytes and ETag, and every page with ads
+    says Last-Modified the new file time, as a fresh server would; a label, which readers see, is rendered."""
+    config = two_feeds(make_site)
+    client, reloader, cache = await start(aiohttp_client, config)
+    before = await answers(client)
+    top = config.parent / "adspaces/top.yaml"
+    top.write_text(space("Version A").replace("name: Top", "name: Top banner"), encoding="utf-8")
+    later = top.stat().st_mtime + 3600
+    os.utime(top, (later, later))
+    renders = cache.renders
+    assert (await reloader.reload("test")).accepted
+    after = await answers(client)
+    assert cache.renders == renders
+    assert after == await fresh(aiohttp_client, config)
+    assert all(after[path][:2] == before[path][:2] for path in PATHS)
+    assert all(after[path][2] != before[path][2] for path in PATHS if "key=" not in path)
+    top.write_text(space("Version A", "label: Paid for\n"), encoding="utf-8")
+    assert (await reloader.reload("test")).accepted
+    relabelled = await answers(client)
+    assert relabelled == await fresh(aiohttp_client, config)
+    assert "Paid for" in relabelled["/feeds/news.rss"][0].decode()
+
+
 async def test_a_config_edit_renders_every_page_anew(aiohttp_client: Client, make_site: SiteFactory) -> None:
     config = two_feeds(make_site)
     client, reloader, _ = await start(aiohttp_client, config)
@@ -183,7 +213,7 @@ async def test_the_pages_most_asked_for_are_rendered_before_the_swap(
     renders = cache.renders
     assert (await reloader.reload("test")).accepted
     assert cache.renders == renders + 1  # news.rss, made before the new Snapshot went live
-    body, _ = await answer(client, "/feeds/news.rss")
+    body, _, _ = await answer(client, "/feeds/news.rss")
     assert "Version B" in body.decode()
     assert cache.renders == renders + 1  # its first request after the swap found it made
     await answer(client, "/feeds/sport.json")

@@ -168,12 +168,14 @@ class VariantCache:
             covered += hits
         return chosen
 
-    def rekey(self, carry: Callable[[VariantKey], VariantKey | None]) -> None:
-        """After a swap: each entry under ``carry(key)``, or dropped when that is None; hit counts start over."""
+    def rekey(self, carry: Callable[[VariantKey, Variant], tuple[VariantKey, Variant] | None]) -> None:
+        """After a swap: each entry as ``carry`` keeps it (under a new key, maybe re-dated), or dropped when it
+        says None; hit counts start over."""
         kept: OrderedDict[VariantKey, Variant] = OrderedDict()
         for key, variant in self.entries.items():
-            new = carry(key)
-            if new is not None:
+            carried = carry(key, variant)
+            if carried is not None:
+                new, variant = carried
                 variant.hits = 0
                 kept[new] = variant
         self.entries = kept

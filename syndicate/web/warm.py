@@ -38,7 +38,7 @@ def _jobs(app: web.Application, old: Snapshot, new: Snapshot) -> list[_Job]:
     jobs: list[_Job] = []
     for key in app[VARIANTS].busiest(old.generation, SHARE, MOST):
         page, audience_id = key[1], key[2]
-        if carry(key) is not None or not isinstance(page, PageRequest) or not isinstance(audience_id, str):
+        if carry.keeps(key) or not isinstance(page, PageRequest) or not isinstance(audience_id, str):
             continue  # kept as it is, or not a key this module made
         audience = new.audience(audience_id)
         if audience is None:
