@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from syndicate.reload import Reloader
+from syndicate.web import warm
 from syndicate.web.app import create_app
 from syndicate.web.schedule import SCHEDULER
 from syndicate.web.state import RELOADER, VARIANTS
@@ -219,3 +220,20 @@ async def test_the_pages_most_asked_for_are_rendered_before_the_swap(
     await answer(client, "/feeds/sport.json")
     assert cache.renders == renders + 2
     assert await answers(client) == await fresh(aiohttp_client, config)
+
+
+async def test_rendering_ahead_stops_at_its_budget(
+    aiohttp_client: Client, make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The swap waits for renders made ahead only as long as the budget: past it, requests render."""
+    monkeypatch.setattr(warm, "BUDGET", 0.0)
+    config = two_feeds(make_site)
+    client, reloader, cache = await start(aiohttp_client, config)
+    for _ in range(20):
+        await answer(client, "/feeds/news.rss")
+    (config.parent / "adspaces/top.yaml").write_text(space("Version B"), encoding="utf-8")
+    renders = cache.renders
+    assert (await reloader.reload("test")).accepted
+    assert cache.renders == renders
+    assert "Version B" in (await answer(client, "/feeds/news.rss"))[0].decode()
+    assert cache.renders == renders + 1

@@ -3,14 +3,16 @@
 Right after a swap every request for a changed page would wait for its render, and pollers hit the
 busiest pages within a millisecond. So the Reloader, holding the new Snapshot and before swapping it
 in, has the variants that answered most of the requests since the last swap rendered anew in a worker
-thread (the old Snapshot keeps serving meanwhile), and stores them under the new generation. Pages the
-swap does not change are kept as they are (``web/carry.py``); rarely asked pages wait for a request.
+thread (the old Snapshot keeps serving meanwhile), and stores them under the new generation, starting
+none after ``BUDGET`` seconds. Pages the swap does not change are kept as they are (``web/carry.py``);
+rarely asked pages wait for a request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiohttp import web
 
@@ -25,9 +27,11 @@ from syndicate.web.views import render, variant_key
 
 log = logging.getLogger("syndicate.warm")
 
-#: Render ahead the fewest variants that answered this share of the requests, and at most this many.
+#: Render ahead the fewest variants that answered this share of the requests, and at most this many,
+#: starting no render after this many seconds: the swap waits for them.
 SHARE = 0.9
 MOST = 8
+BUDGET = 0.5
 
 _Job = tuple[VariantKey, PageRequest, Audience, int, CapView | None]
 
@@ -57,7 +61,10 @@ async def warm(app: web.Application, old: Snapshot, new: Snapshot) -> int:
 
     def render_all() -> list[tuple[VariantKey, Variant]]:
         made = []
+        begun = time.monotonic()
         for key, page, audience, window, caps in jobs:
+            if time.monotonic() - begun >= BUDGET:
+                break  # the rest are left to their first requests
             try:
                 made.append((key, make_variant(render(new, page, audience, window, links, fragments, caps, slots))))
             except LookupError:
