@@ -237,3 +237,28 @@ async def test_rendering_ahead_stops_at_its_budget(
     assert cache.renders == renders
     assert "Version B" in (await answer(client, "/feeds/news.rss"))[0].decode()
     assert cache.renders == renders + 1
+
+
+async def test_an_edit_off_the_page_that_moves_its_feed_header_renders_the_page(
+    aiohttp_client: Client, make_site: SiteFactory
+) -> None:
+    """Page 1 keeps its one article, but an older article's later ``updated`` is the feed's newest change."""
+    config = two_feeds(
+        make_site,
+        {
+            "feeds/paged/_feed.yaml": "title: Paged\ndescription: One a page\nitems_per_page: 1\n",
+            "feeds/paged/new.md": article("New", date="2024-06-01T10:00:00+00:00"),
+            "feeds/paged/old.md": article("Old", date="2024-01-01T10:00:00+00:00"),
+        },
+    )
+    client, reloader, _ = await start(aiohttp_client, config)
+    paged = ("/feeds/paged.atom", "/feeds/paged.rss?page=2")
+    before = await answers(client, paged)
+    (config.parent / "feeds/paged/old.md").write_text(
+        article("Old", date="2024-01-01T10:00:00+00:00", extra="updated: 2024-07-01T10:00:00+00:00\n"),
+        encoding="utf-8",
+    )
+    assert (await reloader.reload("test")).accepted
+    after = await answers(client, paged)
+    assert after == await fresh(aiohttp_client, config, paged)
+    assert "2024-07-01" in after["/feeds/paged.atom"][0].decode() and after != before

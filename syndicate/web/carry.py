@@ -28,10 +28,19 @@ def shown(spaces: Mapping[str, AdSpace]) -> dict[str, AdSpace]:
 
 
 def same_page(old: Snapshot, new: Snapshot, page: PageRequest) -> bool:
-    """Whether ``page`` has the same header and the same articles in both Snapshots."""
+    """Whether ``page`` has the same header and the same articles in both Snapshots.
+
+    A feed's header reads its newest ``updated``, a walk over all its articles: when the feed has the very
+    same articles (a reload reuses what did not change), its other fields decide, compared without them."""
+    before, after = old.feed(page.feed, page.kind, page.slug), new.feed(page.feed, page.kind, page.slug)
+    if before is None or after is None:
+        return False
+    if before.articles is after.articles:
+        return replace(before, articles=()) == replace(after, articles=())
     try:
-        return feed_header(old, page) == feed_header(new, page) and page_articles(old, page) == page_articles(new, page)
-    except LookupError:  # the feed or the page is gone
+        same_articles = page_articles(old, page) == page_articles(new, page)
+        return same_articles and feed_header(old, page) == feed_header(new, page)
+    except LookupError:  # the page is gone
         return False
 
 
