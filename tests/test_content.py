@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from syndicate.content.model import Article
+from syndicate.content.model import LONG_FEED, Article, Feed
 from syndicate.publish import content_html, resolve_nothing
 from syndicate.snapshot import Snapshot, build_snapshot
 from tests.conftest import FEED_YAML, SiteFactory, article
@@ -236,3 +238,22 @@ def test_summary_is_plain_text_without_shortcodes(make_site: SiteFactory) -> Non
         )
     )
     assert given.summary == "Hi there"
+
+
+def test_a_long_feed_says_its_newest_change_however_its_articles_come(sample: Snapshot) -> None:
+    """A feed's ``updated`` is kept for the same articles in a new tuple, and only for those."""
+    model = sample.feeds["all"].articles[0]
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    articles = tuple(
+        dataclasses.replace(model, uid=f"{model.uid}-{n}", updated=start + dt.timedelta(hours=n % 50))
+        for n in range(LONG_FEED + 5)
+    )
+    feed = dataclasses.replace(sample.feeds["all"], articles=articles)
+    assert feed.updated == start + dt.timedelta(hours=49)
+    again = Feed(**{f.name: getattr(feed, f.name) for f in dataclasses.fields(Feed) if f.init})
+    assert dataclasses.replace(again, articles=tuple(list(articles))).updated == start + dt.timedelta(hours=49)
+    newer = (*articles[:-1], dataclasses.replace(articles[-1], updated=start + dt.timedelta(days=9)))
+    assert dataclasses.replace(feed, articles=newer).updated == start + dt.timedelta(days=9)
+    older = (*articles[:-1], dataclasses.replace(articles[-1], title="edited"))
+    assert dataclasses.replace(feed, articles=older).updated == start + dt.timedelta(hours=49)
+    assert dataclasses.replace(feed, articles=articles[:3]).updated == start + dt.timedelta(hours=2)

@@ -130,23 +130,26 @@ class Feed:
         return found[0]
 
 
-#: A feed at least this long has its newest change kept by its articles' tuple as well (``newest_change``).
+#: A feed at least this long has its newest change kept by its articles as well (``newest_change``).
 LONG_FEED = 256
-_NEWEST: dict[int, tuple[tuple[Article, ...], dt.datetime | None]] = {}
+#: (length, first article's id) -> the articles and their newest change, for the last few dozen long feeds.
+_NEWEST: dict[tuple[int, int], tuple[tuple[Article, ...], dt.datetime | None]] = {}
 _NEWEST_LOCK = threading.Lock()
 
 
 def newest_change(articles: tuple[Article, ...]) -> dt.datetime | None:
-    """The newest ``updated`` of ``articles``. A reload that left a long feed's articles as they were makes a
-    new ``Feed`` around the very same tuple, so long tuples keep theirs (by identity, the last few dozen)."""
+    """The newest ``updated`` of ``articles``. A reload that left a long feed as it was makes a new ``Feed``
+    around the same articles (often in a new tuple): comparing two tuples of the very same objects is a
+    pointer walk in C, far cheaper than reading every article's date, so long feeds keep theirs."""
     if len(articles) < LONG_FEED:
         return max((a.updated for a in articles), default=None)
-    kept = _NEWEST.get(id(articles))
-    if kept is not None and kept[0] is articles:
+    key = (len(articles), id(articles[0]))
+    kept = _NEWEST.get(key)
+    if kept is not None and (kept[0] is articles or kept[0] == articles):
         return kept[1]
-    newest = max((a.updated for a in articles), default=None)
+    newest = max(a.updated for a in articles)
     with _NEWEST_LOCK:  # renders run in worker threads
-        _NEWEST[id(articles)] = (articles, newest)
+        _NEWEST[key] = (articles, newest)
         while len(_NEWEST) > 64:
             del _NEWEST[next(iter(_NEWEST))]
     return newest
