@@ -219,7 +219,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from syndicate.serving import Supervisor, serve_one
 
     path = config_path(args.config)
-    cache = BuildCache()  # the server's reloads start from this build's articles
+    cache = BuildCache(persist=True)  # the server's reloads start from this build's articles; so does its next start
     snapshot = _load(path, cache)
     if snapshot is None:
         return 1
@@ -230,8 +230,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = snapshot.config.server
     host, port = server.host, server.port
     log.info(
-        "serving %d articles in %d feeds on %s:%d; public URL %s (self links, OPML, ad links)",
+        "serving %d articles (%d parsed) in %d feeds on %s:%d; public URL %s (self links, OPML, ad links)",
         snapshot.article_count,
+        snapshot.parsed,
         len(snapshot.feeds) - 1,
         host,
         port,

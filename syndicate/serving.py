@@ -103,7 +103,7 @@ def _worker(config_path: Path, host: str, port: int, parent: int) -> None:
         level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {os.getpid()}] %(name)s: %(message)s"
     )
     stop_when_orphaned(parent)
-    serve_one(config_path, host, port, reuse_port=True)
+    serve_one(config_path, host, port, reuse_port=True, reuse=BuildCache(persist=True))
 
 
 class Supervisor:

@@ -23,8 +23,9 @@ from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS
 from syndicate.config import Config, load_config, read_config
 from syndicate.content.bodies import BodyRenderer
+from syndicate.content.diskcache import DiskCache
 from syndicate.content.index import FilterKey, SubfeedMemo, filtered_feeds, published_feeds, scheduled_articles
-from syndicate.content.loader import ContentLoader
+from syndicate.content.loader import ContentLoader, feed_folders
 from syndicate.content.model import Article, Feed
 from syndicate.content.parsecache import ParseCache
 from syndicate.fleet.spaces import merge_shared
@@ -33,6 +34,7 @@ from syndicate.problems import Problem, ProblemList
 from syndicate.timestamps import EPOCH
 
 _generations = itertools.count(1)
+PARSE_CACHE_DIR = "parsecache"  # under paths.data
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,17 @@ class BuildCache:
     parses: ParseCache = field(default_factory=ParseCache)
     subfeeds: SubfeedMemo = field(default_factory=SubfeedMemo)
     calls: CallChecks = field(default_factory=CallChecks)
+    persist: bool = False  # also keep the parses on disk, under paths.data, for the next start (``serve``)
+    disk: DiskCache | None = None  # where they are kept, once a build has named the data folder
+
+    def on_disk(self, config: Config) -> DiskCache | None:
+        """The disk cache of ``config``'s data folder, when parses are persisted."""
+        if not self.persist:
+            return None
+        folder = config.data_dir / PARSE_CACHE_DIR
+        if self.disk is None or self.disk.folder != folder:
+            self.disk = DiskCache(folder)
+        return self.disk
 
 
 def _derive(snapshot: Snapshot, moment: dt.datetime, cache: BuildCache | None = None) -> Snapshot:
@@ -146,7 +159,13 @@ def build_snapshot(
     shared_files = merge_shared(config, spaces, problems, renderer.absolute, renderer.sanitize)  # files win
     check_partners(spaces, config, problems)
     parsed_before = cache.parses.parsed if cache else 0
-    feeds = ContentLoader(config, renderer, problems, cache.parses if cache else None).load()
+    loader = ContentLoader(config, renderer, problems, cache.parses if cache else None)
+    disk = cache.on_disk(config) if cache is not None else None
+    if disk is not None and cache is not None and cache.parses.empty and config.feeds_dir.is_dir():
+        cache.parses.seed(disk.load(feed_folders(config.feeds_dir), loader.inputs), loader.inputs)
+    feeds = loader.load()
+    if disk is not None and cache is not None:
+        disk.save(cache.parses.kept)
     check_calls(feeds["all"].articles, spaces, config, problems, cache.calls if cache else None)
     check_targeting(spaces, feeds, config, problems)
     ad_files = [

@@ -144,7 +144,7 @@ class ContentLoader:
         seen_uids: dict[str, Path] = {}
         if self.cache is not None:
             self.cache.begin()
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for folder in feed_folders(root):
             feed = self.load_feed(folder, seen_uids)
             if feed is not None:
                 feeds[feed.name] = feed
@@ -351,6 +351,11 @@ class ContentLoader:
             body=body.segments,
             body_line=source.body_line,
         )
+
+
+def feed_folders(root: Path) -> list[Path]:
+    """The folders under ``feeds/`` that may be feeds, sorted: every one but hidden ones."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _merged(sections: tuple[tuple[Article, ...], ...]) -> tuple[Article, ...]:

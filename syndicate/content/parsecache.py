@@ -185,6 +185,22 @@ class ParseCache:
         self.folders_unread = 0  # of those, folders taken whole without a stat (the watcher saw no change)
         self.files_unread = 0  # files of other folders taken as they were without a stat, likewise
 
+    @property
+    def empty(self) -> bool:
+        """No build has left parses yet."""
+        return not self._kept
+
+    @property
+    def kept(self) -> dict[Path, FolderParses]:
+        """The latest complete build's parses, by folder."""
+        return self._kept
+
+    def seed(self, folders: dict[Path, dict[str, Parsed]], inputs: ArticleInputs) -> None:
+        """Start from parses kept elsewhere (on disk): each record is used as the last build's own would be,
+        trusted by its stat or its text hash; nothing is taken by folder, every folder is walked."""
+        for folder, records in folders.items():
+            self._kept.setdefault(folder, FolderParses((), (), inputs, records, None))
+
     def begin(self) -> None:
         self._next, self._walking = {}, {}
 

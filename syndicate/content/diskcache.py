@@ -1,0 +1,254 @@
+"""Parsed articles kept on disk (``<paths.data>/parsecache/``), so a restart parses only what changed.
+
+One file per feed folder: a magic line, the BLAKE2b digest of the rest, then plain values written with
+``marshal`` (never pickle, which runs whatever code a file names). A file is used only when its digest
+matches (not cut short, not corrupted) and its key is the current one: this code's version (a hash of
+the package's sources, the Python version and the versions of the libraries a parse runs), the folder,
+and every parse input (``ArticleInputs``). Anything else, or a value that does not decode, leaves the
+folder to be parsed afresh; a cache file is never needed, only used.
+
+A record taken from a file is trusted as ``ParseCache`` trusts its own: the file's stat (inode, size,
+mtime, ctime) unchanged and settled; else the file is read and hashed, and parsed again unless the text
+hash matches. Files are written after a build, in a background thread, only for folders whose records
+changed: each to a temporary file, then renamed over the old one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import importlib.metadata
+import logging
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from syndicate.content.loader import shared_author
+from syndicate.content.model import Article, Call, Image, Segment
+from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
+from syndicate.problems import Level, Problem
+from syndicate.shortcodes import Shortcode
+
+log = logging.getLogger("syndicate.parsecache")
+
+MAGIC = b"syndicate parse cache 1\n"
+DIGEST_BYTES = 32
+SUFFIX = ".cache"
+#: The libraries whose output a parse keeps: a new version of any of them may parse differently.
+PARSE_LIBRARIES = ("nh3", "markdown-it-py", "lxml", "PyYAML")
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of everything besides the files and inputs that decides a parse: this package's sources,
+    the Python version and the parse libraries' versions."""
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(__file__).resolve().parent.parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes() + b"\0")
+    digest.update(sys.version.encode())
+    for name in PARSE_LIBRARIES:
+        digest.update(f"\0{name}={importlib.metadata.version(name)}".encode())
+    return digest.hexdigest()
+
+
+def cache_key(folder: Path, inputs: ArticleInputs) -> str:
+    """What a folder's file must have been written under to be used now."""
+    values = (
+        sorted(value) if isinstance(value, frozenset) else str(value)
+        for value in (getattr(inputs, f.name) for f in dataclasses.fields(inputs))
+    )
+    return repr((code_version(), str(folder), *values))
+
+
+class DiskCache:
+    """Reads and writes one folder's parses per file under ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parsecache")
+        self._pending: Future[None] | None = None
+        self._written: dict[Path, dict[str, tuple[Any, ...]]] = {}  # by feed folder: what its file holds
+        self._records: dict[Path, dict[str, Parsed]] = {}  # the records dict each file was written from
+        self.loaded = 0  # records read from disk
+        self.rejected = 0  # files not used: corrupt, cut short, or written under another key
+
+    def path_of(self, feed_folder: Path) -> Path:
+        return self.folder / (feed_folder.name + SUFFIX)
+
+    def load(self, feed_folders: Iterable[Path], inputs: ArticleInputs) -> dict[Path, dict[str, Parsed]]:
+        """Each folder's records as its file holds them, for folders whose file is intact and current."""
+        found: dict[Path, dict[str, Parsed]] = {}
+        for feed_folder in feed_folders:
+            records = self._read(feed_folder, inputs)
+            if records is not None:
+                found[feed_folder] = records
+                self._written[feed_folder] = {name: _signature(r) for name, r in records.items()}
+                self._records[feed_folder] = records
+                self.loaded += len(records)
+        return found
+
+    def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
+        path = self.path_of(feed_folder)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("parse cache %s unreadable (%s); parsing the folder afresh", path, exc)
+            return None
+        records = _decoded(data, cache_key(feed_folder, inputs), inputs)
+        if records is None:
+            self.rejected += 1
+            log.info("parse cache %s is stale or damaged; parsing the folder afresh", path)
+        return records
+
+    def save(self, kept: dict[Path, FolderParses]) -> None:
+        """Write, in the background, the files of the folders whose records changed since last written."""
+        state = dict(kept)
+        self._pending = self._writer.submit(self._write_changed, state)
+
+    def wait(self) -> None:
+        """Until every write asked for so far is done."""
+        pending = self._pending
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def _write_changed(self, kept: dict[Path, FolderParses]) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for feed_folder, parses in kept.items():
+                if self._records.get(feed_folder) is parses.records:
+                    continue  # the very dict last written: nothing in the folder was read again
+                signature = {name: _signature(r) for name, r in parses.records.items()}
+                if self._written.get(feed_folder) != signature:
+                    self._write(feed_folder, parses)
+                self._written[feed_folder], self._records[feed_folder] = signature, parses.records
+            self._remove_others({self.path_of(f) for f in kept})
+        except OSError as exc:  # a full disk, a read-only data folder: the server runs on, parsing at start
+            log.warning("parse cache not written to %s (%s)", self.folder, exc)
+
+    def _write(self, feed_folder: Path, parses: FolderParses) -> None:
+        records = [row for name, record in parses.records.items() if (row := _encoded(name, record)) is not None]
+        payload = marshal.dumps((cache_key(feed_folder, parses.inputs), records), 4)
+        path = self.path_of(feed_folder)
+        fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(MAGIC + hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest() + payload)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+    def _remove_others(self, keep: set[Path]) -> None:
+        """Files of folders the last build no longer has."""
+        for path in self.folder.glob("*" + SUFFIX):
+            if path not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _signature(record: Parsed) -> tuple[Any, ...]:
+    return (record.stat, record.read_ns, record.text_hash, record.feed)
+
+
+def _decoded(data: bytes, key: str, inputs: ArticleInputs) -> dict[str, Parsed] | None:
+    start = len(MAGIC) + DIGEST_BYTES
+    if not data.startswith(MAGIC) or len(data) < start:
+        return None
+    payload = data[start:]
+    if hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest() != data[len(MAGIC) : start]:
+        return None
+    try:
+        written_key, rows = marshal.loads(payload)
+        if written_key != key:
+            return None
+        return {row[0]: _record(row, inputs) for row in rows}
+    except (ValueError, TypeError, EOFError, KeyError, IndexError):  # a well-formed file of another shape
+        return None
+
+
+# The encoding: plain tuples in field order. A change here changes the package's sources, so the key.
+
+
+def _encoded(name: str, record: Parsed) -> tuple[Any, ...] | None:
+    article = _encoded_article(record.article) if record.article is not None else None
+    if record.article is not None and article is None:
+        return None  # not representable: left out, so parsed again at the next start
+    problems = tuple((str(p.path), p.line, p.level.value, p.message) for p in record.problems)
+    return (name, record.stat, record.read_ns, record.text_hash, record.feed, article, problems)
+
+
+def _record(row: tuple[Any, ...], inputs: ArticleInputs) -> Parsed:
+    _name, stat, read_ns, text_hash, feed, article, problems = row
+    return Parsed(
+        tuple(stat),
+        read_ns,
+        text_hash,
+        inputs,
+        feed,
+        _article(article) if article is not None else None,
+        tuple(Problem(Path(p), line, Level(level), message) for p, line, level, message in problems),
+    )
+
+
+def _timestamp(value: dt.datetime) -> str | None:
+    """ISO 8601, when that gives the very same value back (a fixed offset; not a named zone)."""
+    return value.isoformat() if type(value.tzinfo) is dt.timezone else None
+
+
+def _encoded_article(a: Article) -> tuple[Any, ...] | None:
+    published, updated = _timestamp(a.published), _timestamp(a.updated)
+    if published is None or updated is None:
+        return None
+    author = (a.author.name, a.author.url) if a.author is not None else None
+    image = (a.image.url, a.image.width, a.image.height, a.image.alt) if a.image is not None else None
+    body = tuple(s if isinstance(s, str) else _encoded_call(s) for s in a.body)
+    head = (a.feed, a.slug, a.id, a.uid, str(a.path), a.title, published, updated)
+    return (*head, author, a.tags, a.summary, image, a.url, body, a.body_line)
+
+
+def _article(row: tuple[Any, ...]) -> Article:
+    feed, slug, id_, uid, path, title, published, updated, author, tags, summary, image, url, body, line = row
+    return Article(
+        feed=feed,
+        slug=slug,
+        id=id_,
+        uid=uid,
+        path=Path(path),
+        title=title,
+        published=dt.datetime.fromisoformat(published),
+        updated=dt.datetime.fromisoformat(updated),
+        author=shared_author(*author) if author is not None else None,
+        tags=tuple(sys.intern(t) for t in tags),
+        summary=summary,
+        image=Image(*image) if image is not None else None,
+        url=url,
+        body=tuple(_segment(s) for s in body),
+        body_line=line,
+    )
+
+
+def _encoded_call(call: Call) -> tuple[Any, ...]:
+    s = call.shortcode
+    return (s.tag, s.attrs, s.content, s.enclosing, s.start, s.end, s.raw, call.index, call.block, call.line, call.text)
+
+
+def _segment(value: str | tuple[Any, ...]) -> Segment:
+    if isinstance(value, str):
+        return value
+    tag, attrs, content, enclosing, start, end, raw, index, block, line, text = value
+    return Call(Shortcode(tag, dict(attrs), content, enclosing, start, end, raw), index, block, line, text)
