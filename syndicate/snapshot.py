@@ -166,7 +166,7 @@ def build_snapshot(
     feeds = loader.load()
     if disk is not None and cache is not None:
         disk.save(cache.parses.kept)
-    check_calls(feeds["all"].articles, spaces, config, problems, cache.calls if cache else None)
+    check_calls(feeds, spaces, config, problems, cache.calls if cache else None)
     check_targeting(spaces, feeds, config, problems)
     ad_files = [
         config.path,

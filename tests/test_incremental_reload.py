@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.content.parsecache import ChangeLog
+from syndicate.content.parsecache import ChangeLog, ParseCache
 from syndicate.reload import Reloader
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.web.app import create_app
@@ -441,3 +441,68 @@ def test_a_rebuild_with_no_change_checks_no_ad_call_again(make_site: SiteFactory
     assert cache.calls.looked_at == looked_at
     assert [p.message for p in second.problems] == [p.message for p in first.problems]
     assert any("no ad space '9'" in p.message for p in second.problems)
+
+
+def test_an_edit_checks_the_ad_calls_of_its_own_folder_only(make_site: SiteFactory) -> None:
+    files = site_files(3)
+    files["feeds/sport/_feed.yaml"] = FEED_YAML
+    for n in range(4):
+        files[f"feeds/sport/s{n}.md"] = article(
+            f"Game {n}", f"2024-04-{n + 1:02d}T10:00:00+00:00", "Ad [bsa_pro_ad_space id=9]."
+        )
+    config = make_site(files)
+    age_all(config)
+    cache = BuildCache()
+    build_snapshot(config, cache=cache)
+    looked_at = cache.calls.looked_at
+    path = config.parent / "feeds" / "news" / "a1.md"
+    path.write_text(article("Story 1 revised", "2024-05-02T10:00:00+00:00", "Ad [bsa_pro_ad_space id=8]."), "utf-8")
+    snapshot = build_snapshot(config, cache=cache)
+    assert cache.calls.looked_at - looked_at == 3  # news, not sport
+    same_content(snapshot, build_snapshot(config))
+    assert sum("no ad space '9'" in p.message for p in snapshot.problems) == 4
+    assert any("no ad space '8'" in p.message for p in snapshot.problems)
+
+
+def _changed_path(root: Path, step: tuple[Any, ...]) -> Path:
+    """The file a step writes, as the watcher would report it."""
+    if step[0] == "config":
+        return root / "config.yaml"
+    if step[0] == "space":
+        return root / "adspaces" / "1.yaml"
+    folder, number = str(step[1]), int(step[2])
+    return (root / "feeds" / folder / f"s{number}.md").resolve()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_step, min_size=1, max_size=10))
+def test_watched_builds_equal_cold_builds(steps: list[tuple[Any, ...]]) -> None:
+    """Builds that trust the watcher's change log (every change reported, as a running watch does) skip
+    the folders and files it saw no change in, and still equal cold builds."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for name in _FOLDERS:
+            (root / "feeds" / name).mkdir(parents=True)
+            (root / "feeds" / name / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
+        (root / "adspaces").mkdir()
+        (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
+        for name in _FOLDERS:
+            for n in range(3):  # settled files from the start: the watcher's word alone keeps them
+                path = root / "feeds" / name / f"s{n}.md"
+                path.write_text(article(f"Old {n}", body=_BODIES[n]), encoding="utf-8")
+                age(path, 30.0)
+        config = root / "config.yaml"
+        log = ChangeLog()
+        log.watching()
+        log.live_since = time.monotonic() - 1.0  # the watch has settled
+        cache = BuildCache(parses=ParseCache(log))
+        build_snapshot(config, cache=cache)
+        for step in steps:
+            _apply(root, step)
+            log.mark(_changed_path(root, step))
+            log.trusted = True
+            try:
+                incremental = build_snapshot(config, cache=cache)
+            finally:
+                log.trusted = False
+            same_content(incremental, build_snapshot(config))

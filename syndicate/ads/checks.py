@@ -6,7 +6,8 @@ But ops should hear about it from ``syndicate check`` before readers notice.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Container
+from dataclasses import dataclass
 
 from syndicate.ads.model import AdSpace
 from syndicate.ads.resolver import AD_TAGS, BROWSER_ATTRIBUTES, USED_ATTRIBUTES, split_ids, target_of
@@ -18,20 +19,22 @@ from syndicate.problems import Problem, ProblemList
 
 
 def check_calls(
-    articles: Iterable[Article],
+    feeds: dict[str, Feed],
     spaces: dict[str, AdSpace],
     config: Config,
     problems: ProblemList,
     memo: CallChecks | None = None,
 ) -> None:
-    """Warn about ad calls that cannot resolve, and attributes we do not understand. With a ``memo``,
-    an article of the last build checked against the same spaces and ad settings is not checked again."""
+    """Warn about ad calls that cannot resolve, and attributes we do not understand, feed folder by feed
+    folder (``all`` holds nothing they do not). With a ``memo``, a folder's articles of the last build
+    checked against the same spaces and ad settings are not checked again."""
     if memo is not None:
-        memo.check(articles, spaces, config, problems)
+        memo.check(feeds, spaces, config, problems)
         return
     aliases = {alias.tag: alias for alias in config.ads.aliases}
-    for article in articles:
-        check_article(article, spaces, aliases, config.ads.strip_tags, problems)
+    for name, feed in feeds.items():
+        for article in feed.articles if name != ALL_FEED else ():
+            check_article(article, spaces, aliases, config.ads.strip_tags, problems)
 
 
 def check_article(
@@ -74,36 +77,57 @@ def check_article(
 
 
 class CallChecks:
-    """Each article's call warnings from the last build, while the space ids and ad settings stay."""
+    """Each feed folder's call warnings from the last build, while the space ids and ad settings stay: a
+    folder whose articles are the very same tuple is not looked at, one with a change only article by article."""
 
     def __init__(self) -> None:
         self._against: tuple[frozenset[str], tuple[ShortcodeAlias, ...], tuple[str, ...]] | None = None
-        self._by_article: dict[int, tuple[Article, tuple[Problem, ...]]] = {}  # by id(): articles hash slowly
-        self._whole: tuple[Iterable[Article], tuple[Problem, ...]] | None = None  # the last call's, all at once
+        self._by_feed: dict[str, _FolderCalls] = {}
         self.looked_at = 0  # articles gone through, over this memo's life
 
-    def check(
-        self, articles: Iterable[Article], spaces: dict[str, AdSpace], config: Config, problems: ProblemList
-    ) -> None:
+    def check(self, feeds: dict[str, Feed], spaces: dict[str, AdSpace], config: Config, problems: ProblemList) -> None:
         against = (frozenset(spaces), config.ads.aliases, config.ads.strip_tags)
-        if self._whole is not None and self._whole[0] is articles and against == self._against:
-            problems.extend(self._whole[1])  # the very same articles: not one of them to look at
-            return
-        kept = self._by_article if against == self._against else {}
-        first = len(problems)
+        kept = self._by_feed if against == self._against else {}
         aliases = {alias.tag: alias for alias in config.ads.aliases}
-        found: dict[int, tuple[Article, tuple[Problem, ...]]] = {}
+        found: dict[str, _FolderCalls] = {}
+        for name, feed in feeds.items():
+            if name == ALL_FEED:
+                continue
+            prior = kept.get(name)
+            if prior is None or prior.articles is not feed.articles:
+                prior = self._folder(feed.articles, prior, against[0], aliases, config.ads.strip_tags)
+            found[name] = prior
+            problems.extend(prior.problems)
+        self._against, self._by_feed = against, found
+
+    def _folder(
+        self,
+        articles: tuple[Article, ...],
+        prior: _FolderCalls | None,
+        spaces: frozenset[str],
+        aliases: dict[str, ShortcodeAlias],
+        strip_tags: tuple[str, ...],
+    ) -> _FolderCalls:
+        kept = prior.by_article if prior is not None else {}
+        by_article: dict[int, tuple[Article, tuple[Problem, ...]]] = {}
+        found: list[Problem] = []
         for article in articles:
             self.looked_at += 1
             entry = kept.get(id(article))
             if entry is None or entry[0] is not article:  # the entry holds its article: its id is not reused
                 local = ProblemList()
-                check_article(article, against[0], aliases, config.ads.strip_tags, local)
+                check_article(article, spaces, aliases, strip_tags, local)
                 entry = (article, tuple(local))
-            found[id(article)] = entry
-            problems.extend(entry[1])
-        self._against, self._by_article = against, found
-        self._whole = (articles, tuple(problems[first:]))
+            by_article[id(article)] = entry
+            found.extend(entry[1])
+        return _FolderCalls(articles, tuple(found), by_article)
+
+
+@dataclass(frozen=True, slots=True)
+class _FolderCalls:
+    articles: tuple[Article, ...]
+    problems: tuple[Problem, ...]
+    by_article: dict[int, tuple[Article, tuple[Problem, ...]]]  # by id(): articles hash slowly
 
 
 def check_partners(spaces: dict[str, AdSpace], config: Config, problems: ProblemList) -> None:

@@ -244,10 +244,12 @@ class ContentLoader:
         ids: dict[str, Path] = {}
         uids: dict[str, Path] = {}
         independent = not shared  # and no article refused for an id an earlier folder holds
-        for path in [*(folder / name for name in names), *shared]:
-            article = self.load_article(path, folder.name, cacheable)
+        sources: list[str | Path] = [*names, *shared]
+        for source in sources:
+            article = self._folder_article(folder, source, cacheable)
             if article is None:
                 continue
+            path = article.path
             if article.id in ids:
                 self.problems.error(
                     path, 0, f"duplicate article id {article.id!r} (also in {ids[article.id].name}); skipped"
@@ -268,6 +270,17 @@ class ContentLoader:
             outcome = FolderOutcome(found, tuple(self.problems[first_problem:]), uids)
             self.cache.folder_done(folder, names, self.inputs, outcome, independent)
         return found
+
+    def _folder_article(self, folder: Path, source: str | Path, cacheable: bool) -> Article | None:
+        """A file of ``folder`` by name (or a shared article by path): one the watcher saw no change to is
+        taken from the cache before any path is made for it (a folder holds thousands)."""
+        if isinstance(source, Path):
+            return self.load_article(source, folder.name, cacheable)
+        if self.cache is not None and cacheable:
+            record = self.cache.unreported(source, folder.name, self.inputs, self.problems)
+            if record is not None:
+                return record.article
+        return self.load_article(folder / source, folder.name, cacheable)
 
     def load_article(self, path: Path, feed: str, cacheable: bool = True) -> Article | None:
         root = path.parent.parent  # feeds/, or the shared store's copy of it

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -88,10 +91,21 @@ def newest_first(article: Article) -> tuple[float, str]:
 
 def changes(before: tuple[Article, ...], after: tuple[Article, ...]) -> tuple[list[Article], list[Article]]:
     """The articles ``before`` has and ``after`` has not, and those ``after`` has and ``before`` has not,
-    by identity: reused parses are the very same objects."""
-    kept_before = {id(a) for a in before}
-    kept_after = {id(a) for a in after}
-    return [a for a in before if id(a) not in kept_after], [a for a in after if id(a) not in kept_before]
+    by identity: reused parses are the very same objects. Each tuple holds an article once.
+
+    The common start and end (the same object at the same place) are skipped at C speed, so an edit
+    costs the stretch between the first and the last place the two differ, not the whole feed."""
+    head = _same_run(before, after)
+    tail = _same_run(reversed(before[head:]), reversed(after[head:]))
+    old, new = before[head : len(before) - tail], after[head : len(after) - tail]
+    kept_old = {id(a) for a in old}
+    kept_new = {id(a) for a in new}
+    return [a for a in old if id(a) not in kept_new], [a for a in new if id(a) not in kept_old]
+
+
+def _same_run(before: Iterable[Article], after: Iterable[Article]) -> int:
+    """How many leading places hold the very same object in both."""
+    return len(list(itertools.takewhile(bool, map(operator.is_, before, after))))
 
 
 @dataclass(frozen=True, slots=True)

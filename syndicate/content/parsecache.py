@@ -286,18 +286,35 @@ class ParseCache:
             bisect.insort(result, article, key=newest_first)
         return tuple(result)
 
+    def unreported(self, name: str, feed: str, inputs: ArticleInputs, problems: ProblemList) -> Parsed | None:
+        """The last build's record of file ``name`` when the watcher saw no change to it since (its article
+        taken as it was, without a ``stat``); None when the file must be looked at (``load``)."""
+        changed = self._walk_changed
+        prior = self._walk_records.get(name)
+        if (
+            prior is None
+            or changed is None
+            or name in changed
+            or not prior.settled
+            or (prior.inputs, prior.feed) != (inputs, feed)
+        ):
+            return None
+        self.files_unread += 1
+        self.reused += 1
+        self._walking[name] = prior
+        problems.extend(prior.problems)
+        return prior
+
     def load(
         self, path: Path, feed: str, inputs: ArticleInputs, problems: ProblemList, read: ReadText, parse: Parse
     ) -> Article | None:
         """The article at ``path``, parsed again only when its text or ``inputs`` changed. Call it for the
         files of the folder ``unwatched_folder`` was last asked about."""
+        if (record := self.unreported(path.name, feed, inputs, problems)) is not None:
+            return record.article
         prior = self._walk_records.get(path.name)
         if prior is not None and (prior.inputs, prior.feed) != (inputs, feed):
             prior = None
-        changed = self._walk_changed
-        if prior is not None and changed is not None and path.name not in changed and prior.settled:
-            self.files_unread += 1
-            return self._reuse(path, prior, prior, problems)  # the watcher saw no change to it
         try:
             info = os.lstat(path)
         except OSError:
