@@ -19,7 +19,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import hashlib
+import hmac
 import importlib.metadata
 import logging
 import marshal
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate.content.loader import shared_author
-from syndicate.content.model import Article, Call, Image, Segment
+from syndicate.content.model import Article, Call, Image
 from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
 from syndicate.problems import Level, Problem
 from syndicate.shortcodes import Shortcode
@@ -87,13 +89,19 @@ class DiskCache:
     def load(self, feed_folders: Iterable[Path], inputs: ArticleInputs) -> dict[Path, dict[str, Parsed]]:
         """Each folder's records as its file holds them, for folders whose file is intact and current."""
         found: dict[Path, dict[str, Parsed]] = {}
-        for feed_folder in feed_folders:
-            records = self._read(feed_folder, inputs)
-            if records is not None:
-                found[feed_folder] = records
-                self._written[feed_folder] = {name: _signature(r) for name, r in records.items()}
-                self._records[feed_folder] = records
-                self.loaded += len(records)
+        collecting = gc.isenabled()
+        gc.disable()  # millions of new objects, none of them garbage: collections would only walk them
+        try:
+            for feed_folder in feed_folders:
+                records = self._read(feed_folder, inputs)
+                if records is not None:
+                    found[feed_folder] = records
+                    self._written[feed_folder] = {name: _signature(r) for name, r in records.items()}
+                    self._records[feed_folder] = records
+                    self.loaded += len(records)
+        finally:
+            if collecting:
+                gc.enable()
         return found
 
     def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
@@ -105,7 +113,7 @@ class DiskCache:
         except OSError as exc:
             log.warning("parse cache %s unreadable (%s); parsing the folder afresh", path, exc)
             return None
-        records = _decoded(data, cache_key(feed_folder, inputs), inputs)
+        records = _decoded(data, cache_key(feed_folder, inputs), feed_folder, inputs)
         if records is None:
             self.rejected += 1
             log.info("parse cache %s is stale or damaged; parsing the folder afresh", path)
@@ -140,7 +148,9 @@ class DiskCache:
             log.warning("parse cache not written to %s (%s)", self.folder, exc)
 
     def _write(self, feed_folder: Path, parses: FolderParses) -> None:
-        records = [row for name, record in parses.records.items() if (row := _encoded(name, record)) is not None]
+        records = [
+            row for name, record in parses.records.items() if (row := _encoded(feed_folder, name, record)) is not None
+        ]
         payload = marshal.dumps((cache_key(feed_folder, parses.inputs), records), 4)
         path = self.path_of(feed_folder)
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -165,18 +175,18 @@ def _signature(record: Parsed) -> tuple[Any, ...]:
     return (record.stat, record.read_ns, record.text_hash, record.feed)
 
 
-def _decoded(data: bytes, key: str, inputs: ArticleInputs) -> dict[str, Parsed] | None:
+def _decoded(data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
     start = len(MAGIC) + DIGEST_BYTES
     if not data.startswith(MAGIC) or len(data) < start:
         return None
-    payload = data[start:]
-    if hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest() != data[len(MAGIC) : start]:
+    payload = memoryview(data)[start:]
+    if not hmac.compare_digest(hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest(), data[len(MAGIC) : start]):
         return None
     try:
-        written_key, rows = marshal.loads(payload)
-        if written_key != key:
+        written, rows = marshal.loads(payload)
+        if written != wanted:
             return None
-        return {row[0]: _record(row, inputs) for row in rows}
+        return {row[0]: _record(row, feed_folder, inputs) for row in rows}
     except (ValueError, TypeError, EOFError, KeyError, IndexError):  # a well-formed file of another shape
         return None
 
@@ -184,23 +194,23 @@ def _decoded(data: bytes, key: str, inputs: ArticleInputs) -> dict[str, Parsed] 
 # The encoding: plain tuples in field order. A change here changes the package's sources, so the key.
 
 
-def _encoded(name: str, record: Parsed) -> tuple[Any, ...] | None:
-    article = _encoded_article(record.article) if record.article is not None else None
+def _encoded(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
+    article = _encoded_article(record.article, feed_folder / name) if record.article is not None else None
     if record.article is not None and article is None:
         return None  # not representable: left out, so parsed again at the next start
     problems = tuple((str(p.path), p.line, p.level.value, p.message) for p in record.problems)
     return (name, record.stat, record.read_ns, record.text_hash, record.feed, article, problems)
 
 
-def _record(row: tuple[Any, ...], inputs: ArticleInputs) -> Parsed:
-    _name, stat, read_ns, text_hash, feed, article, problems = row
+def _record(row: tuple[Any, ...], feed_folder: Path, inputs: ArticleInputs) -> Parsed:
+    name, stat, read_ns, text_hash, feed, article, problems = row
     return Parsed(
         tuple(stat),
         read_ns,
         text_hash,
         inputs,
         feed,
-        _article(article) if article is not None else None,
+        _article(article, feed_folder / name) if article is not None else None,
         tuple(Problem(Path(p), line, Level(level), message) for p, line, level, message in problems),
     )
 
@@ -210,34 +220,35 @@ def _timestamp(value: dt.datetime) -> str | None:
     return value.isoformat() if type(value.tzinfo) is dt.timezone else None
 
 
-def _encoded_article(a: Article) -> tuple[Any, ...] | None:
+def _encoded_article(a: Article, path: Path) -> tuple[Any, ...] | None:
     published, updated = _timestamp(a.published), _timestamp(a.updated)
-    if published is None or updated is None:
+    if published is None or updated is None or a.path != path:
         return None
     author = (a.author.name, a.author.url) if a.author is not None else None
     image = (a.image.url, a.image.width, a.image.height, a.image.alt) if a.image is not None else None
     body = tuple(s if isinstance(s, str) else _encoded_call(s) for s in a.body)
-    head = (a.feed, a.slug, a.id, a.uid, str(a.path), a.title, published, updated)
+    head = (a.feed, a.slug, a.id, a.uid, a.title, published, updated)
     return (*head, author, a.tags, a.summary, image, a.url, body, a.body_line)
 
 
-def _article(row: tuple[Any, ...]) -> Article:
-    feed, slug, id_, uid, path, title, published, updated, author, tags, summary, image, url, body, line = row
+def _article(row: tuple[Any, ...], path: Path) -> Article:
+    feed, slug, id_, uid, title, published, updated, author, tags, summary, image, url, body, line = row
+    published_at = dt.datetime.fromisoformat(published)
     return Article(
         feed=feed,
         slug=slug,
         id=id_,
         uid=uid,
-        path=Path(path),
+        path=path,
         title=title,
-        published=dt.datetime.fromisoformat(published),
-        updated=dt.datetime.fromisoformat(updated),
+        published=published_at,
+        updated=published_at if updated == published else dt.datetime.fromisoformat(updated),
         author=shared_author(*author) if author is not None else None,
         tags=tuple(sys.intern(t) for t in tags),
         summary=summary,
         image=Image(*image) if image is not None else None,
         url=url,
-        body=tuple(_segment(s) for s in body),
+        body=tuple([s if s.__class__ is str else _call(s) for s in body]),
         body_line=line,
     )
 
@@ -247,8 +258,6 @@ def _encoded_call(call: Call) -> tuple[Any, ...]:
     return (s.tag, s.attrs, s.content, s.enclosing, s.start, s.end, s.raw, call.index, call.block, call.line, call.text)
 
 
-def _segment(value: str | tuple[Any, ...]) -> Segment:
-    if isinstance(value, str):
-        return value
+def _call(value: tuple[Any, ...]) -> Call:
     tag, attrs, content, enclosing, start, end, raw, index, block, line, text = value
     return Call(Shortcode(tag, dict(attrs), content, enclosing, start, end, raw), index, block, line, text)
