@@ -6,7 +6,7 @@ Starts ``syndicate serve`` (file watcher on) on a generated site and measures, o
 
 - cold start: process start to ``/healthz`` answering 200, the whole Snapshot built;
 - edit to live: one article rewritten on disk to the moment its feed serves the new text
-  (the watcher's 300 ms debounce included);
+  (the watcher's 100 ms debounce included);
 - admin PUT: ``PUT /admin/adspaces/5`` sent to its answer (written, reloaded, swapped);
 - resident memory (VmRSS) after all of it, and the peak (VmHWM);
 - p99 of a feed requested by 4 clients back to back, idle and during the reloads above, and their ratio.

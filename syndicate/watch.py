@@ -74,7 +74,7 @@ class Watcher:
         self,
         config: Callable[[], Config],
         reload: Callable[[str], Awaitable[object]],
-        step_ms: int = 300,
+        step_ms: int = 100,
         debounce_ms: int = 2000,
         changes: ChangeLog | None = None,
         applied: Callable[[Sequence[Path]], bool] | None = None,
