@@ -181,6 +181,7 @@ def test_a_reload_writes_only_the_folders_it_read_again(make_site: SiteFactory) 
     (config.parent / "feeds" / "sport" / "game.md").write_text(article("Game over"), encoding="utf-8")
     build_snapshot(config, cache=cache)
     assert cache.disk is not None
+    assert sport.stat().st_mtime_ns == before[sport]  # not yet: a write waits for the edits after it
     cache.disk.wait()
     assert news.stat().st_mtime_ns == before[news]
     assert sport.stat().st_mtime_ns != before[sport]

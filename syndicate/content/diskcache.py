@@ -15,6 +15,7 @@ changed: each to a temporary file, then renamed over the old one.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import datetime as dt
@@ -28,8 +29,9 @@ import marshal
 import os
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,10 @@ log = logging.getLogger("syndicate.parsecache")
 MAGIC = b"syndicate parse cache 1\n"
 DIGEST_BYTES = 32
 SUFFIX = ".cache"
+MARSHAL_VERSION = 4
+WRITE_DELAY = 10.0  # seconds from a build to the write of what it changed
+EXIT_WAIT = 30.0  # at most this long at exit for a pending write; what is not written is parsed next start
+STALE_TEMP = 600.0  # a temporary file older than this is a killed writer's
 #: The libraries whose output a parse keeps: a new version of any of them may parse differently.
 PARSE_LIBRARIES = ("nh3", "markdown-it-py", "lxml", "PyYAML")
 
@@ -72,16 +78,27 @@ def cache_key(folder: Path, inputs: ArticleInputs) -> str:
 
 
 class DiskCache:
-    """Reads and writes one folder's parses per file under ``folder``."""
+    """Reads and writes one folder's parses per file under ``folder``.
 
-    def __init__(self, folder: Path) -> None:
+    Writes wait ``delay`` seconds after the build that asked for them, so a burst of edits is written once
+    and the write stays out of the moment an edit goes live; each record is encoded once, so rewriting a
+    folder after one edit encodes that one record (the rest is copied). A write not done when the process
+    ends is simply missing: the next start parses those articles."""
+
+    def __init__(self, folder: Path, delay: float = WRITE_DELAY) -> None:
         self.folder = folder
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parsecache")
-        self._pending: Future[None] | None = None
-        self._written: dict[Path, dict[str, tuple[Any, ...]]] = {}  # by feed folder: what its file holds
-        self._records: dict[Path, dict[str, Parsed]] = {}  # the records dict each file was written from
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._latest: dict[Path, FolderParses] | None = None  # the state to write next
+        self._wake = threading.Event()  # write now
+        self._idle = threading.Event()  # nothing left to write
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._files: dict[Path, dict[str, tuple[Parsed, bytes]]] = {}  # by feed folder: its file's records
+        self._records: dict[Path, dict[str, Parsed]] = {}  # the records dict each file was last written from
         self.loaded = 0  # records read from disk
         self.rejected = 0  # files not used: corrupt, cut short, or written under another key
+        atexit.register(self.wait, EXIT_WAIT)
 
     def path_of(self, feed_folder: Path) -> Path:
         return self.folder / (feed_folder.name + SUFFIX)
@@ -93,18 +110,17 @@ class DiskCache:
         gc.disable()  # millions of new objects, none of them garbage: collections would only walk them
         try:
             for feed_folder in feed_folders:
-                records = self._read(feed_folder, inputs)
-                if records is not None:
-                    found[feed_folder] = records
-                    self._written[feed_folder] = {name: _signature(r) for name, r in records.items()}
-                    self._records[feed_folder] = records
+                held = self._read(feed_folder, inputs)
+                if held is not None:
+                    found[feed_folder] = records = {name: record for name, (record, _blob) in held.items()}
+                    self._files[feed_folder], self._records[feed_folder] = held, records
                     self.loaded += len(records)
         finally:
             if collecting:
                 gc.enable()
         return found
 
-    def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
+    def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, tuple[Parsed, bytes]] | None:
         path = self.path_of(feed_folder)
         try:
             data = path.read_bytes()
@@ -113,25 +129,42 @@ class DiskCache:
         except OSError as exc:
             log.warning("parse cache %s unreadable (%s); parsing the folder afresh", path, exc)
             return None
-        records = _decoded(data, cache_key(feed_folder, inputs), feed_folder, inputs)
-        if records is None:
+        held = _decoded(data, cache_key(feed_folder, inputs), feed_folder, inputs)
+        if held is None:
             self.rejected += 1
             log.info("parse cache %s is stale or damaged; parsing the folder afresh", path)
-        return records
+        return held
 
     def save(self, kept: dict[Path, FolderParses]) -> None:
-        """Write, in the background, the files of the folders whose records changed since last written."""
-        state = dict(kept)
-        self._pending = self._writer.submit(self._write_changed, state)
+        """Write, in the background after ``delay``, the files of the folders whose records changed."""
+        with self._lock:
+            self._latest = dict(kept)
+            self._idle.clear()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="parsecache", daemon=True)
+                self._thread.start()
 
-    def wait(self) -> None:
-        """Until every write asked for so far is done."""
-        pending = self._pending
-        if pending is not None:
-            pending.result()
+    def wait(self, timeout: float | None = None) -> None:
+        """Write what is pending now, and return when it is written (or after ``timeout`` seconds)."""
+        self._wake.set()
+        self._idle.wait(timeout)
 
-    def close(self) -> None:
-        self._writer.shutdown(wait=True)
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.delay)
+            with self._lock:
+                state, self._latest = self._latest, None
+                self._wake.clear()
+            try:
+                if state is not None:
+                    self._write_changed(state)
+            except Exception:  # never leave the writer dead with a write pending: the next save retries
+                log.exception("parse cache not written to %s", self.folder)
+            with self._lock:
+                if self._latest is None:
+                    self._thread = None
+                    self._idle.set()
+                    return
 
     def _write_changed(self, kept: dict[Path, FolderParses]) -> None:
         try:
@@ -139,19 +172,29 @@ class DiskCache:
             for feed_folder, parses in kept.items():
                 if self._records.get(feed_folder) is parses.records:
                     continue  # the very dict last written: nothing in the folder was read again
-                signature = {name: _signature(r) for name, r in parses.records.items()}
-                if self._written.get(feed_folder) != signature:
-                    self._write(feed_folder, parses)
-                self._written[feed_folder], self._records[feed_folder] = signature, parses.records
+                before = self._files.get(feed_folder, {})
+                if before.keys() != parses.records.keys() or any(
+                    before[name][0] is not record for name, record in parses.records.items()
+                ):
+                    self._files[feed_folder] = self._write(feed_folder, parses, before)
+                self._records[feed_folder] = parses.records
             self._remove_others({self.path_of(f) for f in kept})
         except OSError as exc:  # a full disk, a read-only data folder: the server runs on, parsing at start
             log.warning("parse cache not written to %s (%s)", self.folder, exc)
 
-    def _write(self, feed_folder: Path, parses: FolderParses) -> None:
-        records = [
-            row for name, record in parses.records.items() if (row := _encoded(feed_folder, name, record)) is not None
-        ]
-        payload = marshal.dumps((cache_key(feed_folder, parses.inputs), records), 4)
+    def _write(
+        self, feed_folder: Path, parses: FolderParses, before: dict[str, tuple[Parsed, bytes]]
+    ) -> dict[str, tuple[Parsed, bytes]]:
+        held: dict[str, tuple[Parsed, bytes]] = {}
+        for name, record in parses.records.items():
+            prior = before.get(name)
+            if prior is not None and prior[0] is record:
+                held[name] = prior
+            elif (row := _encoded(feed_folder, name, record)) is not None:
+                held[name] = (record, marshal.dumps(row, MARSHAL_VERSION))
+        payload = marshal.dumps(
+            (cache_key(feed_folder, parses.inputs), [blob for _record, blob in held.values()]), MARSHAL_VERSION
+        )
         path = self.path_of(feed_folder)
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
         try:
@@ -162,20 +205,28 @@ class DiskCache:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
+        return held
 
     def _remove_others(self, keep: set[Path]) -> None:
-        """Files of folders the last build no longer has."""
-        for path in self.folder.glob("*" + SUFFIX):
-            if path not in keep:
+        """Files of folders the last build no longer has, and temporary files a killed writer left."""
+        stale = time.time() - STALE_TEMP
+        for path in self.folder.iterdir():
+            leftover = path.name.startswith(".") and path.name.endswith(".tmp") and _mtime(path) < stale
+            if leftover or (path.suffix == SUFFIX and path not in keep):
                 with contextlib.suppress(OSError):
                     path.unlink()
 
 
-def _signature(record: Parsed) -> tuple[Any, ...]:
-    return (record.stat, record.read_ns, record.text_hash, record.feed)
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()
 
 
-def _decoded(data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
+def _decoded(
+    data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs
+) -> dict[str, tuple[Parsed, bytes]] | None:
     start = len(MAGIC) + DIGEST_BYTES
     if not data.startswith(MAGIC) or len(data) < start:
         return None
@@ -183,10 +234,14 @@ def _decoded(data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs)
     if not hmac.compare_digest(hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest(), data[len(MAGIC) : start]):
         return None
     try:
-        written, rows = marshal.loads(payload)
+        written, blobs = marshal.loads(payload)
         if written != wanted:
             return None
-        return {row[0]: _record(row, feed_folder, inputs) for row in rows}
+        held: dict[str, tuple[Parsed, bytes]] = {}
+        for blob in blobs:
+            row = marshal.loads(blob)
+            held[row[0]] = (_record(row, feed_folder, inputs), blob)
+        return held
     except (ValueError, TypeError, EOFError, KeyError, IndexError):  # a well-formed file of another shape
         return None
 
