@@ -81,9 +81,10 @@ class DiskCache:
     """Reads and writes one folder's parses per file under ``folder``.
 
     Writes wait ``delay`` seconds after the build that asked for them, so a burst of edits is written once
-    and the write stays out of the moment an edit goes live; each record is encoded once, so rewriting a
-    folder after one edit encodes that one record (the rest is copied). A write not done when the process
-    ends is simply missing: the next start parses those articles."""
+    and the write stays out of the moment an edit goes live. Rewriting a folder's file encodes only the
+    records that changed since it was written; the others are copied from the file as it is (nothing is
+    kept in memory but which records it holds). A write not done when the process ends is simply missing:
+    the next start parses those articles."""
 
     def __init__(self, folder: Path, delay: float = WRITE_DELAY) -> None:
         self.folder = folder
@@ -94,7 +95,7 @@ class DiskCache:
         self._idle = threading.Event()  # nothing left to write
         self._idle.set()
         self._thread: threading.Thread | None = None
-        self._files: dict[Path, dict[str, tuple[Parsed, bytes]]] = {}  # by feed folder: its file's records
+        self._files: dict[Path, dict[str, Parsed]] = {}  # by feed folder: the records its file holds
         self._records: dict[Path, dict[str, Parsed]] = {}  # the records dict each file was last written from
         self.loaded = 0  # records read from disk
         self.rejected = 0  # files not used: corrupt, cut short, or written under another key
@@ -110,17 +111,16 @@ class DiskCache:
         gc.disable()  # millions of new objects, none of them garbage: collections would only walk them
         try:
             for feed_folder in feed_folders:
-                held = self._read(feed_folder, inputs)
-                if held is not None:
-                    found[feed_folder] = records = {name: record for name, (record, _blob) in held.items()}
-                    self._files[feed_folder], self._records[feed_folder] = held, records
+                records = self._read(feed_folder, inputs)
+                if records is not None:
+                    found[feed_folder] = self._files[feed_folder] = self._records[feed_folder] = records
                     self.loaded += len(records)
         finally:
             if collecting:
                 gc.enable()
         return found
 
-    def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, tuple[Parsed, bytes]] | None:
+    def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
         path = self.path_of(feed_folder)
         try:
             data = path.read_bytes()
@@ -129,11 +129,11 @@ class DiskCache:
         except OSError as exc:
             log.warning("parse cache %s unreadable (%s); parsing the folder afresh", path, exc)
             return None
-        held = _decoded(data, cache_key(feed_folder, inputs), feed_folder, inputs)
-        if held is None:
+        records = _decoded(data, cache_key(feed_folder, inputs), feed_folder, inputs)
+        if records is None:
             self.rejected += 1
             log.info("parse cache %s is stale or damaged; parsing the folder afresh", path)
-        return held
+        return records
 
     def save(self, kept: dict[Path, FolderParses]) -> None:
         """Write, in the background after ``delay``, the files of the folders whose records changed."""
@@ -174,7 +174,7 @@ class DiskCache:
                     continue  # the very dict last written: nothing in the folder was read again
                 before = self._files.get(feed_folder, {})
                 if before.keys() != parses.records.keys() or any(
-                    before[name][0] is not record for name, record in parses.records.items()
+                    before[name] is not record for name, record in parses.records.items()
                 ):
                     self._files[feed_folder] = self._write(feed_folder, parses, before)
                 self._records[feed_folder] = parses.records
@@ -182,20 +182,20 @@ class DiskCache:
         except OSError as exc:  # a full disk, a read-only data folder: the server runs on, parsing at start
             log.warning("parse cache not written to %s (%s)", self.folder, exc)
 
-    def _write(
-        self, feed_folder: Path, parses: FolderParses, before: dict[str, tuple[Parsed, bytes]]
-    ) -> dict[str, tuple[Parsed, bytes]]:
-        held: dict[str, tuple[Parsed, bytes]] = {}
-        for name, record in parses.records.items():
-            prior = before.get(name)
-            if prior is not None and prior[0] is record:
-                held[name] = prior
-            elif (row := _encoded(feed_folder, name, record)) is not None:
-                held[name] = (record, marshal.dumps(row, MARSHAL_VERSION))
-        payload = marshal.dumps(
-            (cache_key(feed_folder, parses.inputs), [blob for _record, blob in held.values()]), MARSHAL_VERSION
-        )
+    def _write(self, feed_folder: Path, parses: FolderParses, before: dict[str, Parsed]) -> dict[str, Parsed]:
         path = self.path_of(feed_folder)
+        wanted = cache_key(feed_folder, parses.inputs)
+        on_disk = _blobs(_bytes_of(path), wanted) if before else None
+        written: dict[str, Parsed] = {}
+        blobs: list[bytes] = []
+        for name, record in parses.records.items():
+            blob = on_disk.get(name) if on_disk is not None and before.get(name) is record else None
+            if blob is None and (row := _encoded(feed_folder, name, record)) is not None:
+                blob = marshal.dumps(row, MARSHAL_VERSION)
+            if blob is not None:
+                written[name] = record
+                blobs.append(blob)
+        payload = marshal.dumps((wanted, tuple(written), blobs), MARSHAL_VERSION)
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -205,7 +205,7 @@ class DiskCache:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
-        return held
+        return written
 
     def _remove_others(self, keep: set[Path]) -> None:
         """Files of folders the last build no longer has, and temporary files a killed writer left."""
@@ -224,9 +224,15 @@ def _mtime(path: Path) -> float:
         return time.time()
 
 
-def _decoded(
-    data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs
-) -> dict[str, tuple[Parsed, bytes]] | None:
+def _bytes_of(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _blobs(data: bytes, wanted: str) -> dict[str, bytes] | None:
+    """Each record's encoding by file name, when ``data`` is an intact file written under ``wanted``."""
     start = len(MAGIC) + DIGEST_BYTES
     if not data.startswith(MAGIC) or len(data) < start:
         return None
@@ -234,14 +240,26 @@ def _decoded(
     if not hmac.compare_digest(hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest(), data[len(MAGIC) : start]):
         return None
     try:
-        written, blobs = marshal.loads(payload)
-        if written != wanted:
-            return None
-        held: dict[str, tuple[Parsed, bytes]] = {}
-        for blob in blobs:
+        written, names, blobs = marshal.loads(payload)
+    except (ValueError, TypeError, EOFError):
+        return None
+    if written != wanted or not isinstance(names, tuple) or not isinstance(blobs, list) or len(names) != len(blobs):
+        return None
+    return dict(zip(names, blobs, strict=True))
+
+
+def _decoded(data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:
+    blobs = _blobs(data, wanted)
+    if blobs is None:
+        return None
+    try:
+        records: dict[str, Parsed] = {}
+        for name, blob in blobs.items():
             row = marshal.loads(blob)
-            held[row[0]] = (_record(row, feed_folder, inputs), blob)
-        return held
+            if row[0] != name:
+                return None
+            records[name] = _record(row, feed_folder, inputs)
+        return records
     except (ValueError, TypeError, EOFError, KeyError, IndexError):  # a well-formed file of another shape
         return None
 
