@@ -283,6 +283,16 @@ _step = st.one_of(
 )
 
 
+def _empty_site(root: Path) -> Path:
+    """The folders the generated edits write into, each with its _feed.yaml; the config's path."""
+    for name in _FOLDERS:
+        (root / "feeds" / name).mkdir(parents=True)
+        (root / "feeds" / name / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
+    (root / "adspaces").mkdir()
+    (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
+    return root / "config.yaml"
+
+
 def _apply(root: Path, step: tuple[Any, ...]) -> None:
     kind = step[0]
     if kind in ("write", "broken", "delete", "touch", "age"):
@@ -315,12 +325,7 @@ def _apply(root: Path, step: tuple[Any, ...]) -> None:
 def test_incremental_builds_equal_cold_builds(steps: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        for name in _FOLDERS:
-            (root / "feeds" / name).mkdir(parents=True)
-            (root / "feeds" / name / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
-        (root / "adspaces").mkdir()
-        (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
-        config = root / "config.yaml"
+        config = _empty_site(root)
         cache = BuildCache()
         build_snapshot(config, cache=cache)
         for step in steps:
@@ -481,11 +486,7 @@ def test_watched_builds_equal_cold_builds(steps: list[tuple[Any, ...]]) -> None:
     the folders and files it saw no change in, and still equal cold builds."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        for name in _FOLDERS:
-            (root / "feeds" / name).mkdir(parents=True)
-            (root / "feeds" / name / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
-        (root / "adspaces").mkdir()
-        (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
+        _empty_site(root)
         for name in _FOLDERS:
             for n in range(3):  # settled files from the start: the watcher's word alone keeps them
                 path = root / "feeds" / name / f"s{n}.md"

@@ -27,8 +27,8 @@ from syndicate.content import diskcache
 from syndicate.snapshot import PARSE_CACHE_DIR, BuildCache, Snapshot, build_snapshot
 from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
 from tests.test_incremental_reload import (
-    _FOLDERS,
     _apply,
+    _empty_site,
     _serve_log_until,
     _step,
     age_all,
@@ -217,12 +217,7 @@ def test_builds_across_restarts_equal_cold_builds(steps: list[tuple[Any, ...]]) 
     """Random edits, each followed by a reload, and restarts between them that keep only the disk."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        for name in _FOLDERS:
-            (root / "feeds" / name).mkdir(parents=True)
-            (root / "feeds" / name / "_feed.yaml").write_text(FEED_YAML, encoding="utf-8")
-        (root / "adspaces").mkdir()
-        (root / "config.yaml").write_text(MINIMAL_CONFIG, encoding="utf-8")
-        config = root / "config.yaml"
+        config = _empty_site(root)
         _, cache = run(config)
         for step in steps:
             if step[0] == "restart":
