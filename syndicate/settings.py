@@ -340,8 +340,8 @@ SETTINGS: tuple[Setting, ...] = (
         CUSTOM,
         PARTNER_LIMIT,
         "token bucket per partner; with a shared store one "
-        "bucket for the whole fleet (each replica spends a lease of it, renewed ten times a second, "
-        "`docs/deploy.md`)",
+        "bucket for the whole fleet (each replica spends a lease of it, renewed at most ten times a second "
+        "while it is spent, `docs/deploy.md`)",
         shape=_BUCKET,
         attr="http.partner_limit",
         shown="`{rate: 10, burst: 300}`",
