@@ -74,7 +74,7 @@ RATE_LIMITED = Counter(
 )
 
 #: Reload triggers as labels: anything else is counted as "other", so labels stay few.
-TRIGGERS = ("watch", "SIGHUP", "admin", "startup")
+TRIGGERS = ("watch", "watch settled", "SIGHUP", "admin", "startup")
 
 
 def count_reload(trigger: str, accepted: bool, seconds: float) -> None:

@@ -25,6 +25,8 @@ from syndicate.snapshot import Snapshot, build_snapshot
 
 log = logging.getLogger("syndicate.reload")
 WATCH = "watch"  # the trigger of reloads the file watcher asks for
+#: The one full check the watcher asks for once its watch has settled, so its later reloads may trust it.
+SETTLED = "watch settled"
 
 
 class Holder(Protocol):

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syndicate.content.parsecache import ChangeLog, ParseCache
-from syndicate.reload import Reloader
+from syndicate.reload import SETTLED, Reloader
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
@@ -384,6 +384,29 @@ async def _watch_reload(client: AppClient, reloader: Reloader, change: Callable[
         return reloader.attempts > before and reloader.last is not None and reloader.last.trigger == "watch"
 
     await wait_for(reloaded, "a reload by the watcher")
+
+
+async def test_the_first_edit_after_start_reads_only_its_folder(aiohttp_client: Client, make_site: SiteFactory) -> None:
+    """The start-up build ran before any watch, so nothing vouches for its scans: once the watch has settled
+    the server checks every file once, in the background, and the first edit then costs its folder."""
+    files = site_files(2)
+    files["feeds/sport/_feed.yaml"] = "title: Sport\n"
+    files["feeds/sport/match.md"] = article("Match")
+    config = make_site(files)
+    age_all(config)
+    cache = BuildCache()
+    client: AppClient = await aiohttp_client(create_app(config, watch=True, reuse=cache))
+    reloader = client.app[RELOADER]
+
+    async def settled() -> bool:
+        return reloader.last is not None and reloader.last.trigger == SETTLED
+
+    await wait_for(settled, "the check of every file once the watch settled")
+    unread = cache.parses.folders_unread
+    match = config.parent / "feeds" / "sport" / "match.md"
+    await _watch_reload(client, reloader, lambda: match.write_text(article("Final"), encoding="utf-8"))
+    assert cache.parses.folders_unread > unread  # news: not even listed
+    assert "Final" in await (await client.get("/feeds/sport.rss")).text()
 
 
 async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(
