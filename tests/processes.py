@@ -1,4 +1,4 @@
-"""``syndicate serve --workers N`` as a real process, for the tests of what workers share."""
+"""``syndicate serve`` as a real process: one, or ``--workers N`` for the tests of what workers share."""
 
 from __future__ import annotations
 
@@ -15,3 +15,14 @@ def serve_workers(
     """Start the supervisor and its workers on ``port``, everything they print going to ``log``."""
     command = [sys.executable, "-m", "syndicate", "serve", "--config", str(config), "--port", str(port)]
     return subprocess.Popen([*command, "--workers", str(workers)], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def serve_logged(config: Path, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start one ``syndicate serve`` on ``config`` (the port it names), everything it prints going to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+        )

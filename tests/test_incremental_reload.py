@@ -12,7 +12,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -30,6 +29,7 @@ from syndicate.web.app import create_app
 from syndicate.web.state import RELOADER
 from tests.conftest import FEED_YAML, MINIMAL_CONFIG, AppClient, SiteFactory, article
 from tests.opsite import wait_for
+from tests.processes import serve_logged
 from tests.test_reload import until_watching
 
 Client = Callable[..., Any]
@@ -353,13 +353,7 @@ def test_serve_reloads_on_sighup_and_edits_parse_only_what_changed(make_site: Si
     config = make_site(site_files(4), MINIMAL_CONFIG.replace("port: 8080", f"port: {port}"))
     age_all(config)
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
+    process = serve_logged(config, log, tmp_path)
     try:
         _serve_log_until(log, r"serving 4 articles", process)
         time.sleep(0.5)  # the SIGHUP handler is installed as the app starts

@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 from syndicate.content import diskcache
 from syndicate.snapshot import PARSE_CACHE_DIR, BuildCache, Snapshot, build_snapshot
 from tests.conftest import FEED_YAML, MINIMAL_CONFIG, SiteFactory, article
+from tests.processes import serve_logged
 from tests.test_incremental_reload import (
     _apply,
     _empty_site,
@@ -253,13 +253,7 @@ def test_serve_starts_from_the_parses_its_last_run_left(make_site: SiteFactory, 
             path = config.parent / "feeds" / "news" / "a2.md"
             path.write_text(article("Story 2 edited", "2024-05-03T10:00:00+00:00", "Changed."), encoding="utf-8")
         log = tmp_path / f"serve{run_number}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "syndicate", "serve", "--config", str(config)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=tmp_path,
-            )
+        process = serve_logged(config, log, tmp_path)
         try:
             line = _serve_log_until(log, r"serving 4 articles.*", process)
             assert re.search(rf"\b{expected}\b", line), line
