@@ -299,6 +299,21 @@ _STATS_ERRORS = {
     **_UNAUTHORIZED,
     "503": _error("the tracking store cannot be read (logged)"),
 }
+#: The headers of an admin write: the ETag it replaces (optional), and who makes it.
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "the ETag from GET",
+}
+_ACTOR = {
+    "name": "X-Admin-Actor",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "who, for the audit log",
+}
 _LINK = "the file is a symbolic link or not a regular file: never read or written through"
 _SPACE_ID = {
     "name": "id",
@@ -363,22 +378,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "put": {
                         "summary": "Create or replace an ad space file, checked first, then reload",
-                        "parameters": [
-                            {
-                                "name": "If-Match",
-                                "in": "header",
-                                "required": False,
-                                "schema": {"type": "string"},
-                                "description": "the ETag from GET",
-                            },
-                            {
-                                "name": "X-Admin-Actor",
-                                "in": "header",
-                                "required": False,
-                                "schema": {"type": "string"},
-                                "description": "who, for the audit log",
-                            },
-                        ],
+                        "parameters": [_IF_MATCH, _ACTOR],
                         "requestBody": {
                             "required": True,
                             "content": {
@@ -407,9 +407,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "delete": {
                         "summary": "Delete an ad space file (backed up first), then reload",
-                        "parameters": [
-                            {"name": "X-Admin-Actor", "in": "header", "required": False, "schema": {"type": "string"}}
-                        ],
+                        "parameters": [_ACTOR],
                         "responses": {
                             "200": _json("SpaceDeleted", "deleted and live"),
                             "400": _error("not a valid ad space id"),
@@ -449,22 +447,7 @@ def openapi_document() -> dict[str, Any]:
                     "put": {
                         "summary": "Create or replace an article, checked like a file, written atomically, then reload",
                         "description": "Live when the answer comes. See docs/ingest.md.",
-                        "parameters": [
-                            {
-                                "name": "If-Match",
-                                "in": "header",
-                                "required": False,
-                                "schema": {"type": "string"},
-                                "description": "the ETag from GET",
-                            },
-                            {
-                                "name": "X-Admin-Actor",
-                                "in": "header",
-                                "required": False,
-                                "schema": {"type": "string"},
-                                "description": "who, for the audit log",
-                            },
-                        ],
+                        "parameters": [_IF_MATCH, _ACTOR],
                         "requestBody": {
                             "required": True,
                             "content": {
@@ -494,9 +477,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "delete": {
                         "summary": "Delete an article file (backed up first), then reload",
-                        "parameters": [
-                            {"name": "X-Admin-Actor", "in": "header", "required": False, "schema": {"type": "string"}}
-                        ],
+                        "parameters": [_ACTOR],
                         "responses": {
                             "200": _json("ArticleDeleted", "deleted and live"),
                             "400": _error("not a valid article id"),
