@@ -16,6 +16,8 @@ from syndicate.web.app import create_app
 from tests.conftest import FEED_YAML, AppClient, article
 from tests.tracking_support import CHROME, PARTNER_KEY, PUBLIC_URL, SPACE_5, use_test_secrets
 
+#: A partner's burst: what the fleet-wide limit tests hold the replicas (or workers) to.
+BURST = 40
 CONFIG = f"""\
 site:
   title: Test Site
@@ -24,7 +26,7 @@ server:
   public_url: {PUBLIC_URL}
 http:
   trust_forwarded: true
-  rate_limits: {{public: {{"off": true}}, partners: {{rate: 0.01, burst: 40}}}}
+  rate_limits: {{public: {{"off": true}}, partners: {{rate: 0.01, burst: {BURST}}}}}
 tracking:
   flush_seconds: 0.2
   dedupe_seconds: 30

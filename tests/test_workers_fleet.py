@@ -15,28 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet_support import FILES
+from tests.fleet_support import BURST, FILES
+from tests.fleet_support import CONFIG as FLEET_CONFIG
 from tests.processes import serve_workers
 from tests.test_workers import free_port
 from tests.tracking_support import ADMIN_TOKEN, CHROME, CLICK_LINK, PARTNER_KEY, PUBLIC_URL, SIGNING_KEYS
 
-BURST = 40
-CONFIG = f"""\
-site:
-  title: Test Site
-  base_url: https://news.test
-server:
-  public_url: {PUBLIC_URL}
-http:
-  trust_forwarded: true
-  rate_limits: {{public: {{"off": true}}, partners: {{rate: 0.01, burst: {BURST}}}}}
-tracking:
-  flush_seconds: 0.2
-  dedupe_seconds: 30
-partners:
-  - id: partner-a
-    keys: [{PARTNER_KEY}]
-"""
+#: The replicas' site on the embedded store: the workers share its buckets through files, not a database.
+CONFIG = FLEET_CONFIG.replace("store:\n  url: {url}\n  timeout_seconds: 3\n", "")
+assert CONFIG != FLEET_CONFIG
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
