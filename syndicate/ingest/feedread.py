@@ -13,19 +13,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from syndicate.ingest import safexml
+
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DC = "http://purl.org/dc/elements/1.1/"
 MEDIA = "http://search.yahoo.com/mrss/"
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    huge_tree=False,
-    load_dtd=False,
-    remove_comments=True,
-    remove_pis=True,
-    strip_cdata=True,
-)
+_PARSER = etree.XMLParser(**safexml.OPTIONS)
 
 
 class FeedError(Exception):

@@ -17,6 +17,8 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from syndicate.ingest import safexml
+
 MAX_EXPORT_BYTES = 512 * 1024 * 1024  # far above a real site's export; a 2 GB file is refused before reading
 WP_NAMESPACE_PREFIX = "http://wordpress.org/export/"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
@@ -202,13 +204,7 @@ def _events(source: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
     return etree.iterparse(  # type: ignore[no-any-return]
         _WithoutControlBytes(source),
         events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-        strip_cdata=True,
+        **safexml.OPTIONS,
     )
 
 
