@@ -52,10 +52,8 @@ import platform
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
-from types import FrameType
 
 import aiohttp
 import cached_path
@@ -441,9 +439,8 @@ def describe_machine() -> str:
 
 
 def live_sections(args: argparse.Namespace, corpus: Corpus, tmp: Path, procs: Processes, figures: Figures) -> None:
-    ours = procs.start(
-        "syndicate",
-        [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+    ours = procs.serve(
+        corpus.config,
         corpus.port,
         tmp / "syndicate.log",
         corpus.root,
@@ -485,24 +482,9 @@ def run(args: argparse.Namespace, tmp: Path) -> Figures:
     return figures
 
 
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through every finally, so servers and temp files go too
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    signal.signal(signal.SIGHUP, _exit_on_signal)
-    tee = report.Tee(BENCH / "out" / f"http-{dt.datetime.now():%Y%m%d-%H%M%S}.txt")
-    sys.stdout = tee  # type: ignore[assignment]
-    try:
-        with tempfile.TemporaryDirectory(prefix="syndicate-bench-") as tmp:
-            run(args, Path(tmp))
-    finally:
-        sys.stdout = tee.stdout
-        tee.close()
-        print(f"output written to {tee.path.relative_to(REPO)}")
-    return 0
+    return report.teed("http", BENCH / "out", REPO, lambda tmp: run(args, tmp))
 
 
 if __name__ == "__main__":

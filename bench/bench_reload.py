@@ -186,9 +186,8 @@ def run_reloads(articles: int, feeds: int = 10, rounds: int = 3, corpora: Path =
     env = {"SYNDICATE_ADMIN_TOKEN": ADMIN_TOKEN}
     with Processes() as procs:
         begun = time.monotonic()
-        server = procs.start(
-            "syndicate",
-            [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+        server = procs.serve(
+            corpus.config,
             port,
             log,
             corpus.root,

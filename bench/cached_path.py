@@ -184,9 +184,8 @@ async def _check_status(server: Server, case: Case) -> None:
 def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server, Server, list[Case], Path]:
     corpus = build_corpus(tmp / "site", opts.articles, 1, free_port(), opts.body_bytes)
     realistic_config(corpus.config)
-    ours = procs.start(
-        "syndicate",
-        [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+    ours = procs.serve(
+        corpus.config,
         corpus.port,
         tmp / "syndicate.log",
         corpus.root,

@@ -5,11 +5,15 @@ The copy is written as the run goes (not at the end), so an interrupted run stil
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 
@@ -33,6 +37,27 @@ class Tee:
 
     def close(self) -> None:
         self.file.close()
+
+
+def teed(name: str, out: Path, repo: Path, run: Callable[[Path], None]) -> int:
+    """Run a benchmark command: ``run`` gets a temporary folder, and everything it prints is also written to
+    ``out/<name>-<time>.txt``. SIGTERM and SIGHUP unwind through every ``finally``, so servers and files go."""
+
+    def exit_on_signal(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_on_signal)
+    signal.signal(signal.SIGHUP, exit_on_signal)
+    tee = Tee(out / f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}.txt")
+    sys.stdout = tee
+    try:
+        with tempfile.TemporaryDirectory(prefix="syndicate-bench-") as tmp:
+            run(Path(tmp))
+    finally:
+        sys.stdout = tee.stdout
+        tee.close()
+        print(f"output written to {tee.path.relative_to(repo)}")
+    return 0
 
 
 def fmt(value: float, digits: int = 1) -> str:

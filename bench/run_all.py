@@ -22,14 +22,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
-import signal
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 
 import bench_http  # first of the bench modules: it puts the repository on sys.path
 import bench_reload
@@ -183,9 +178,8 @@ def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
             goals += measure(run)
         # The shared site's config names one port: the sections above rewrote it for theirs.
         corpus = run.corpus = bench_reload.cached_corpus(args.articles, args.feeds, free_port())
-        run.server = procs.start(
-            "syndicate",
-            [sys.executable, "-m", "syndicate", "serve", "--config", str(corpus.config)],
+        run.server = procs.serve(
+            corpus.config,
             corpus.port,
             tmp / "syndicate.log",
             corpus.root,
@@ -206,23 +200,9 @@ def run_all(args: argparse.Namespace, tmp: Path) -> list[Target]:
     return goals
 
 
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through every finally, so servers and temp files go too
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    tee = report.Tee(bench_http.BENCH / "out" / f"all-{dt.datetime.now():%Y%m%d-%H%M%S}.txt")
-    sys.stdout = tee  # type: ignore[assignment]
-    try:
-        with tempfile.TemporaryDirectory(prefix="syndicate-bench-") as tmp:
-            run_all(args, Path(tmp))
-    finally:
-        sys.stdout = tee.stdout
-        tee.close()
-        print(f"output written to {tee.path.relative_to(bench_http.REPO)}")
-    return 0
+    return report.teed("all", bench_http.BENCH / "out", bench_http.REPO, lambda tmp: run_all(args, tmp))
 
 
 if __name__ == "__main__":

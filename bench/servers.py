@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -76,6 +77,11 @@ class Processes(contextlib.AbstractContextManager["Processes"]):
         server = Server(name, process, port, log)
         self.servers.append(server)
         return server
+
+    def serve(self, config: Path, port: int, log: Path, cwd: Path, env: Mapping[str, str] | None = None) -> Server:
+        """``syndicate serve`` on ``config``, listening on ``port`` (the one the config names)."""
+        argv = [sys.executable, "-m", "syndicate", "serve", "--config", str(config)]
+        return self.start("syndicate", argv, port, log, cwd, env)
 
     def stop(self, server: Server) -> None:
         if server in self.servers:
