@@ -61,14 +61,9 @@ class DirectLinks:
         return DirectLinks
 
 
-@dataclass(frozen=True, slots=True)
-class ServedAd:
-    """One ad placed in one response: what the ``served`` count is made of."""
-
-    space: str
-    unit: str
-    audience: str
-    article: str
+#: One ad placed in one response, what the ``served`` count is made of: (space, unit, audience, article).
+#: A plain tuple of strings, which the cycle collector untracks however many the slot cache keeps.
+ServedAd = tuple[str, str, str, str]
 
 
 class Placed(NamedTuple):
@@ -84,8 +79,8 @@ def tally(served: Iterable[ServedAd]) -> tuple[Placed, ...]:
     """Placements per (space, unit, audience), in first-seen order: worked out once per rendered variant,
     so counting a response is one counter bump per unit, however many slots it fills."""
     counts: dict[tuple[str, str, str], int] = {}
-    for ad in served:
-        key = (ad.space, ad.unit, ad.audience)
+    for space, unit, audience, _ in served:
+        key = (space, unit, audience)
         counts[key] = counts.get(key, 0) + 1
     return tuple(Placed(*key, n) for key, n in counts.items())
 
@@ -183,8 +178,8 @@ class AdResolver:
                 if cacheable:
                     kept.append((article, resolved))
             else:
-                self.served.extend(resolved.served)
-            out.append(resolved.texts)
+                self.served.extend(resolved[1])
+            out.append(resolved[0])
         if kept:
             memo.put_many(self.memo_token, kept)
         return out
@@ -195,7 +190,7 @@ class AdResolver:
         placed = len(self.served)
         texts = tuple(self(call, article) for call in article.calls)
         cacheable = self.budget is None or self.budget.reads == reads
-        return Resolved(texts, tuple(self.served[placed:])), cacheable
+        return (texts, tuple(self.served[placed:])), cacheable
 
     def slot(self, call: Call, article: Article) -> Slot:
         """The slot as drawn: in this resolver's window, or (``per_item``) in the article's publication window."""
@@ -244,7 +239,7 @@ class AdResolver:
         pieces = []
         escaped = self.escaped
         for unit in choice.units:
-            self.served.append(ServedAd(space.id, unit.id, self.audience.id, article.id))
+            self.served.append((space.id, unit.id, self.audience.id, article.id))
             key = (id(unit), call.text, max_width, call.block)  # units live as long as the Snapshot this resolver reads
             parts = self.parts.get(key)
             if parts is None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from syndicate.content.article_numbers import ArticleNumbers
 from syndicate.content.model import Article
 
 if TYPE_CHECKING:
@@ -29,16 +29,14 @@ Context = tuple[object, ...]
 MAX_CONTEXTS = 256
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """One article's calls as resolved: their texts in call order, and the ads placed, in order."""
+#: One article's calls as resolved: their texts in call order, and the ads placed, in order. Plain tuples
+#: of strings all the way down, which the cycle collector untracks: a full collection never walks them.
+Resolved = tuple[tuple[str, ...], tuple["ServedAd", ...]]
 
-    texts: tuple[str, ...]
-    served: tuple[ServedAd, ...]
 
-    @property
-    def size(self) -> int:
-        return sum(len(text) for text in self.texts) + 64 * len(self.served) + 100
+def size_of(resolved: Resolved) -> int:
+    texts, served = resolved
+    return sum(len(text) for text in texts) + 64 * len(served) + 100
 
 
 class SlotCache:
@@ -49,7 +47,8 @@ class SlotCache:
         self.bytes = 0
         self.contexts: list[tuple[Context, int]] = []  # most recently used first
         self.next_token = 0
-        self.entries: OrderedDict[tuple[int, Article], Resolved] = OrderedDict()
+        self.numbers = ArticleNumbers()  # keys of plain numbers (``content/article_numbers.py``)
+        self.entries: OrderedDict[tuple[int, int], Resolved] = OrderedDict()
         self.lock = threading.Lock()
         self.resolved = 0  # articles resolved by a resolver and kept: a measure of misses
 
@@ -69,28 +68,34 @@ class SlotCache:
 
     def get_many(self, token: int, articles: Sequence[Article]) -> list[Resolved | None]:
         with self.lock:
-            entries = self.entries
-            found = [entries.get((token, article)) for article in articles]
-            for article, resolved in zip(articles, found, strict=True):
-                if resolved is not None:
-                    entries.move_to_end((token, article))
+            entries, find = self.entries, self.numbers.find
+            found: list[Resolved | None] = []
+            for article in articles:
+                number = find(article)
+                resolved = None
+                if number is not None and (resolved := entries.get((token, number))) is not None:
+                    entries.move_to_end((token, number))
+                found.append(resolved)
             return found
 
     def put_many(self, token: int, pairs: Sequence[tuple[Article, Resolved]]) -> None:
         with self.lock:
+            numbers = self.numbers
             for article, resolved in pairs:
-                key = (token, article)
-                if key in self.entries:
+                known = numbers.find(article)
+                if known is not None and (token, known) in self.entries:
                     continue
-                self.entries[key] = resolved
-                self.bytes += resolved.size
+                self.entries[(token, numbers.acquire(article))] = resolved
+                self.bytes += size_of(resolved)
             self.resolved += len(pairs)
             while self.bytes > self.max_bytes and self.entries:
-                _, evicted = self.entries.popitem(last=False)
-                self.bytes -= evicted.size
+                (_, number), evicted = self.entries.popitem(last=False)
+                numbers.release(number)
+                self.bytes -= size_of(evicted)
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.numbers.clear()
             self.contexts.clear()
             self.bytes = 0

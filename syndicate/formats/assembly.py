@@ -8,8 +8,8 @@ feed header from that writer, and for each item its runs joined with the slots
 resolved for the audience asking, escaped by the same writer. No long single
 serialisation call holds the GIL, and a new partner or rotation window writes no item.
 Fragments are keyed by the article itself (its every field: equal articles give equal
-items), so a reload, which builds new but mostly equal articles, writes only the
-items it changed; old ones age out of the LRU.
+items; as a number, ``content/article_numbers.py``), so a reload, which builds new but
+mostly equal articles, writes only the items it changed; old ones age out of the LRU.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import ModuleType
 
 from syndicate.ads.resolver import AdResolver
+from syndicate.content.article_numbers import ArticleNumbers
 from syndicate.content.model import Article, Call
 from syndicate.formats import atom, jsonfeed, rss
 from syndicate.formats.model import FeedView, ItemView
@@ -41,19 +41,16 @@ ESCAPE: dict[str, Callable[[Sequence[str]], list[bytes]]] = {
 SEPARATOR = {"rss": b"", "atom": b"", "json": b","}
 
 
-@dataclass(frozen=True, slots=True)
-class Fragment:
-    """One item as written: ``runs[0] slot[0] runs[1] ... runs[-1]``, where each slot is a call index."""
+#: One item as written: (runs, slots, bare), that is ``runs[0] slot[0] runs[1] ... runs[-1]`` where each slot
+#: is a call index, and ``bare``, the item with no content element, for an article whose text is all slots
+#: (when every slot resolves to nothing a whole-document render leaves the element out, and so must this).
+#: Plain tuples of bytes and numbers, which the cycle collector untracks however many the cache keeps.
+Fragment = tuple[tuple[bytes, ...], tuple[int, ...], bytes | None]
 
-    runs: tuple[bytes, ...]
-    slots: tuple[int, ...]
-    #: The item with no content element, for an article whose text is all slots: when every slot
-    #: resolves to nothing a whole-document render leaves the element out, and so must this.
-    bare: bytes | None = None
 
-    @property
-    def size(self) -> int:
-        return sum(len(run) for run in self.runs) + len(self.bare or b"") + 100
+def size_of(fragment: Fragment) -> int:
+    runs, _, bare = fragment
+    return sum(len(run) for run in runs) + len(bare or b"") + 100
 
 
 def item_of(article: Article, content_html: str = "") -> ItemView:
@@ -88,7 +85,7 @@ def write_fragments(fmt: str, articles: Sequence[Article]) -> list[Fragment]:
         if slots and not any(isinstance(part, str) and part for part in content):
             ((bare_runs, _),) = writer.items([(item, ())])
             bare = bare_runs[0]
-        out.append(Fragment(runs, slots, bare))
+        out.append((tuple(runs), tuple(slots), bare))
     return out
 
 
@@ -98,33 +95,42 @@ class FragmentCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self.entries: OrderedDict[FragmentKey, Fragment] = OrderedDict()
+        self.numbers = ArticleNumbers()  # keys of plain numbers (``content/article_numbers.py``)
+        self.entries: OrderedDict[tuple[str, int], Fragment] = OrderedDict()
         self.lock = threading.Lock()
         self.written = 0  # items written by a format writer: a measure of cache misses
 
     def get_many(self, keys: Sequence[FragmentKey]) -> list[Fragment | None]:
         with self.lock:
-            found = [self.entries.get(key) for key in keys]
-            for key, fragment in zip(keys, found, strict=True):
-                if fragment is not None:
-                    self.entries.move_to_end(key)
+            entries, find = self.entries, self.numbers.find
+            found: list[Fragment | None] = []
+            for fmt, article in keys:
+                number = find(article)
+                fragment = None
+                if number is not None and (fragment := entries.get((fmt, number))) is not None:
+                    entries.move_to_end((fmt, number))
+                found.append(fragment)
             return found
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.numbers.clear()
             self.bytes = 0
 
     def put_many(self, pairs: Sequence[tuple[FragmentKey, Fragment]]) -> None:
         with self.lock:
-            for key, fragment in pairs:
-                if key in self.entries:
+            numbers = self.numbers
+            for (fmt, article), fragment in pairs:
+                known = numbers.find(article)
+                if known is not None and (fmt, known) in self.entries:
                     continue
-                self.entries[key] = fragment
-                self.bytes += fragment.size
+                self.entries[(fmt, numbers.acquire(article))] = fragment
+                self.bytes += size_of(fragment)
             while self.bytes > self.max_bytes and self.entries:
-                _, evicted = self.entries.popitem(last=False)
-                self.bytes -= evicted.size
+                (_, number), evicted = self.entries.popitem(last=False)
+                numbers.release(number)
+                self.bytes -= size_of(evicted)
 
 
 def fragments_for(fmt: str, articles: Sequence[Article], cache: FragmentCache) -> list[Fragment]:
@@ -154,18 +160,18 @@ def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: R
     slot resolved by ``resolve``, in document order: the bytes ``FORMATS[fmt].render`` gives for them."""
     fragments = fragments_for(fmt, articles, cache)
     head, tail = WRITERS[fmt].head_and_tail_of(header)
-    with_slots = [article for article, fragment in zip(articles, fragments, strict=True) if fragment.slots]
+    with_slots = [article for article, (_, slots, _) in zip(articles, fragments, strict=True) if slots]
     texts = slot_texts(resolve, with_slots)
     escaped = ESCAPE[fmt](texts) if texts else []
     out: list[bytes] = [head]
     separator = SEPARATOR[fmt]
     at = 0
-    for position, fragment in enumerate(fragments):
+    for position, (runs, slots, bare) in enumerate(fragments):
         if position and separator:
             out.append(separator)
-        runs, count = fragment.runs, len(fragment.slots)
-        if fragment.bare is not None and not any(texts[at : at + count]):
-            out.append(fragment.bare)
+        count = len(slots)
+        if bare is not None and not any(texts[at : at + count]):
+            out.append(bare)
         else:
             out.append(runs[0])
             for index in range(count):

@@ -1,7 +1,9 @@
 """Ad links that count: ``/c/<token>`` for the click and ``/i/<token>.gif`` for the pixel.
 
 Called from render worker threads, so it holds no mutable state but a
-thread-safe LRU cache (the click and the pixel of one unit share one token).
+thread-safe LRU cache (the click and the pixel of one unit share one token), keyed by
+the claim's plain fields: a key of strings and numbers is untracked by the cycle
+collector, as thousands of them are kept.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ class SignedLinks:
         self.pixel = pixel
         self._token = functools.lru_cache(maxsize=4096)(self._sign)
 
-    def _sign(self, claim: Claim) -> str | None:
+    def _sign(self, space: str, unit: str, partner: str, article: str, window: int, target: str) -> str | None:
+        claim = Claim(space, unit, partner, article, window, target)
         try:
             return self.keys.sign(claim)
         except ValueError as exc:
@@ -38,17 +41,17 @@ class SignedLinks:
         """The keys are fixed for this object's life; the public URL is read per call, so it is part of it."""
         return (id(self), self.public_url(), self.pixel)
 
-    def claim(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> Claim:
+    def signed(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> tuple[str | None, str]:
+        """The token of this ad in this slot (None if it cannot be signed), and the direct link."""
         target = with_query(unit.url, slot.audience.query)
-        return Claim(space.id, unit.id, slot.audience.id, article_id, slot.window, target)
+        return self._token(space.id, unit.id, slot.audience.id, article_id, slot.window, target), target
 
     def click_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str:
-        claim = self.claim(unit, space, slot, article_id)
-        token = self._token(claim)
-        return f"{self.public_url()}/c/{token}" if token else claim.target
+        token, target = self.signed(unit, space, slot, article_id)
+        return f"{self.public_url()}/c/{token}" if token else target
 
     def pixel_url(self, unit: AdUnit, space: AdSpace, slot: Slot, article_id: str) -> str | None:
         if not self.pixel:
             return None
-        token = self._token(self.claim(unit, space, slot, article_id))
+        token, _ = self.signed(unit, space, slot, article_id)
         return f"{self.public_url()}/i/{token}.gif" if token else None

@@ -1,0 +1,49 @@
+"""What renders leave in the long-lived caches is invisible to the cycle collector.
+
+A full collection walks every tracked object that is not frozen, on whichever thread triggers it,
+the event loop's included; the Snapshot is frozen after each build, but the caches fill after it.
+Their entries are plain tuples of strings, bytes and numbers, which the collector untracks, so a
+full collection costs what the caches' keys cost, not what they hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+
+from syndicate.ads.selection import Slot
+from syndicate.tracking.links import SignedLinks
+from syndicate.tracking.tokens import Claim
+from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, SNAPSHOTS
+from tests.conftest import AppClient
+
+PARTNER = {"Authorization": "Bearer partner-a-demo-key"}
+
+
+async def test_cached_slots_fragments_and_claims_are_not_tracked(client: AppClient) -> None:
+    for headers in (PARTNER, {}):
+        for fmt in ("rss", "atom", "json"):
+            response = await client.get(f"/feeds/all.{fmt}", headers=headers)
+            assert response.status == 200
+            await response.read()
+    for _ in range(3):  # a collection untracks a tuple whose items it has untracked: one nesting level each
+        gc.collect()
+    slots = list(client.app[SLOTS].entries.values())
+    fragments = list(client.app[FRAGMENTS].entries.values())
+    assert slots and any(served for _, served in slots) and fragments
+    assert [s for s in slots if gc.is_tracked(s)] == []
+    assert [f for f in fragments if gc.is_tracked(f)] == []
+
+
+async def test_the_signer_keeps_no_claim_objects(client: AppClient) -> None:
+    """The signer keeps the tokens of the last few thousand ads it linked, keyed by what they claim."""
+    snapshot = client.app[SNAPSHOTS].current
+    links = client.app[LINKS]
+    assert isinstance(links, SignedLinks)
+    space = next(iter(snapshot.spaces.values()))
+    moment = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    for n in range(50):
+        slot = Slot(snapshot.config.public, "world", f"world/kept-{n}", frozenset(), "rss", 0, n, moment)
+        assert "/c/" in links.click_url(space.units[0], space, slot, f"world/kept-{n}")
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, Claim) and o.article.startswith("world/kept-")] == []
