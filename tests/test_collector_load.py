@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syndicate.ads.selection import Slot
+from syndicate.formats import FORMATS
+from syndicate.formats.assembly import Fragment, FragmentCache
+from syndicate.snapshot import Snapshot
 from syndicate.tracking.links import SignedLinks
 from syndicate.tracking.tokens import Claim
 from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, SNAPSHOTS
@@ -47,3 +54,28 @@ async def test_the_signer_keeps_no_claim_objects(client: AppClient) -> None:
         assert "/c/" in links.click_url(space.units[0], space, slot, f"world/kept-{n}")
     gc.collect()
     assert [o for o in gc.get_objects() if isinstance(o, Claim) and o.article.startswith("world/kept-")] == []
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.sampled_from(sorted(FORMATS)), st.integers(0, 99), st.integers(0, 3000)), max_size=60))
+def test_the_fragment_cache_forgets_every_article_it_no_longer_holds(
+    sample: Snapshot, puts: list[tuple[str, int, int]]
+) -> None:
+    """Numbers outlive no entry: an evicted article is not kept alive by the cache (nor an old Snapshot's)."""
+    articles = sample.feeds["all"].articles[:10]
+    cache = FragmentCache(6_000)
+    given_for: dict[tuple[str, int], list[Fragment]] = {}
+    for fmt, drawn, size in puts:
+        index = drawn % len(articles)
+        fragment: Fragment = ((b"x" * size,), (), None)
+        given_for.setdefault((fmt, index), []).append(fragment)
+        cache.put_many([((fmt, articles[index]), fragment)])
+        numbers = cache.numbers
+        assert set(numbers.articles) == {number for _, number in cache.entries} == set(numbers.uses)
+        assert sorted(numbers.uses.values()) == sorted(
+            sum(1 for _, n in cache.entries if n == number) for number in numbers.uses
+        )
+        (found,) = cache.get_many([(fmt, replace(articles[index]))])  # an equal article: the same entry
+        assert found is None or found in given_for[(fmt, index)]
+    cache.clear()
+    assert len(cache.numbers) == 0
