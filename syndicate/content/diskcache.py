@@ -38,6 +38,7 @@ from typing import Any
 from syndicate.content.loader import shared_author
 from syndicate.content.model import Article, Call, Image
 from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
+from syndicate.memory import release_freed
 from syndicate.problems import Level, Problem
 from syndicate.shortcodes import Shortcode
 
@@ -158,6 +159,7 @@ class DiskCache:
             try:
                 if state is not None:
                     self._write_changed(state)
+                    release_freed()  # the encoded files were as large as the folders they hold
             except Exception:  # never leave the writer dead with a write pending: the next save retries
                 log.exception("parse cache not written to %s", self.folder)
             with self._lock:
@@ -199,7 +201,8 @@ class DiskCache:
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(MAGIC + hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest() + payload)
+                handle.write(MAGIC + hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest())
+                handle.write(payload)  # not joined to the head: no second copy of a file of tens of MB
             os.replace(temp, path)
         except BaseException:
             with contextlib.suppress(OSError):
