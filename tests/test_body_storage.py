@@ -59,6 +59,14 @@ def test_bodies_compare_and_hash_as_their_segments(first: tuple[Segment, ...], s
     assert pickle.loads(pickle.dumps(Body(first))) == Body(first)
 
 
+@given(_SEGMENTS)
+def test_a_body_rebuilt_from_its_parts_is_the_same_body(segments: tuple[Segment, ...]) -> None:
+    body = Body(segments)
+    again = Body.of_parts(body.parts)
+    assert again == body and tuple(again) == segments and hash(again) == hash(body)
+    assert Body.of_parts(segments) == body  # parts given as plain text are kept as a new body keeps them
+
+
 def test_an_article_keeps_any_sequence_given_as_a_body() -> None:
     text = "<p>“Quoted” text, 10\u00a0€, 😀.</p>"
     article = _article((text, _CALL, "<p>after</p>"))

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicate.content.loader import shared_author
-from syndicate.content.model import Article, Call, Image
+from syndicate.content.model import Article, Body, Call, Image
 from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
 from syndicate.memory import release_freed
 from syndicate.problems import Level, Problem
@@ -302,7 +302,8 @@ def _encoded_article(a: Article, path: Path) -> tuple[Any, ...] | None:
         return None
     author = (a.author.name, a.author.url) if a.author is not None else None
     image = (a.image.url, a.image.width, a.image.height, a.image.alt) if a.image is not None else None
-    body = tuple(s if isinstance(s, str) else _encoded_call(s) for s in a.body)
+    parts = a.body.parts if isinstance(a.body, Body) else a.body  # text kept as UTF-8 is written as it is
+    body = tuple(s if isinstance(s, str | bytes) else _encoded_call(s) for s in parts)
     head = (a.feed, a.slug, a.id, a.uid, a.title, published, updated)
     return (*head, author, a.tags, a.summary, image, a.url, body, a.body_line)
 
@@ -324,7 +325,7 @@ def _article(row: tuple[Any, ...], path: Path) -> Article:
         summary=summary,
         image=Image(*image) if image is not None else None,
         url=url,
-        body=tuple([s if s.__class__ is str else _call(s) for s in body]),
+        body=Body.of_parts([s if s.__class__ is str or s.__class__ is bytes else _call(s) for s in body]),
         body_line=line,
     )
 

@@ -114,6 +114,18 @@ class Body(Sequence[Segment]):
         return (Body, (tuple(self),))
 
     @property
+    def parts(self) -> tuple[str | bytes | Call, ...]:
+        """The segments as kept: text as ``str`` or as its UTF-8 ``bytes``."""
+        return self._parts
+
+    @classmethod
+    def of_parts(cls, parts: Iterable[str | bytes | Call]) -> Body:
+        """A body from the ``parts`` of another, without decoding its text (the parse cache on disk)."""
+        body = cls.__new__(cls)
+        body._parts = tuple(_packed(part) if part.__class__ is str else part for part in parts)
+        return body
+
+    @property
     def calls(self) -> tuple[Call, ...]:
         """The shortcode calls, in order, without decoding any text."""
         return tuple(part for part in self._parts if isinstance(part, Call))
