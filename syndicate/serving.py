@@ -26,6 +26,7 @@ from types import FrameType
 from aiohttp import web
 
 from syndicate.fleet.workers import WORKERS_ENV
+from syndicate.memory import release_freed_soon
 from syndicate.metrics import MULTIPROC_ENV
 from syndicate.snapshot import BuildCache, Snapshot
 from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
@@ -48,6 +49,7 @@ def tune_for_serving(app: web.Application) -> None:
     def freeze(*_: object) -> None:
         gc.collect()  # garbage first, so only live objects are frozen
         gc.freeze()
+        release_freed_soon()  # the build's transient memory, and the old Snapshot's, back to the system
 
     sys.setswitchinterval(0.001)
     freeze()

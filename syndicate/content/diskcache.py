@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from syndicate.content.loader import shared_author
-from syndicate.content.model import Article, Call, Image
+from syndicate.content.model import Article, Body, Call, Image
 from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
+from syndicate.memory import release_freed
 from syndicate.problems import Level, Problem
 from syndicate.shortcodes import Shortcode
 
@@ -158,6 +159,7 @@ class DiskCache:
             try:
                 if state is not None:
                     self._write_changed(state)
+                    release_freed()  # the encoded files were as large as the folders they hold
             except Exception:  # never leave the writer dead with a write pending: the next save retries
                 log.exception("parse cache not written to %s", self.folder)
             with self._lock:
@@ -199,7 +201,8 @@ class DiskCache:
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(MAGIC + hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest() + payload)
+                handle.write(MAGIC + hashlib.blake2b(payload, digest_size=DIGEST_BYTES).digest())
+                handle.write(payload)  # not joined to the head: no second copy of a file of tens of MB
             os.replace(temp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -299,7 +302,8 @@ def _encoded_article(a: Article, path: Path) -> tuple[Any, ...] | None:
         return None
     author = (a.author.name, a.author.url) if a.author is not None else None
     image = (a.image.url, a.image.width, a.image.height, a.image.alt) if a.image is not None else None
-    body = tuple(s if isinstance(s, str) else _encoded_call(s) for s in a.body)
+    parts = a.body.parts if isinstance(a.body, Body) else a.body  # text kept as UTF-8 is written as it is
+    body = tuple(s if isinstance(s, str | bytes) else _encoded_call(s) for s in parts)
     head = (a.feed, a.slug, a.id, a.uid, a.title, published, updated)
     return (*head, author, a.tags, a.summary, image, a.url, body, a.body_line)
 
@@ -321,7 +325,7 @@ def _article(row: tuple[Any, ...], path: Path) -> Article:
         summary=summary,
         image=Image(*image) if image is not None else None,
         url=url,
-        body=tuple([s if s.__class__ is str else _call(s) for s in body]),
+        body=Body.of_parts([s if s.__class__ is str or s.__class__ is bytes else _call(s) for s in body]),
         body_line=line,
     )
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import operator
+import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, overload
 
 from syndicate.shortcodes import Shortcode
 
@@ -23,10 +25,110 @@ class Call:
     line: int  # its line in the article file, for check messages
     text: str = ""  # the enclosed content as plain text: article text that every rendering keeps
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shortcode", _shared(self.shortcode))
+
+
+#: Attribute mappings by their items, shared by equal calls: a site's articles repeat a few ad calls
+#: hundreds of thousands of times. Emptied when full. Nothing writes to a shortcode's ``attrs``.
+_ATTRS: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+MAX_SHARED_ATTRS = 4096
+
+
+def _shared(shortcode: Shortcode) -> Shortcode:
+    """``shortcode``, with its tag, attributes and source text the very objects an equal call holds."""
+    key = tuple(shortcode.attrs.items())
+    attrs = _ATTRS.get(key)
+    if attrs is None:
+        if len(_ATTRS) >= MAX_SHARED_ATTRS:
+            _ATTRS.clear()
+        attrs = _ATTRS.setdefault(key, {sys.intern(k): sys.intern(v) for k, v in key})
+    if attrs is shortcode.attrs:
+        return shortcode
+    s = shortcode
+    raw = sys.intern(s.raw) if len(s.raw) <= 256 else s.raw
+    return Shortcode(sys.intern(s.tag), attrs, s.content, s.enclosing, s.start, s.end, raw)
+
 
 #: A body after the Snapshot build: sanitised HTML text with the shortcode calls left to
 #: resolve per request. Joining the text parts with each call's output gives the content.
 Segment = str | Call
+#: A segment as ``Body`` keeps it: text as UTF-8 bytes where that is smaller than the ``str``.
+_Packed = str | bytes | Call
+
+
+def _packed(text: str) -> str | bytes:
+    """``text``, or its UTF-8 when that takes less memory. A ``str`` holding one character past U+00FF
+    (a typographic quote) stores every character in two or four bytes; UTF-8 stores markup and Latin
+    letters in one. ASCII is one byte a character either way and stays as it is."""
+    if text.isascii():
+        return text
+    encoded = text.encode("utf-8", "surrogatepass")
+    return encoded if len(encoded) + bytes.__basicsize__ < sys.getsizeof(text) else text
+
+
+def _unpacked(part: _Packed) -> Segment:
+    return part.decode("utf-8", "surrogatepass") if part.__class__ is bytes else part  # type: ignore[return-value]
+
+
+class Body(Sequence[Segment]):
+    """An article's segments, read, compared and hashed as the tuple of them, kept in less memory:
+    bodies are most of what a Snapshot holds (5 KB of text an article), and are read only when an
+    item is written or checked, so their text is decoded on each read instead of held twice as wide."""
+
+    __slots__ = ("_parts",)
+    _parts: tuple[_Packed, ...]
+
+    def __init__(self, segments: Iterable[Segment] = ()) -> None:
+        self._parts = tuple(_packed(part) if part.__class__ is str else part for part in segments)
+
+    def __iter__(self) -> Iterator[Segment]:
+        return map(_unpacked, self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    @overload
+    def __getitem__(self, index: int) -> Segment: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Segment, ...]: ...
+    def __getitem__(self, index: int | slice) -> Segment | tuple[Segment, ...]:
+        if isinstance(index, slice):
+            return tuple(map(_unpacked, self._parts[index]))
+        return _unpacked(self._parts[index])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Body):
+            return self._parts == other._parts  # one text always packs the same way
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))  # as the tuple it equals
+
+    def __repr__(self) -> str:
+        return f"Body({tuple(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Body, (tuple(self),))
+
+    @property
+    def parts(self) -> tuple[str | bytes | Call, ...]:
+        """The segments as kept: text as ``str`` or as its UTF-8 ``bytes``."""
+        return self._parts
+
+    @classmethod
+    def of_parts(cls, parts: Iterable[str | bytes | Call]) -> Body:
+        """A body from the ``parts`` of another, without decoding its text (the parse cache on disk)."""
+        body = cls.__new__(cls)
+        body._parts = tuple(_packed(part) if part.__class__ is str else part for part in parts)
+        return body
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        """The shortcode calls, in order, without decoding any text."""
+        return tuple(part for part in self._parts if isinstance(part, Call))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +160,15 @@ class Article:
     summary: str  # plain text, never holds ads or shortcodes
     image: Image | None
     url: str  # the article's page on the publisher's site
-    body: tuple[Segment, ...]
+    body: Sequence[Segment]  # any sequence given is kept as a ``Body``
     body_line: int  # the line in ``path`` where the body starts, for check messages
     #: The value's hash, worked out on first use: articles key the render caches, looked up on every render.
     _hash: int | None = field(default=None, init=False, compare=False, repr=False)
     _calls: tuple[Call, ...] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.body.__class__ is not Body:
+            object.__setattr__(self, "body", Body(self.body))
 
     def __hash__(self) -> int:
         found = self._hash
@@ -76,7 +182,8 @@ class Article:
         """The body's shortcode calls, in order (worked out once: each render of the article asks)."""
         found = self._calls
         if found is None:
-            found = tuple(part for part in self.body if isinstance(part, Call))
+            body = self.body
+            found = body.calls if isinstance(body, Body) else tuple(p for p in body if isinstance(p, Call))
             object.__setattr__(self, "_calls", found)
         return found
 
