@@ -418,11 +418,12 @@ async def test_watched_reloads_skip_folders_the_watcher_saw_no_change_in(
     await until_watching(config, reloader)
     await asyncio.sleep(ChangeLog.SETTLING + 0.2)  # scans from now on are covered by the watch
     await _watch_reload(client, reloader, lambda: config.write_bytes(config.read_bytes()))
-    unread = cache.parses.folders_unread
+    unread, walks = cache.parses.folders_unread, cache.parses.stat_walks
     match = config.parent / "feeds" / "sport" / "match.md"
     await _watch_reload(client, reloader, lambda: match.write_text(article("Final"), encoding="utf-8"))
     assert cache.parses.folders_unread > unread  # news: not even listed
     assert cache.parses.files_unread >= 1  # sport/other.md: not stat-ed
+    assert cache.parses.stat_walks == walks  # nor sport as a whole, to learn what the watcher reported
     rss = await client.get("/feeds/sport.rss")
     assert "Final" in await rss.text()
     same_content(reloader.holder.current, build_snapshot(config))

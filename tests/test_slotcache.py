@@ -146,7 +146,7 @@ def test_a_cap_reached_mid_page_stops_the_unit_in_every_render(make_site: SiteFa
         for used, placed in ((3, 2), (1, 4), (5, 0), (3, 2)):  # the counts of successive windows
             caps = CapView({("4", "capped", "public", SERVED): used})
             expected = fresh(snapshot, page, public, caps)
-            assert [ad.unit for ad in expected[1]] == ["capped"] * placed + ["other"] * (6 - placed)
+            assert [unit for _, unit, _, _ in expected[1]] == ["capped"] * placed + ["other"] * (6 - placed)
             for _ in range(2):
                 assert kept(snapshot, page, public, memo, caps) == expected
         assert kept(snapshot, page, public, memo) == fresh(snapshot, page, public), "no caps judged: all placed"

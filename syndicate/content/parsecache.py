@@ -184,6 +184,7 @@ class ParseCache:
         self.folders_kept = 0  # folders taken whole
         self.folders_unread = 0  # of those, folders taken whole without a stat (the watcher saw no change)
         self.files_unread = 0  # files of other folders taken as they were without a stat, likewise
+        self.stat_walks = 0  # folders whose every file was stat-ed to see whether the folder changed
 
     @property
     def empty(self) -> bool:
@@ -224,10 +225,12 @@ class ParseCache:
         return prior.outcome
 
     def unchanged_folder(self, folder: Path, names: list[str], inputs: ArticleInputs) -> FolderOutcome | None:
-        """The folder's outcome from the last build when no file in it changed (one ``lstat`` each)."""
+        """The folder's outcome from the last build when no file in it changed (one ``lstat`` each). Not
+        tried when the watcher reported a change in it: the walk that follows stats only what it reported."""
         prior = self._kept.get(folder)
         if (
-            prior is None
+            self._walk_changed
+            or prior is None
             or prior.outcome is None
             or prior.inputs != inputs
             or len(names) != len(prior.names)
@@ -235,6 +238,7 @@ class ParseCache:
         ):
             return None
         base = str(folder)
+        self.stat_walks += 1
         try:
             stats = tuple(stat_key(os.lstat(os.path.join(base, name))) for name in names)
         except OSError:
