@@ -8,6 +8,7 @@ import errno
 import os
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from syndicate.problems import ProblemList
@@ -69,8 +70,42 @@ def decoded_text(path: Path, data: bytes, limit: int, problems: ProblemList) -> 
         return None
 
 
-def read_text(path: Path, root: Path, problems: ProblemList, limit: int) -> str | None:
-    """A content file's text, or None with a problem: outside ``root``, too large, not UTF-8."""
+@dataclass(frozen=True, slots=True)
+class ResolvedFolder:
+    """Whether a folder's real path lies inside the content root, resolved once for all the files read from
+    it: resolving each file's own path stats every component of it, most of the cost of reading a small file."""
+
+    folder: Path
+    inside: bool
+
+    @classmethod
+    def of(cls, folder: Path, root: Path) -> ResolvedFolder:
+        return cls(folder, Path(os.path.realpath(folder)).is_relative_to(root.resolve()))
+
+
+def read_text(
+    path: Path, root: Path, problems: ProblemList, limit: int, within: ResolvedFolder | None = None
+) -> str | None:
+    """A content file's text, or None with a problem: outside ``root``, too large, not UTF-8.
+
+    ``within``: ``path``'s folder, already resolved; a regular file in it (no link) is then read without
+    resolving its path again (its real path is the folder's and its name)."""
+    if within is not None and within.inside and path.parent == within.folder:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode):
+            if info.st_size > limit:
+                problems.error(path, 0, f"file is {info.st_size} bytes, over the {limit}-byte limit; skipped")
+                return None
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as exc:
+                problems.error(path, 0, f"cannot read: {exc.strerror or exc}")
+                return None
+            return _decoded(path, data, problems)
     try:
         real = path.resolve(strict=True)
         if not real.is_relative_to(root.resolve()):
@@ -84,6 +119,10 @@ def read_text(path: Path, root: Path, problems: ProblemList, limit: int) -> str 
     except OSError as exc:
         problems.error(path, 0, f"cannot read: {exc.strerror or exc}")
         return None
+    return _decoded(path, data, problems)
+
+
+def _decoded(path: Path, data: bytes, problems: ProblemList) -> str | None:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -22,6 +22,7 @@ MAX_NODES = 100_000
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 100  # nesting levels; far beyond any real file, far below Python's recursion limit
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_STR = "tag:yaml.org,2002:str"
 
 
 class YMap(dict[str, Any]):
@@ -67,6 +68,8 @@ class _Converter:
             self.depth -= 1
 
     def scalar(self, node: ScalarNode) -> Any:
+        if node.tag == _STR:  # what the constructor would return for text, without its bookkeeping
+            return node.value
         try:
             return self.scalars.construct_object(node, deep=True)
         except (ValueError, OverflowError, TypeError) as exc:

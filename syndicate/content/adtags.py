@@ -8,7 +8,7 @@ shown; ``check`` names the line of the ones that were probably meant as ads.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from syndicate.shortcodes import Shortcode
 
@@ -76,7 +76,7 @@ def unpaired_openers(
     return notes
 
 
-_LINK_OR_MARKER = r'<(/?)(a)(?![\w-])(?:[^"<>]++|"[^"]*+")*+>'
+_LINK = re.compile(r'<(/?)(a)(?![\w-])(?:[^"<>]++|"[^"]*+")*+>')
 
 
 def move_out_of_links(html: str, marker: re.Pattern[str]) -> str:
@@ -85,13 +85,12 @@ def move_out_of_links(html: str, marker: re.Pattern[str]) -> str:
     ``html`` is sanitised (well-formed, links never nested, attribute values in double quotes)."""
     if "<a" not in html or marker.search(html) is None:
         return html
-    scanner = re.compile(rf"{_LINK_OR_MARKER}|(?P<marker>{marker.pattern})")
     out: list[str] = []
     pending: list[str] = []
     done = 0
     inside = False
-    for match in scanner.finditer(html):
-        if match.group("marker") is not None:
+    for match, is_link in _leftmost(html, _LINK, marker):
+        if not is_link:
             if inside:
                 out.append(html[done : match.start()])
                 pending.append(match.group())
@@ -103,3 +102,24 @@ def move_out_of_links(html: str, marker: re.Pattern[str]) -> str:
             pending, done = [], match.end()
     out += [html[done:], *(" " + found for found in pending)]
     return "".join(out)
+
+
+def _leftmost(text: str, first: re.Pattern[str], second: re.Pattern[str]) -> Iterator[tuple[re.Match[str], bool]]:
+    """The matches ``first|second`` would find, each with whether ``first`` made it: at the leftmost place
+    either matches, ``first`` before ``second``, then on from the match's end. Searched apart, each
+    expression skips ahead on its literal start; joined, the engine would try both at every character."""
+    pos = 0
+    a = first.search(text)
+    b = second.search(text)
+    while a is not None or b is not None:
+        if a is not None and (b is None or a.start() <= b.start()):
+            yield a, True
+            pos = a.end()
+        else:
+            assert b is not None
+            yield b, False
+            pos = b.end()
+        if a is not None and a.start() < pos:
+            a = first.search(text, pos)
+        if b is not None and b.start() < pos:
+            b = second.search(text, pos)

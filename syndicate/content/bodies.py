@@ -41,6 +41,8 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 _HTML_SPACE = re.compile(r"[ \t\n\f\r]+")  # what HTML collapses (not U+00A0)
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
+_MARKER_PREFIX = "SYNDSC"  # how every placeholder starts (a nonce and its number follow)
+_KEPT_URLS = 50_000  # URL attribute values remembered as checked and made absolute (links repeat across a site)
 SUMMARY_CHARS = 280  # a derived summary's length at most, before its ellipsis
 
 _markdown = MarkdownIt("commonmark", {"typographer": False, "html": True}).enable("table").enable("strikethrough")
@@ -76,10 +78,12 @@ class BodyRenderer:
         self.guard_with_spaces = (
             re.compile(rf"[ \t\r\n]*(?:(?:{self.guard.pattern})[ \t\r\n]*)+", re.IGNORECASE) if self.guard else None
         )
+        self._urls: dict[tuple[str, str], str | None] = {}  # (attribute, value) -> its filtered value
+        self._absolute: dict[str, str] = {}  # a URL as written -> made absolute
         nonce = secrets.token_hex(6)
-        self.marker = re.compile(rf"SYNDSC{nonce}N(\d+)E")
-        self.marker_format = f"SYNDSC{nonce}N{{}}E"
-        self.unautop = re.compile(rf"<p>(?:\s|\xa0|&nbsp;)*(SYNDSC{nonce}N(\d+)E)(?:\s|\xa0|&nbsp;)*</p>\n?")
+        self.marker = re.compile(rf"{_MARKER_PREFIX}{nonce}N(\d+)E")
+        self.marker_format = f"{_MARKER_PREFIX}{nonce}N{{}}E"
+        self.unautop = re.compile(rf"<p>(?:\s|\xa0|&nbsp;)*({_MARKER_PREFIX}{nonce}N(\d+)E)(?:\s|\xa0|&nbsp;)*</p>\n?")
         self.cleaner = nh3.Cleaner(
             tags=ALLOWED_TAGS,
             clean_content_tags={
@@ -104,24 +108,46 @@ class BodyRenderer:
         )
 
     def _filter_attribute(self, tag: str, attribute: str, value: str) -> str | None:
-        value = self.marker.sub("", value)
+        """The sanitiser's attribute hook. URL attributes are remembered by value: resolving and checking
+        a URL (``urljoin``, ``urlsplit``) cost more than sanitising the rest of a body, and an article's
+        links are mostly the site's own, the same in many articles."""
+        if attribute not in URL_ATTRIBUTES:
+            return self.marker.sub("", value) if _MARKER_PREFIX in value else value
+        key = (attribute, value)
+        try:
+            return self._urls[key]
+        except KeyError:
+            pass
+        if len(self._urls) >= _KEPT_URLS:
+            self._urls.clear()
+        filtered = self._urls[key] = self._filter_url(attribute, self.marker.sub("", value))
+        return filtered
+
+    def _filter_url(self, attribute: str, value: str) -> str | None:
         if attribute == "srcset":  # not a URL attribute to the sanitiser: each candidate is checked here
             return rewrite_srcset(value, self._safe_absolute)
-        if attribute in URL_ATTRIBUTES:
-            url = self.absolute(value)
-            return url if _safe_url(url) else None
-        return value
+        url = self.absolute(value)
+        return url if _safe_url(url) else None
 
     def _safe_absolute(self, url: str) -> str | None:
         url = self.absolute(url)
         return url if url and _safe_url(url) else None
 
     def absolute(self, url: str) -> str:
-        """Resolve ``url`` against the site; fragments and mailto links stay as they are."""
-        url = url.strip()
-        if not url or url.startswith("#"):
-            return url
-        return urljoin(self.base, url)
+        """Resolve ``url`` against the site; fragments and mailto links stay as they are.
+
+        Remembered by value (``urljoin`` takes microseconds, and authors, images and links repeat)."""
+        try:
+            return self._absolute[url]
+        except KeyError:
+            pass
+        if len(self._absolute) >= _KEPT_URLS:
+            self._absolute.clear()
+        stripped = url.strip()
+        resolved = self._absolute[url] = (
+            stripped if not stripped or stripped.startswith("#") else urljoin(self.base, stripped)
+        )
+        return resolved
 
     def render(self, source: str, is_markdown: bool, first_line: int = 1) -> RenderedBody:
         """``source`` as segments; ``first_line`` is the body's line in its file, for call lines.

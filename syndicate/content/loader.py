@@ -20,7 +20,7 @@ from syndicate.content.bodies import BodyError, BodyRenderer
 from syndicate.content.model import Article, Author, Feed, Image, newest_first
 from syndicate.content.parsecache import ArticleInputs, FolderOutcome, ParseCache
 from syndicate.fields import MAX_PIXELS, Fields
-from syndicate.files import read_text
+from syndicate.files import ResolvedFolder, read_text
 from syndicate.fleet.objects import shared_articles
 from syndicate.ingest.upstream_config import read_upstream
 from syndicate.problems import LoadError, ProblemList
@@ -245,8 +245,9 @@ class ContentLoader:
         uids: dict[str, Path] = {}
         independent = not shared  # and no article refused for an id an earlier folder holds
         sources: list[str | Path] = [*names, *shared]
+        within = ResolvedFolder.of(folder, self.config.feeds_dir)
         for source in sources:
-            article = self._folder_article(folder, source, cacheable)
+            article = self._folder_article(folder, source, cacheable, within)
             if article is None:
                 continue
             path = article.path
@@ -271,7 +272,9 @@ class ContentLoader:
             self.cache.folder_done(folder, names, self.inputs, outcome, independent)
         return found
 
-    def _folder_article(self, folder: Path, source: str | Path, cacheable: bool) -> Article | None:
+    def _folder_article(
+        self, folder: Path, source: str | Path, cacheable: bool, within: ResolvedFolder | None = None
+    ) -> Article | None:
         """A file of ``folder`` by name (or a shared article by path): one the watcher saw no change to is
         taken from the cache before any path is made for it (a folder holds thousands)."""
         if isinstance(source, Path):
@@ -280,9 +283,12 @@ class ContentLoader:
             record = self.cache.unreported(source, folder.name, self.inputs, self.problems)
             if record is not None:
                 return record.article
-        return self.load_article(folder / source, folder.name, cacheable)
+        return self.load_article(folder / source, folder.name, cacheable, within)
 
-    def load_article(self, path: Path, feed: str, cacheable: bool = True) -> Article | None:
+    def load_article(
+        self, path: Path, feed: str, cacheable: bool = True, within: ResolvedFolder | None = None
+    ) -> Article | None:
+        """``within``: ``path``'s folder, resolved once for all its files (see ``read_text``)."""
         root = path.parent.parent  # feeds/, or the shared store's copy of it
         if self.cache is not None and cacheable and root == self.config.feeds_dir:
             return self.cache.load(
@@ -290,10 +296,10 @@ class ContentLoader:
                 feed,
                 self.inputs,
                 self.problems,
-                lambda p, problems: read_text(p, root, problems, MAX_ARTICLE_BYTES),
+                lambda p, problems: read_text(p, root, problems, MAX_ARTICLE_BYTES, within),
                 lambda text, problems: self._reporting_to(problems).parse_article(text, path, feed),
             )
-        text = read_text(path, root, self.problems, MAX_ARTICLE_BYTES)
+        text = read_text(path, root, self.problems, MAX_ARTICLE_BYTES, within)
         if text is None:
             return None
         return self.parse_article(text, path, feed)
