@@ -24,6 +24,7 @@ from syndicate.ads.resolver import AD_TAGS
 from syndicate.config import Config, load_config, read_config
 from syndicate.content.bodies import BodyRenderer
 from syndicate.content.diskcache import DiskCache
+from syndicate.content.firstparse import parse_in_workers
 from syndicate.content.index import FilterKey, SubfeedMemo, filtered_feeds, published_feeds, scheduled_articles
 from syndicate.content.loader import ContentLoader, feed_folders
 from syndicate.content.model import Article, Feed
@@ -161,8 +162,12 @@ def build_snapshot(
     parsed_before = cache.parses.parsed if cache else 0
     loader = ContentLoader(config, renderer, problems, cache.parses if cache else None)
     disk = cache.on_disk(config) if cache is not None else None
-    if disk is not None and cache is not None and cache.parses.empty and config.feeds_dir.is_dir():
-        cache.parses.seed(disk.load(feed_folders(config.feeds_dir), loader.inputs), loader.inputs)
+    if cache is not None and cache.parses.empty and config.feeds_dir.is_dir():
+        folders = feed_folders(config.feeds_dir)
+        kept = disk.load(folders, loader.inputs) if disk is not None else {}
+        kept, parsed_elsewhere = parse_in_workers(config, loader.inputs, folders, kept)  # a first start: many
+        cache.parses.parsed += parsed_elsewhere
+        cache.parses.seed(kept, loader.inputs)
     feeds = loader.load()
     if disk is not None and cache is not None:
         disk.save(cache.parses.kept)

@@ -192,7 +192,7 @@ class DiskCache:
         blobs: list[bytes] = []
         for name, record in parses.records.items():
             blob = on_disk.get(name) if on_disk is not None and before.get(name) is record else None
-            if blob is None and (row := _encoded(feed_folder, name, record)) is not None:
+            if blob is None and (row := encoded_row(feed_folder, name, record)) is not None:
                 blob = marshal.dumps(row, MARSHAL_VERSION)
             if blob is not None:
                 written[name] = record
@@ -261,16 +261,17 @@ def _decoded(data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs)
             row = marshal.loads(blob)
             if row[0] != name:
                 return None
-            records[name] = _record(row, feed_folder, inputs)
+            records[name] = decoded_row(row, feed_folder, inputs)
         return records
     except (ValueError, TypeError, EOFError, KeyError, IndexError):  # a well-formed file of another shape
         return None
 
 
-# The encoding: plain tuples in field order. A change here changes the package's sources, so the key.
+# The encoding: plain tuples in field order (also how worker processes send their parses: firstparse.py).
+# A change here changes the package's sources, so the key.
 
 
-def _encoded(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
+def encoded_row(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
     article = _encoded_article(record.article, feed_folder / name) if record.article is not None else None
     if record.article is not None and article is None:
         return None  # not representable: left out, so parsed again at the next start
@@ -278,7 +279,7 @@ def _encoded(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | 
     return (name, record.stat, record.read_ns, record.text_hash, record.feed, article, problems)
 
 
-def _record(row: tuple[Any, ...], feed_folder: Path, inputs: ArticleInputs) -> Parsed:
+def decoded_row(row: tuple[Any, ...], feed_folder: Path, inputs: ArticleInputs) -> Parsed:
     name, stat, read_ns, text_hash, feed, article, problems = row
     return Parsed(
         tuple(stat),

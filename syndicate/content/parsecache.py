@@ -249,6 +249,12 @@ class ParseCache:
         self.folders_kept += 1
         return prior.outcome
 
+    def walked(self) -> dict[str, Parsed]:
+        """The records of the files loaded since the folder walk began, taken out of the walk (for a
+        worker process, which parses a share of a folder and keeps nothing)."""
+        records, self._walking = self._walking, {}
+        return records
+
     def folder_done(
         self, folder: Path, names: list[str], inputs: ArticleInputs, outcome: FolderOutcome, independent: bool
     ) -> None:
