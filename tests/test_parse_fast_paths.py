@@ -6,12 +6,13 @@ import os
 import re
 from pathlib import Path
 
+import lxml.html
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.content.adtags import move_out_of_links
-from syndicate.content.bodies import BodyRenderer
+from syndicate.content.bodies import BodyRenderer, html_text
 from syndicate.files import ResolvedFolder, read_text
 from syndicate.problems import ProblemList
 from syndicate.textclean import clean_text
@@ -156,3 +157,25 @@ def test_a_folder_that_resolves_outside_the_root_reads_nothing_from_it(tmp_path:
     assert not within.inside
     assert read_text(root / "news" / "a.md", root, problems, 100, within) is None
     assert [p.message for p in problems] == ["points outside the content folder (symlink?); skipped"]
+
+
+_MARKUP = st.sampled_from(
+    [
+        *(" ", "\n", "\xa0", "\t", "word", "é", "&amp;", "&nbsp;", "&lt;", "<p>", "</p>", "<br>", "<hr>", "<b>"),
+        *("</b>", "<ul><li>", "</li>", "<table>", "<td>", "<!-- c -->", "<title>t</title>", "<meta>", "<html>"),
+        *("<body>", "</body>", "<head>", "<!doctype html>", "<script>x</script>", "<a href='#'>", "</a>", "<"),
+    ]
+)
+
+
+@given(st.lists(_MARKUP, min_size=1, max_size=25).map("".join))
+def test_the_text_of_markup_is_what_a_fragment_of_it_holds(html: str) -> None:
+    if not html.strip():
+        return
+    try:
+        expected = str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
+    except Exception as exc:  # what the fragment parse raises, the text raises too
+        with pytest.raises(type(exc)):
+            html_text(html)
+        return
+    assert html_text(html) == expected

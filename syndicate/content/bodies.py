@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import nh3
+from lxml import etree
 from markdown_it import MarkdownIt
 
 from syndicate import shortcodes
@@ -248,6 +249,23 @@ def _text_content(segments: Iterable[Segment]) -> str:
     html = " ".join(s if isinstance(s, str) else escape(s.text) for s in segments)
     if not html.strip():
         return ""
+    return html_text(html)
+
+
+_STRING = etree.XPath("string()", smart_strings=False)
+_WHOLE_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE)  # what lxml.html parses unwrapped
+
+
+def html_text(html: str) -> str:
+    """``fragment_fromstring(html, create_parent="div").text_content()``, read off the parsed body instead of
+    moving its children into a new element one by one (a Python object made for each)."""
+    if not _WHOLE_DOCUMENT.match(html):
+        bodies = lxml.html.document_fromstring(f"<html><body>{html}</body></html>").findall("body")
+        if len(bodies) == 1:
+            body = bodies[0]
+            text: str = _STRING(body)
+            lead = body.text
+            return text[len(lead) :] if lead and not lead.strip() else text  # blank leading text is left out
     return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
 
 
