@@ -71,7 +71,7 @@ class Shortcode:
 class _Tags:
     """Registered names in registration order, which decides between names that are prefixes of each other."""
 
-    __slots__ = ("initials", "known", "longest", "rank", "sizes")
+    __slots__ = ("initials", "known", "longest", "rank", "sizes", "subsets")
 
     def __init__(self, names: Iterable[str]) -> None:
         self.rank: dict[str, int] = {}
@@ -82,11 +82,18 @@ class _Tags:
         self.longest = self.sizes[-1] if self.sizes else 0
         self.known: dict[str, list[str]] = {}
         self.initials = frozenset(name[0] for name in self.rank)
+        self.subsets: dict[frozenset[str], _Tags] = {}  # seen_in's answers, by the names it kept
 
     def seen_in(self, text: str) -> _Tags:
         """Keep the names that occur right after a `[`, the prefilter do_shortcode applies before matching."""
-        present = set(_TOKEN.findall(text))
-        return _Tags(name for name in self.rank if name in present)
+        present = self.rank.keys() & set(_TOKEN.findall(text))
+        key = frozenset(present)
+        subset = self.subsets.get(key)
+        if subset is None:
+            if len(self.subsets) >= _KEPT_TAGS:
+                self.subsets.clear()
+            subset = self.subsets[key] = _Tags(name for name in self.rank if name in present)
+        return subset
 
     def at(self, text: str, pos: int) -> list[str]:
         """Names that can start at pos (not followed by a word character or hyphen), best first; reads few chars."""
@@ -97,6 +104,8 @@ class _Tags:
             return []
         word = run.group()
         if word not in self.known:
+            if len(self.known) >= _KEPT_WORDS:
+                self.known.clear()
             found = [
                 word[:size]
                 for size in self.sizes
@@ -104,6 +113,26 @@ class _Tags:
             ]
             self.known[word] = sorted(found, key=self.rank.__getitem__)
         return self.known[word]
+
+
+_KEPT_WORDS = 4096  # at()'s answers kept per name set (the set is kept across texts)
+_KEPT_TAGS = 64  # name sets remembered, per set and for seen_in: a renderer passes the same set every time
+_kept_tags: dict[int, tuple[Iterable[str], _Tags]] = {}
+
+
+def _tags_of(names: Iterable[str]) -> _Tags:
+    """``_Tags(names)``, made once for an immutable collection passed again (by identity: the rank follows
+    the very order that object iterates in)."""
+    if not isinstance(names, (frozenset, tuple)):
+        return _Tags(names)
+    kept = _kept_tags.get(id(names))
+    if kept is not None and kept[0] is names:
+        return kept[1]
+    if len(_kept_tags) >= _KEPT_TAGS:
+        _kept_tags.clear()
+    tags = _Tags(names)
+    _kept_tags[id(names)] = (names, tags)
+    return tags
 
 
 def _closers(text: str, tags: _Tags) -> dict[str, list[int]]:
@@ -143,7 +172,7 @@ def _scan(
     without its outer brackets. A lone extra bracket beside a call is left outside start:end. A tag in
     ``innermost`` only encloses text that opens none of those tags (see ``split``).
     """
-    tags = _Tags(names) if "[" in text else _Tags(())
+    tags = _tags_of(names) if "[" in text else _Tags(())
     if tags.rank:
         tags = tags.seen_in(text)
     last_bracket = text.rfind("]")

@@ -263,7 +263,7 @@ def html_text(html: str) -> str:
         bodies = lxml.html.document_fromstring(f"<html><body>{html}</body></html>").findall("body")
         if len(bodies) == 1:
             body = bodies[0]
-            text: str = _STRING(body)
+            text = str(_STRING(body))
             lead = body.text
             return text[len(lead) :] if lead and not lead.strip() else text  # blank leading text is left out
     return str(lxml.html.fragment_fromstring(html, create_parent="div").text_content())
