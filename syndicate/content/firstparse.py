@@ -111,6 +111,7 @@ _worker = _Worker()
 
 def _start_worker(config_path: Path, inputs: ArticleInputs) -> None:
     gc.freeze()  # what a forked worker inherits is never garbage of its own: keep collections off it
+    gc.enable()  # forked while the build had collections off: a worker collects its own cycles
     from syndicate.snapshot import body_renderer  # the renderer a build makes (snapshot imports this module)
 
     config = load_config(config_path)
