@@ -4,7 +4,8 @@
 
 Starts ``syndicate serve`` (file watcher on) on a generated site and measures, over real HTTP:
 
-- cold start: process start to ``/healthz`` answering 200, the whole Snapshot built;
+- cold start: process start to ``/healthz`` answering 200, the whole Snapshot built (``--first-start``: with
+  the parse cache removed first, so every article is parsed, as on a site's first start);
 - edit to live: one article rewritten on disk to the moment its feed serves the new text
   (the watcher's 100 ms debounce included);
 - admin PUT: ``PUT /admin/adspaces/5`` sent to its answer (written, reloaded, swapped);
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 import urllib.request
@@ -37,6 +39,8 @@ from corpus import Corpus, build_corpus, write_config
 from probes import Latencies, median
 from report import Target, at_most, fmt, summary, table
 from servers import Processes, Server, free_port, wait_healthy
+
+from syndicate.snapshot import PARSE_CACHE_DIR
 
 CORPORA = Path("/tmp/syndicate-bench-corpus")
 ADMIN_TOKEN = "bench-reload-admin-token-0123456789abcdef"
@@ -178,10 +182,15 @@ async def measure(server: Server, corpus: Corpus, rounds: int) -> tuple[Latencie
     return idle, result
 
 
-def run_reloads(articles: int, feeds: int = 10, rounds: int = 3, corpora: Path = CORPORA) -> list[ReloadRow]:
-    """Start a server on the ``articles``-article site, measure, stop it; the figures as rows."""
+def run_reloads(
+    articles: int, feeds: int = 10, rounds: int = 3, corpora: Path = CORPORA, first_start: bool = False
+) -> list[ReloadRow]:
+    """Start a server on the ``articles``-article site, measure, stop it; the figures as rows.
+    ``first_start``: remove the parse cache the last run wrote before starting."""
     port = free_port()
     corpus = cached_corpus(articles, feeds, port, corpora)
+    if first_start:
+        shutil.rmtree(corpus.root / "data" / PARSE_CACHE_DIR, ignore_errors=True)
     log = corpus.root / "serve.log"
     env = {"SYNDICATE_ADMIN_TOKEN": ADMIN_TOKEN}
     with Processes() as procs:
@@ -201,7 +210,7 @@ def run_reloads(articles: int, feeds: int = 10, rounds: int = 3, corpora: Path =
     during = Latencies(tuple(measured.during))
     ratio = during.p99 / idle.p99
     return [
-        ReloadRow("cold start", cold, " s", 30.0, f"{articles:,} articles"),
+        ReloadRow("cold start", cold, " s", 30.0, f"{articles:,} articles" + (", first start" if first_start else "")),
         ReloadRow(
             "edit to live",
             median(measured.live_s),
@@ -233,9 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--articles", type=int, default=10_000)
     p.add_argument("--feeds", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--first-start", action="store_true", help="remove the parse cache first: every article parsed")
     args = p.parse_args(argv)
     print(f"command: python bench/bench_reload.py {' '.join(sys.argv[1:])}".rstrip(), flush=True)
-    rows = run_reloads(args.articles, args.feeds, args.rounds)
+    rows = run_reloads(args.articles, args.feeds, args.rounds, first_start=args.first_start)
     print_rows(rows)
     return 0 if all(t.ok is not False for r in rows if (t := r.target) is not None) else 1
 
