@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import sys
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 from syndicate.ads.selection import Slot
 from syndicate.formats import FORMATS
 from syndicate.formats.assembly import Fragment, FragmentCache
-from syndicate.snapshot import Snapshot
+from syndicate.serving import tune_for_serving
+from syndicate.snapshot import Snapshot, build_snapshot
 from syndicate.tracking.links import SignedLinks
 from syndicate.tracking.tokens import Claim
 from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, SNAPSHOTS
@@ -79,3 +81,28 @@ def test_the_fragment_cache_forgets_every_article_it_no_longer_holds(
         assert found is None or found in given_for[(fmt, index)]
     cache.clear()
     assert len(cache.numbers) == 0
+
+
+async def test_a_swap_freezes_the_new_snapshot_without_a_full_collection(client: AppClient, sample: Snapshot) -> None:
+    """A swap runs on the event loop: a full collection there walks every object not yet frozen (the new
+    Snapshot's, tens of ms at 100,000 articles), a stall for every request in flight."""
+    switch = sys.getswitchinterval()
+    tune_for_serving(client.app)
+    sys.setswitchinterval(switch)
+    generations: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    new = build_snapshot(sample.config.path)
+    before = gc.get_freeze_count()
+    gc.callbacks.append(seen)
+    try:
+        client.app[SNAPSHOTS].replace(new)
+        frozen = gc.get_freeze_count() - before
+    finally:
+        gc.callbacks.remove(seen)
+        gc.unfreeze()
+    assert 2 not in generations
+    assert frozen > 0  # the new Snapshot is frozen all the same
