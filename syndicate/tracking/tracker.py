@@ -97,12 +97,15 @@ class Tracker:
         audience = served[0].audience
         agent = Agent.PARTNER if audience != PUBLIC_ID else classify(user_agent)
         day = self.buffer.today()
-        memo = self._served_keys.get((id(served), agent))
+        memo = self._served_keys.get((id(served), agent)) if type(served) is tuple else None
         if memo is None or memo[0] is not served or memo[1] != day:
             pairs = (
                 *((CountKey(day, p.space, p.unit, p.audience, Kind.SERVED, agent), p.n) for p in served),
                 (CountKey(day, "", "", audience, Kind.FETCH, agent), 1),
             )
+            if type(served) is not tuple:  # a list can change under the same identity: never remembered
+                self.buffer.add_counts(pairs)
+                return
             if len(self._served_keys) >= MAX_SERVED_KEYS:
                 self._served_keys.clear()
             memo = self._served_keys[(id(served), agent)] = (served, day, pairs)
