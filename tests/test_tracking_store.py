@@ -10,6 +10,7 @@ import pytest
 
 from syndicate.ads.resolver import Placed
 from syndicate.tracking import stats
+from syndicate.tracking.bots import classify
 from syndicate.tracking.events import CountKey, EventBuffer, Kind
 from syndicate.tracking.replays import RecentClients
 from syndicate.tracking.store import FILE_NAME, SqliteStore
@@ -130,3 +131,27 @@ async def test_disabled_tracker_counts_nothing(tmp_path: Path) -> None:
     assert not tracker.record(Kind.CLICK, Claim("4", "a", "public", "x", 1, "https://a.test/"), "t", "", "c")
     await tracker.stop()
     assert not (tmp_path / FILE_NAME).exists()
+
+
+def test_served_counts_follow_the_day_the_agent_and_a_changed_list(tmp_path: Path) -> None:
+    tracker = Tracker(SqliteStore(tmp_path / FILE_NAME), flush_seconds=3600, dedupe_seconds=0)
+    days = iter(["2024-05-01", "2024-05-01", "2024-05-01", "2024-05-02"])
+    tracker.buffer.today = lambda: next(days)
+    served = (Placed("4", "a", "public", 2),)  # one cached variant's placements, served again and again
+    tracker.record_served(served, "Mozilla/5.0 (X11) Firefox/125.0")
+    tracker.record_served(served, "Mozilla/5.0 (X11) Firefox/125.0")
+    tracker.record_served(served, "curl/8.0")  # another agent class: counters of its own
+    tracker.record_served(served, "Mozilla/5.0 (X11) Firefox/125.0")  # after midnight: the new day's counters
+    counts = tracker.buffer.take()
+    assert {(k.day, k.agent): n for k, n in counts.items() if k.kind == Kind.SERVED} == {
+        ("2024-05-01", "browser"): 4,
+        ("2024-05-01", classify("curl/8.0")): 2,
+        ("2024-05-02", "browser"): 2,
+    }
+    assert sum(n for k, n in counts.items() if k.kind == Kind.FETCH) == 4
+    placements = [Placed("5", "b", "public", 1)]
+    tracker.buffer.today = lambda: DAY
+    tracker.record_served(placements, "")
+    placements[0] = Placed("6", "c", "public", 1)  # the same list, changed: counted as it is now
+    tracker.record_served(placements, "")
+    assert {k.space for k in tracker.buffer.take() if k.kind == Kind.SERVED} == {"5", "6"}

@@ -34,6 +34,9 @@ class CountKey(NamedTuple):
     agent: str  # a bots.Agent value
 
 
+#: Counters with what to add to each.
+CountPairs = tuple[tuple[CountKey, int], ...]
+
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -72,6 +75,17 @@ class EventBuffer:
             counts[key] = n
         else:
             self.drop(n)
+
+    def add_counts(self, pairs: CountPairs) -> None:
+        """``add`` for counters already made (``Tracker.record_served`` keeps them per cached variant)."""
+        counts = self.counts
+        for key, n in pairs:
+            if key in counts:
+                counts[key] += n
+            elif len(counts) < self.limit:
+                counts[key] = n
+            else:
+                self.drop(n)
 
     def take(self) -> dict[CountKey, int]:
         """Everything held, with the dropped count as its own counter; the buffer starts empty again."""

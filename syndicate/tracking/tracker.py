@@ -22,7 +22,7 @@ from syndicate.metrics import store_call
 from syndicate.partners import PUBLIC_ID
 from syndicate.tracking.bots import Agent, classify
 from syndicate.tracking.caps import CapState
-from syndicate.tracking.events import EventBuffer, Kind
+from syndicate.tracking.events import CountKey, CountPairs, EventBuffer, Kind
 from syndicate.tracking.replays import RecentClients
 from syndicate.tracking.store import Store
 from syndicate.tracking.tokens import Claim
@@ -46,6 +46,9 @@ class UniqueEvents(Protocol):
 
     def pending(self) -> int: ...
 
+
+#: Cached variants whose counters ``record_served`` remembers at most (then it starts over).
+MAX_SERVED_KEYS = 4096
 
 #: A store error is logged when it first happens or changes, then at most this often.
 ERROR_LOG_SECONDS = 60.0
@@ -75,6 +78,10 @@ class Tracker:
         self._caps_error: str | None = None
         #: With a shared store: clicks and pixels are counted once across the fleet (``fleet/replays.py``).
         self.replays: UniqueEvents | None = None
+        #: The counters each cached variant's placements bump, by (the ``served`` tuple's identity, agent
+        #: class): worked out once a day for each, not on every response. Each entry keeps its tuple alive,
+        #: so no other tuple can take its identity while it is remembered.
+        self._served_keys: dict[tuple[int, str], tuple[Sequence[Placed], str, CountPairs]] = {}
 
     # -- recording: on the event loop, never blocks ------------------------------------------
 
@@ -89,10 +96,20 @@ class Tracker:
             return
         audience = served[0].audience
         agent = Agent.PARTNER if audience != PUBLIC_ID else classify(user_agent)
-        add = self.buffer.add
-        for placed in served:
-            add(Kind.SERVED, placed.space, placed.unit, placed.audience, agent, placed.n)
-        add(Kind.FETCH, "", "", audience, agent)
+        day = self.buffer.today()
+        memo = self._served_keys.get((id(served), agent)) if type(served) is tuple else None
+        if memo is None or memo[0] is not served or memo[1] != day:
+            pairs = (
+                *((CountKey(day, p.space, p.unit, p.audience, Kind.SERVED, agent), p.n) for p in served),
+                (CountKey(day, "", "", audience, Kind.FETCH, agent), 1),
+            )
+            if type(served) is not tuple:  # a list can change under the same identity: never remembered
+                self.buffer.add_counts(pairs)
+                return
+            if len(self._served_keys) >= MAX_SERVED_KEYS:
+                self._served_keys.clear()
+            memo = self._served_keys[(id(served), agent)] = (served, day, pairs)
+        self.buffer.add_counts(memo[2])
 
     def record(self, kind: Kind, claim: Claim, token: str, user_agent: str, client: str) -> bool:
         """A pixel load or a click; False when it was a replay (or tracking is off) and was not counted."""

@@ -9,11 +9,13 @@ Without a sink (tests, embedding) lines go to the ``syndicate.access`` logger.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import ClassVar, TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http import HttpVersion
 
 from syndicate.web.redaction import redact, redact_text, truncate_address
 from syndicate.web.state import SNAPSHOTS
@@ -68,6 +70,23 @@ class AccessLog:
             self.lines.clear()
 
 
+#: Request lines longer than this are redacted anew each time rather than remembered.
+_REMEMBERED_TARGET = 1024
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_line(method: str, target: str, version: HttpVersion) -> str:
+    return f"{method} {redact(target)} HTTP/{version.major}.{version.minor}"
+
+
+def request_line(method: str, target: str, version: HttpVersion) -> str:
+    """The request line as logged, its target redacted. Pollers send the same few lines again and again:
+    the redacted form of a short one is remembered (bounded)."""
+    if len(target) > _REMEMBERED_TARGET:
+        return f"{method} {redact(target)} HTTP/{version.major}.{version.minor}"
+    return _remembered_line(method, target, version)
+
+
 class KeylessAccessLogger(AbstractAccessLogger):
     """Combined Log Format plus the time taken, with keys and tracking tokens redacted (in the target and
     the Referer) and the client address cut to its network prefix."""
@@ -81,13 +100,13 @@ class KeylessAccessLogger(AbstractAccessLogger):
         if now != KeylessAccessLogger._second:  # formatting the time once a second is enough
             KeylessAccessLogger._second = now
             KeylessAccessLogger._stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
-        version = request.version
-        size = response.body_length
+        headers = request.headers
+        referer = headers.get("Referer")
+        target = request_line(request.method, request.raw_path, request.version)
         line = (
-            f'{logged_address(request)} - - [{self._stamp}] "{request.method} {redact(request.raw_path)} '
-            f'HTTP/{version.major}.{version.minor}" {response.status} {size or "-"} '
-            f'"{redact_text(request.headers.get("Referer", "-"))}" "{request.headers.get("User-Agent", "-")}" '
-            f"{time_taken * 1000:.1f}ms"
+            f'{logged_address(request)} - - [{self._stamp}] "{target}" '
+            f'{response.status} {response.body_length or "-"} "{"-" if referer is None else redact_text(referer)}" '
+            f'"{headers.get("User-Agent", "-")}" {time_taken * 1000:.1f}ms'
         )
         if self.sink is not None:
             self.sink.add(line)

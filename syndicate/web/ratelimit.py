@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from syndicate.config import RateLimit
 from syndicate.metrics import RATE_LIMITED
@@ -24,8 +25,10 @@ class Bucket:
     stamp: float
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """One bucket's answer. A named tuple: one is made for every request, and a frozen dataclass
+    costs a ``object.__setattr__`` per field."""
+
     allowed: bool
     limit: int
     remaining: int

@@ -89,6 +89,6 @@ def respond(variant: Variant, request: web.BaseRequest, admit: Admit | None = No
         response = web.Response(body=variant.gzipped, headers=made.gzip)
     else:
         response = web.Response(body=variant.body, headers=made.plain)
-    if extra:
-        response.headers.update(extra)
+    if extra:  # never one of the variant's own headers: added, not looked for
+        response.headers.extend(extra)
     return response

@@ -99,21 +99,23 @@ def wall_clock() -> float:
     return time.time()
 
 
-def rotation_window(snapshot: Snapshot) -> int:
-    """The rotation window a response is drawn in; always 0 under ``per_item``, whose items
-    keep the ads of their publication window, so one variant serves every window."""
+def rotation_window(snapshot: Snapshot, now: int | None = None) -> int:
+    """The rotation window a response is drawn in (at ``now``, else the wall clock); always 0 under
+    ``per_item``, whose items keep the ads of their publication window, so one variant serves every window."""
     ads = snapshot.config.ads
-    return int(wall_clock()) // ads.rotation_seconds if ads.rotation is Rotation.WINDOW else 0
+    if ads.rotation is not Rotation.WINDOW:
+        return 0
+    return (int(wall_clock()) if now is None else now) // ads.rotation_seconds
 
 
-def _caps(app: web.Application, snapshot: Snapshot) -> CapView | None:
-    """The counts caps are judged on in the current (wall-clock) rotation window, whatever ``ads.rotation`` is;
+def _caps(app: web.Application, snapshot: Snapshot, now: int) -> CapView | None:
+    """The counts caps are judged on in the rotation window of ``now``, whatever ``ads.rotation`` is;
     None without tracking."""
     state = app.get(CAPS)
     if state is None:
         return None
     seconds = snapshot.config.ads.rotation_seconds
-    return state.for_window(int(wall_clock()) // seconds * seconds)
+    return state.for_window(now // seconds * seconds)
 
 
 def render(
@@ -238,8 +240,9 @@ def variant_key(
     app: web.Application, snapshot: Snapshot, page: PageRequest, audience_id: str
 ) -> tuple[VariantKey, int, CapView | None]:
     """The variant's cache key, with the rotation window and the cap counts a render of it would use."""
-    window = rotation_window(snapshot)
-    caps = _caps(app, snapshot)
+    now = int(wall_clock())  # one reading for both: the window and the caps' window always agree
+    window = rotation_window(snapshot, now)
+    caps = _caps(app, snapshot, now)
     # A render reads the caps only through their state: it keys the variant (under per_item it stays the same
     # across windows until a capped unit nears or reaches its cap).
     cap_key = caps.state(snapshot.generation, snapshot.spaces, audience_id) if caps is not None else ()
