@@ -109,15 +109,15 @@ def loop_blocking(run: Run) -> list[Target]:
 
 
 def reload(run: Run) -> list[Target]:
-    """``bench/bench_reload.py`` on a corpus of the same size: cold start, edit to live, admin PUT, memory,
-    p99 during reloads against idle p99."""
+    """``bench/bench_reload.py`` on a corpus of the same size: a first start (every article parsed) and a
+    restart (from the parse cache on disk), edit to live, admin PUT, memory, p99 during reloads against idle p99."""
     section(
         f"Reload at {run.args.articles:,} articles: cold start, edit to live, admin PUT, memory, p99 during "
         f"reloads vs idle, {run.args.runs} rounds",
         f"python bench/bench_reload.py --articles {run.args.articles} "
-        f"--feeds {run.args.feeds} --rounds {run.args.runs}",
+        f"--feeds {run.args.feeds} --rounds {run.args.runs} --first-start",
     )
-    rows = bench_reload.run_reloads(run.args.articles, run.args.feeds, run.args.runs)
+    rows = bench_reload.run_reloads(run.args.articles, run.args.feeds, run.args.runs, first_start=True)
     print(table(["metric", "value", "detail"], [[r.metric, report.fmt(r.value, 2) + r.unit, r.detail] for r in rows]))
     return [t for r in rows if (t := r.target) is not None]
 
