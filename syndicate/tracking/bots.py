@@ -95,9 +95,15 @@ _FEED = re.compile("|".join(FEED_FETCHERS), re.IGNORECASE)
 
 @functools.cache
 def _bots() -> re.Pattern[str]:
-    """One alternation of every crawler pattern: compiled on first use (about 25 ms)."""
+    """One alternation of every crawler pattern: compiled once (25-70 ms), by ``prepare``."""
     patterns = (entry["pattern"] for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA)
     return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def prepare() -> None:
+    """Compile the crawler patterns now, before any request: the first response counted would
+    otherwise compile them on the event loop, a stall for every request in flight."""
+    _bots()
 
 
 def classify(user_agent: str) -> Agent:

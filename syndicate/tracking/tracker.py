@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from syndicate.ads.resolver import Placed
 from syndicate.metrics import store_call
 from syndicate.partners import PUBLIC_ID
+from syndicate.tracking import bots
 from syndicate.tracking.bots import Agent, classify
 from syndicate.tracking.caps import CapState
 from syndicate.tracking.events import CountKey, CountPairs, EventBuffer, Kind
@@ -216,6 +217,7 @@ class Tracker:
     async def start(self) -> None:
         """Open the store (a failure is logged, and retried at each flush) and start flushing."""
         if self.enabled:  # off: the store is only opened if someone asks for stats
+            await asyncio.to_thread(bots.prepare)
             try:
                 await self.in_store(self.store.open)
             except Exception as exc:

@@ -1,4 +1,6 @@
-"""What renders leave in the long-lived caches is invisible to the cycle collector.
+"""What could stall the event loop while serving: the cycle collector, and work done on first use.
+
+What renders leave in the long-lived caches is invisible to the cycle collector.
 
 A full collection walks every tracked object that is not frozen, on whichever thread triggers it,
 the event loop's included; the Snapshot is frozen after each build, but the caches fill after it.
@@ -11,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import sys
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,9 +25,11 @@ from syndicate.formats import FORMATS
 from syndicate.formats.assembly import Fragment, FragmentCache
 from syndicate.serving import tune_for_serving
 from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.tracking import bots
 from syndicate.tracking.links import SignedLinks
 from syndicate.tracking.tokens import Claim
-from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, SNAPSHOTS
+from syndicate.web.app import create_app
+from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, SNAPSHOTS, TRACKER
 from tests.conftest import AppClient
 
 PARTNER = {"Authorization": "Bearer partner-a-demo-key"}
@@ -106,3 +112,13 @@ async def test_a_swap_freezes_the_new_snapshot_without_a_full_collection(client:
         gc.unfreeze()
     assert 2 not in generations
     assert frozen > 0  # the new Snapshot is frozen all the same
+
+
+async def test_the_crawler_patterns_are_compiled_before_the_first_request(
+    aiohttp_client: Callable[..., Any], sample: Snapshot
+) -> None:
+    """Compiling them takes tens of ms: on the loop, at the first counted response, every request waited."""
+    bots._bots.cache_clear()
+    client = await aiohttp_client(create_app(sample))
+    assert client.app[TRACKER].enabled
+    assert bots._bots.cache_info().currsize == 1
