@@ -67,14 +67,7 @@ class EventBuffer:
         DROPPED_EVENTS.inc(n)
 
     def add(self, kind: Kind, space: str, unit: str, partner: str, agent: str, n: int = 1) -> None:
-        key = CountKey(self.today(), space, unit, partner, kind, agent)
-        counts = self.counts
-        if key in counts:
-            counts[key] += n
-        elif len(counts) < self.limit:
-            counts[key] = n
-        else:
-            self.drop(n)
+        self.add_counts(((CountKey(self.today(), space, unit, partner, kind, agent), n),))
 
     def add_counts(self, pairs: CountPairs) -> None:
         """``add`` for counters already made (``Tracker.record_served`` keeps them per cached variant)."""
