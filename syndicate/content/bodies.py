@@ -9,6 +9,7 @@ place (WordPress's ``shortcode_unautop``) and the body is split at placeholders.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterable
@@ -79,8 +80,10 @@ class BodyRenderer:
         self.guard_with_spaces = (
             re.compile(rf"[ \t\r\n]*(?:(?:{self.guard.pattern})[ \t\r\n]*)+", re.IGNORECASE) if self.guard else None
         )
-        self._urls: dict[tuple[str, str], str | None] = {}  # (attribute, value) -> its filtered value
-        self._absolute: dict[str, str] = {}  # a URL as written -> made absolute
+        # Remembered by value, one bounded cache each: resolving and checking a URL (``urljoin``, ``urlsplit``)
+        # cost more than sanitising the rest of a body, and links, images and authors repeat across a site.
+        self._kept_url = functools.lru_cache(maxsize=_KEPT_URLS)(self._url_attribute)
+        self.absolute = functools.lru_cache(maxsize=_KEPT_URLS)(self._absolute)
         nonce = secrets.token_hex(6)
         self.marker = re.compile(rf"{_MARKER_PREFIX}{nonce}N(\d+)E")
         self.marker_format = f"{_MARKER_PREFIX}{nonce}N{{}}E"
@@ -109,20 +112,13 @@ class BodyRenderer:
         )
 
     def _filter_attribute(self, tag: str, attribute: str, value: str) -> str | None:
-        """The sanitiser's attribute hook. URL attributes are remembered by value: resolving and checking
-        a URL (``urljoin``, ``urlsplit``) cost more than sanitising the rest of a body, and an article's
-        links are mostly the site's own, the same in many articles."""
+        """The sanitiser's attribute hook; URL attributes are remembered by value (``_kept_url``)."""
         if attribute not in URL_ATTRIBUTES:
             return self.marker.sub("", value) if _MARKER_PREFIX in value else value
-        key = (attribute, value)
-        try:
-            return self._urls[key]
-        except KeyError:
-            pass
-        if len(self._urls) >= _KEPT_URLS:
-            self._urls.clear()
-        filtered = self._urls[key] = self._filter_url(attribute, self.marker.sub("", value))
-        return filtered
+        return self._kept_url(attribute, value)
+
+    def _url_attribute(self, attribute: str, value: str) -> str | None:
+        return self._filter_url(attribute, self.marker.sub("", value))
 
     def _filter_url(self, attribute: str, value: str) -> str | None:
         if attribute == "srcset":  # not a URL attribute to the sanitiser: each candidate is checked here
@@ -134,21 +130,11 @@ class BodyRenderer:
         url = self.absolute(url)
         return url if url and _safe_url(url) else None
 
-    def absolute(self, url: str) -> str:
-        """Resolve ``url`` against the site; fragments and mailto links stay as they are.
-
-        Remembered by value (``urljoin`` takes microseconds, and authors, images and links repeat)."""
-        try:
-            return self._absolute[url]
-        except KeyError:
-            pass
-        if len(self._absolute) >= _KEPT_URLS:
-            self._absolute.clear()
+    def _absolute(self, url: str) -> str:
+        """``url`` resolved against the site; fragments and mailto links stay as they are (``absolute``,
+        remembered by value)."""
         stripped = url.strip()
-        resolved = self._absolute[url] = (
-            stripped if not stripped or stripped.startswith("#") else urljoin(self.base, stripped)
-        )
-        return resolved
+        return stripped if not stripped or stripped.startswith("#") else urljoin(self.base, stripped)
 
     def render(self, source: str, is_markdown: bool, first_line: int = 1) -> RenderedBody:
         """``source`` as segments; ``first_line`` is the body's line in its file, for call lines.
