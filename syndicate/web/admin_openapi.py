@@ -299,21 +299,15 @@ _STATS_ERRORS = {
     **_UNAUTHORIZED,
     "503": _error("the tracking store cannot be read (logged)"),
 }
+
+
+def _optional_header(name: str, description: str) -> dict[str, object]:
+    return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": description}
+
+
 #: The headers of an admin write: the ETag it replaces (optional), and who makes it.
-_IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "the ETag from GET",
-}
-_ACTOR = {
-    "name": "X-Admin-Actor",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "who, for the audit log",
-}
+_IF_MATCH = _optional_header("If-Match", "the ETag from GET")
+_ACTOR = _optional_header("X-Admin-Actor", "who, for the audit log")
 _LINK = "the file is a symbolic link or not a regular file: never read or written through"
 _SPACE_ID = {
     "name": "id",
