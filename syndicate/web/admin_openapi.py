@@ -301,7 +301,7 @@ _STATS_ERRORS = {
 }
 
 
-def _optional_header(name: str, description: str) -> dict[str, object]:
+def _optional_header(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": description}
 
 
