@@ -9,6 +9,8 @@ that dies unexpectedly. A worker whose supervisor is gone (killed with SIGKILL) 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
@@ -29,10 +31,13 @@ from syndicate.fleet.workers import WORKERS_ENV
 from syndicate.memory import release_freed_soon
 from syndicate.metrics import MULTIPROC_ENV
 from syndicate.snapshot import BuildCache, Snapshot
+from syndicate.web import fastlane
 from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
 from syndicate.web.state import SNAPSHOTS
 
 log = logging.getLogger("syndicate")
+#: How long an idle keep-alive connection is kept open (``web.run_app``'s default).
+KEEPALIVE_SECONDS = 75.0
 access = logging.getLogger("syndicate.access")
 
 
@@ -76,15 +81,50 @@ def serve_one(
         sink.flush()
 
     app.on_cleanup.append(flush_access_log)
-    web.run_app(
+    run(app, host, port, reuse_port)
+
+
+async def _serve(app: web.Application, host: str, port: int, reuse_port: bool) -> None:
+    """``web.run_app``'s own steps (signals stop it gracefully), with the fast lane in front of the app."""
+    runner = web.AppRunner(
         app,
-        host=host,
-        port=port,
-        reuse_port=reuse_port,
-        print=None,
+        handle_signals=True,
+        keepalive_timeout=KEEPALIVE_SECONDS,
         access_log=access,
         access_log_class=KeylessAccessLogger,
     )
+    await runner.setup()
+    fastlane.install(runner)
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
+        await asyncio.Event().wait()  # until a signal raises GracefulExit
+    finally:
+        await runner.cleanup()
+
+
+def run(app: web.Application, host: str, port: int, reuse_port: bool = False) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT, then stop it gracefully: open requests finish, cleanup hooks
+    (the tracker's last flush) run, and every task left is cancelled before the loop closes."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(_serve(app, host, port, reuse_port))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        try:
+            if not main.done():
+                main.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    loop.run_until_complete(main)
+        finally:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
 
 def stop_when_orphaned(parent: int, every: float = 0.5) -> threading.Thread:

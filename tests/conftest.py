@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import settings
 
 from syndicate.snapshot import Snapshot, build_snapshot
+from syndicate.web import fastlane
 from syndicate.web.accesslog import KeylessAccessLogger
 from syndicate.web.app import create_app
 from tests.wordpress_site import WordPressSite, built_site, require_wordpress
@@ -81,6 +82,21 @@ def make_site(tmp_path: Path) -> SiteFactory:
         return tmp_path / "config.yaml"
 
     return build
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: Callable[..., Any]) -> Callable[..., Any]:
+    """pytest-aiohttp's client factory, with the fast lane in front of each app as ``syndicate serve`` has it
+    (``web/fastlane.py``): every test of a feed asks it twice or more answers through the lane too."""
+
+    async def start(param: Any, **kwargs: Any) -> Any:
+        client = await aiohttp_client(param, **kwargs)
+        runner = client.server.runner
+        if isinstance(runner, web.AppRunner):  # a low-level server has no app to take a lane to
+            fastlane.install(runner)
+        return client
+
+    return start
 
 
 async def serve_like_cli(aiohttp_client: Callable[..., Any], app: web.Application) -> AppClient:

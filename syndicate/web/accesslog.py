@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http import HttpVersion
 
 from syndicate.web.redaction import redact, redact_text, truncate_address
-from syndicate.web.state import SNAPSHOTS
+from syndicate.web.state import ANSWERED_BY, SNAPSHOTS
 
 __all__ = ["AccessLog", "KeylessAccessLogger", "redact"]
 DEFAULT_PREFIXES = (24, 48)
@@ -27,10 +27,12 @@ DEFAULT_PREFIXES = (24, 48)
 def address_prefixes(request: web.BaseRequest) -> tuple[int, int]:
     """``http.log_ipv4_prefix`` and ``http.log_ipv6_prefix`` of the current config (a request aiohttp could
     not parse has no app: the defaults)."""
-    try:
-        root = request.match_info.apps[0]  # type: ignore[attr-defined]  # a web.Request's outermost app
-    except (AttributeError, AssertionError, IndexError):  # a BaseRequest, or one that was never routed
-        return DEFAULT_PREFIXES
+    root = request.get(ANSWERED_BY)  # the fast lane's answers are never routed
+    if root is None:
+        try:
+            root = request.match_info.apps[0]  # type: ignore[attr-defined]  # a web.Request's outermost app
+        except (AttributeError, AssertionError, IndexError):  # a BaseRequest, or one that was never routed
+            return DEFAULT_PREFIXES
     holder = root.get(SNAPSHOTS)
     if holder is None:
         return DEFAULT_PREFIXES

@@ -33,6 +33,7 @@ from syndicate.web.state import (
     WANTED,
     HealthParts,
     SnapshotHolder,
+    start_serving,
 )
 from syndicate.web.tracking_views import setup_tracking
 from syndicate.web.variants import VariantCache
@@ -100,4 +101,5 @@ def create_app(
     setup_schedule(app)  # scheduled articles go live on time, through the Reloader's swap
     app[HEALTH] = HealthParts()
     setup_fleet(app)  # with a shared store: fleet-wide limits, replay filter and admin writes
+    app.on_startup.append(start_serving)  # what the feed handlers read, once the state is final
     return app

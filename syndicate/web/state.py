@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from aiohttp import web
 
@@ -74,6 +74,28 @@ TRACKER = web.AppKey("tracker", Tracker)
 SIGNING_KEYS = web.AppKey("signing_keys", SigningKeys)
 #: Set when tracking is on: the counts ad caps are judged on, frozen per rotation window (absent: no caps).
 CAPS = web.AppKey("caps", CapState)
+
+
+class Serving(NamedTuple):
+    """What answering a checked feed request reads, looked up once when the app starts rather than per
+    request: ``views.feed`` and the fast lane (``web/fastlane.py``) both answer through it."""
+
+    snapshots: SnapshotHolder
+    known: KnownRequests
+    variants: VariantCache
+    limiter: RateLimiter
+    caps: CapState | None
+    on_served: ServedHook | None
+
+
+async def start_serving(app: web.Application) -> None:
+    """``on_startup``: the app's state is final now (a test may still replace a part of it before)."""
+    app[SERVING] = Serving(app[SNAPSHOTS], app[WANTED], app[VARIANTS], app[LIMITER], app.get(CAPS), app.get(ON_SERVED))
+
+
+SERVING = web.AppKey("serving", Serving)
+#: On a request the fast lane answered (``web/fastlane.py``): the app that did, as it was never routed.
+ANSWERED_BY = web.RequestKey("answered_by", web.Application)
 
 
 class HealthParts(list[Callable[[], dict[str, object]]]):

@@ -29,23 +29,13 @@ from syndicate.publish import (
     page_url,
 )
 from syndicate.snapshot import Snapshot
+from syndicate.tracking.caps import CapState
 from syndicate.web.auth import Unauthorized, audience_of, query_key
 from syndicate.web.errors import text_error
 from syndicate.web.forwarded import client_of
 from syndicate.web.ratelimit import RateLimiter, Verdict
 from syndicate.web.respond import Admit, respond
-from syndicate.web.state import (
-    CAPS,
-    FRAGMENTS,
-    HEALTH,
-    LIMITER,
-    LINKS,
-    ON_SERVED,
-    SLOTS,
-    SNAPSHOTS,
-    VARIANTS,
-    WANTED,
-)
+from syndicate.web.state import FRAGMENTS, HEALTH, LIMITER, LINKS, SERVING, SLOTS, SNAPSHOTS, Serving
 from syndicate.web.variants import Rendered, Representation, Variant, VariantKey
 from syndicate.web.wanted import Wanted
 
@@ -74,7 +64,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-def client_address(request: web.Request, http: HttpConfig) -> str:
+def client_address(request: web.BaseRequest, http: HttpConfig) -> str:
     """The peer, or behind trusted proxies the address they saw (``web/forwarded.py``)."""
     peer = request.remote or "unknown"
     if not http.trust_forwarded:
@@ -108,10 +98,9 @@ def rotation_window(snapshot: Snapshot, now: int | None = None) -> int:
     return (int(wall_clock()) if now is None else now) // ads.rotation_seconds
 
 
-def _caps(app: web.Application, snapshot: Snapshot, now: int) -> CapView | None:
+def _caps(state: CapState | None, snapshot: Snapshot, now: int) -> CapView | None:
     """The counts caps are judged on in the rotation window of ``now``, whatever ``ads.rotation`` is;
     None without tracking."""
-    state = app.get(CAPS)
     if state is None:
         return None
     seconds = snapshot.config.ads.rotation_seconds
@@ -237,61 +226,85 @@ def _admission(
 
 
 def variant_key(
-    app: web.Application, snapshot: Snapshot, page: PageRequest, audience_id: str
+    caps_state: CapState | None, snapshot: Snapshot, page: PageRequest, audience_id: str
 ) -> tuple[VariantKey, int, CapView | None]:
     """The variant's cache key, with the rotation window and the cap counts a render of it would use."""
     now = int(wall_clock())  # one reading for both: the window and the caps' window always agree
     window = rotation_window(snapshot, now)
-    caps = _caps(app, snapshot, now)
+    caps = _caps(caps_state, snapshot, now)
     # A render reads the caps only through their state: it keys the variant (under per_item it stays the same
     # across windows until a capped unit nears or reaches its cap).
     cap_key = caps.state(snapshot.generation, snapshot.spaces, audience_id) if caps is not None else ()
     return (snapshot.generation, page, audience_id, window, cap_key), window, caps
 
 
+def cached_answer(
+    serving: Serving, request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted, checked: bool
+) -> web.Response | None:
+    """The answer to a checked request whose variant is cached, with its charge and its count; None when the
+    variant must be rendered first. ``checked``: the client's tokens were asked about just now."""
+    variant = serving.variants.cached(variant_key(serving.caps, snapshot, wanted.page, wanted.audience.id)[0])
+    if variant is None:
+        return None
+    return _answer(serving, request, snapshot, wanted, variant, checked)
+
+
+def _answer(
+    serving: Serving, request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted, variant: Variant, checked: bool
+) -> web.Response:
+    http = snapshot.config.http
+    who = wanted.bucket or f"ip:{client_address(request, http)}"
+    response = respond(
+        variant, request, _admission(serving.limiter, who, wanted.limit, http.not_modified_cost, checked)
+    )
+    on_served = serving.on_served
+    if response.status == 200 and on_served is not None and variant.served and request.method == "GET":
+        on_served(variant.served, request.headers.get("User-Agent", ""))
+    return response
+
+
 async def _rendered(
-    app: web.Application, snapshot: Snapshot, wanted: Wanted, who: str, checked: bool
+    serving: Serving, app: web.Application, snapshot: Snapshot, wanted: Wanted, request: web.Request, checked: bool
 ) -> Variant | web.Response:
     """The variant for ``wanted``, made (or awaited) when it was not cached: only for a client with tokens
     left, since a render is the dearest work there is."""
     if wanted.limit is not None and not checked:
-        verdict = app[LIMITER].take(
+        who = wanted.bucket or f"ip:{client_address(request, snapshot.config.http)}"
+        verdict = serving.limiter.take(
             who, wanted.limit, snapshot.config.http.not_modified_cost, charge=False, wait_for=1.0
         )
         if not verdict.allowed:
             return _too_many(verdict)
     page, audience = wanted.page, wanted.audience
-    key, window, caps = variant_key(app, snapshot, page, audience.id)
+    key, window, caps = variant_key(serving.caps, snapshot, page, audience.id)
     links = app.get(LINKS)
     fragments, slots = app[FRAGMENTS], app[SLOTS]
-    return await app[VARIANTS].get(key, lambda: render(snapshot, page, audience, window, links, fragments, caps, slots))
+    return await serving.variants.get(
+        key, lambda: render(snapshot, page, audience, window, links, fragments, caps, slots)
+    )
 
 
 async def feed(request: web.Request) -> web.StreamResponse:
-    """A feed page. The hot path is two lookups, who asks for what and its variant, and a prepared answer."""
+    """A feed page: who asks for what (checked once per distinct request and Snapshot), its variant (rendered
+    once), and a prepared answer. Repeats of a checked request whose variant is cached are answered by the
+    fast lane before routing (``web/fastlane.py``), through the same ``cached_answer``."""
     app = request.app
-    snapshot = app[SNAPSHOTS].current
-    known = app[WANTED]
-    wanted = known.get(request, snapshot.generation)
+    serving = app[SERVING]
+    snapshot = serving.snapshots.current
+    wanted = serving.known.get(request, snapshot.generation)
     checked = wanted is None
     if wanted is None:
         outcome = _checked(request, snapshot)
         if isinstance(outcome, web.Response):
             return outcome
-        wanted = known.put(request, snapshot.generation, outcome)
-    http = snapshot.config.http
-    who = wanted.bucket or f"ip:{client_address(request, http)}"
-    variant = app[VARIANTS].cached(variant_key(app, snapshot, wanted.page, wanted.audience.id)[0])
-    if variant is None:
-        made = await _rendered(app, snapshot, wanted, who, checked)
-        if isinstance(made, web.Response):
-            return made
-        variant, checked = made, True
-    response = respond(variant, request, _admission(app[LIMITER], who, wanted.limit, http.not_modified_cost, checked))
-    on_served = app.get(ON_SERVED)
-    if response.status == 200 and on_served is not None and variant.served and request.method == "GET":
-        on_served(variant.served, request.headers.get("User-Agent", ""))
-    return response
+        wanted = serving.known.put(request, snapshot.generation, outcome)
+    answered = cached_answer(serving, request, snapshot, wanted, checked)
+    if answered is not None:
+        return answered
+    made = await _rendered(serving, app, snapshot, wanted, request, checked)
+    if isinstance(made, web.Response):
+        return made
+    return _answer(serving, request, snapshot, wanted, made, True)
 
 
 async def opml(request: web.Request) -> web.Response:

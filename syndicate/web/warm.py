@@ -21,7 +21,7 @@ from syndicate.partners import Audience
 from syndicate.publish import PageRequest
 from syndicate.snapshot import Snapshot
 from syndicate.web.carry import Carry
-from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, VARIANTS
+from syndicate.web.state import CAPS, FRAGMENTS, LINKS, SLOTS, VARIANTS
 from syndicate.web.variants import Variant, VariantKey, make_variant
 from syndicate.web.views import render, variant_key
 
@@ -47,7 +47,7 @@ def _jobs(app: web.Application, old: Snapshot, new: Snapshot) -> list[_Job]:
         audience = new.audience(audience_id)
         if audience is None:
             continue
-        new_key, window, caps = variant_key(app, new, page, audience_id)
+        new_key, window, caps = variant_key(app.get(CAPS), new, page, audience_id)
         jobs.append((new_key, page, audience, window, caps))
     return jobs
 
