@@ -36,9 +36,9 @@ from syndicate.web.accesslog import AccessLog, KeylessAccessLogger
 from syndicate.web.state import SNAPSHOTS
 
 log = logging.getLogger("syndicate")
+access = logging.getLogger("syndicate.access")
 #: How long an idle keep-alive connection is kept open (``web.run_app``'s default).
 KEEPALIVE_SECONDS = 75.0
-access = logging.getLogger("syndicate.access")
 
 
 def tune_for_serving(app: web.Application) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from syndicate.web.errors import answer_error
-from syndicate.web.state import ANSWERED_BY, SERVING, Serving
+from syndicate.web.state import ANSWERED_BY, SERVING
 from syndicate.web.views import cached_answer
 
 log = logging.getLogger("syndicate.web")
@@ -36,7 +36,7 @@ class FastLane:
     def __init__(self, app: web.Application, routed: RequestHandler) -> None:
         self.app = app
         self.routed = routed
-        self.serving: Serving | None = None  # the app's, once it has started
+        self.serving = app.get(SERVING)  # set as the app started; None for an app with no feeds: all routed
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         method = request.method
@@ -49,9 +49,7 @@ class FastLane:
     def answer(self, request: web.BaseRequest) -> web.StreamResponse | None:
         serving = self.serving
         if serving is None:
-            serving = self.serving = self.app.get(SERVING)
-            if serving is None:  # not started yet
-                return None
+            return None
         snapshot = serving.snapshots.current
         wanted = serving.known.get(request, snapshot.generation)
         if wanted is None:
@@ -67,8 +65,8 @@ class FastLane:
 
 
 def install(runner: web.AppRunner) -> FastLane:
-    """Put the fast lane in front of ``runner``'s application, after ``runner.setup()`` and before its sites
-    start: every connection accepted from then on is served through it."""
+    """Put the fast lane in front of ``runner``'s application, after ``runner.setup()`` (which starts the app)
+    and before its sites start: every connection accepted from then on is served through it."""
     server = runner.server
     if server is None:
         raise RuntimeError("install the fast lane after runner.setup()")

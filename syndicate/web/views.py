@@ -144,7 +144,7 @@ def _too_many(verdict: Verdict) -> web.Response:
     return text_error(429, f"too many requests: retry in {verdict.retry_after} s", headers=verdict.headers())
 
 
-def _bucket(request: web.Request, snapshot: Snapshot, audience: Audience | None) -> str:
+def _bucket(request: web.BaseRequest, snapshot: Snapshot, audience: Audience | None) -> str:
     """Whose tokens a request spends: a partner's own bucket, else its client address's (unknown keys too)."""
     if audience is None or audience.is_public:
         return f"ip:{client_address(request, snapshot.config.http)}"
@@ -249,11 +249,16 @@ def cached_answer(
     return _answer(serving, request, snapshot, wanted, variant, checked)
 
 
+def _spender(request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted) -> str:
+    """The bucket a checked request's answers spend (``_bucket``; a partner's is remembered with it)."""
+    return wanted.bucket or _bucket(request, snapshot, None)
+
+
 def _answer(
     serving: Serving, request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted, variant: Variant, checked: bool
 ) -> web.Response:
     http = snapshot.config.http
-    who = wanted.bucket or f"ip:{client_address(request, http)}"
+    who = _spender(request, snapshot, wanted)
     response = respond(
         variant, request, _admission(serving.limiter, who, wanted.limit, http.not_modified_cost, checked)
     )
@@ -269,7 +274,7 @@ async def _rendered(
     """The variant for ``wanted``, made (or awaited) when it was not cached: only for a client with tokens
     left, since a render is the dearest work there is."""
     if wanted.limit is not None and not checked:
-        who = wanted.bucket or f"ip:{client_address(request, snapshot.config.http)}"
+        who = _spender(request, snapshot, wanted)
         verdict = serving.limiter.take(
             who, wanted.limit, snapshot.config.http.not_modified_cost, charge=False, wait_for=1.0
         )
