@@ -216,13 +216,29 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from syndicate.serving import Supervisor, serve_one
+    from syndicate.serving import Supervisor, first_build_uncollected, serve_one
 
     path = config_path(args.config)
+    with first_build_uncollected():  # until serving starts: see there
+        ready = _ready_to_serve(args, path)
+        if ready is None:
+            return 1
+        snapshot, cache = ready
+        host, port = snapshot.config.server.host, snapshot.config.server.port
+        if args.workers == 1:
+            serve_one(snapshot, host, port, reuse=cache)
+            return 0
+    share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
+    return Supervisor(path.resolve(), host, port, args.workers).run()
+
+
+def _ready_to_serve(args: argparse.Namespace, path: Path) -> tuple[Snapshot, BuildCache] | None:
+    """The first Snapshot, its problems logged, and the build cache its reloads start from; None when
+    the config cannot be served."""
     cache = BuildCache(persist=True)  # the server's reloads start from this build's articles; so does its next start
     snapshot = _load(path, cache)
     if snapshot is None:
-        return 1
+        return None
     for problem in snapshot.problems:
         level = logging.ERROR if problem.level is Level.ERROR else logging.WARNING
         log.log(level, "%s", problem.format(snapshot.config.root))
@@ -245,11 +261,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server.public_url,
         )
     require_signing_keys(snapshot.config)  # a replica with a shared store: never on a random key
-    if args.workers > 1:
-        share_dev_key(snapshot.config.tracking.keys_file)  # else each worker would sign with its own
-        return Supervisor(path.resolve(), host, port, args.workers).run()
-    serve_one(snapshot, host, port, reuse=cache)
-    return 0
+    return snapshot, cache
 
 
 COMMANDS = {

@@ -15,8 +15,10 @@ import gc
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +32,7 @@ from syndicate.tracking.links import SignedLinks
 from syndicate.tracking.tokens import Claim
 from syndicate.web.app import create_app
 from syndicate.web.state import FRAGMENTS, LINKS, SLOTS, SNAPSHOTS, TRACKER
-from tests.conftest import AppClient
+from tests.conftest import FEED_YAML, AppClient, article
 
 PARTNER = {"Authorization": "Bearer partner-a-demo-key"}
 
@@ -122,3 +124,36 @@ async def test_the_crawler_patterns_are_compiled_before_the_first_request(
     client = await aiohttp_client(create_app(sample))
     assert client.app[TRACKER].enabled
     assert bots._bots.cache_info().currsize == 1
+
+
+def test_serve_runs_no_collection_from_its_first_build_until_it_freezes_the_snapshot(
+    make_site: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An automatic collection during a first build walks every object made so far, and two of them
+    were full ones at 100,000 articles: collections stay off until ``tune_for_serving`` collects once."""
+    from syndicate import cli, serving
+
+    config = make_site({"feeds/news/feed.yaml": FEED_YAML, "feeds/news/a.md": article()})
+    seen: dict[str, bool] = {}
+    build = cli.build_snapshot
+
+    def recording_build(*args: Any, **kwargs: Any) -> Snapshot:
+        seen["build"] = gc.isenabled()
+        return build(*args, **kwargs)
+
+    def recording_run(app: object, *args: object, **kwargs: object) -> None:
+        seen["serving"] = gc.isenabled()
+
+    monkeypatch.setattr(cli, "build_snapshot", recording_build)
+    monkeypatch.setattr(serving, "run", recording_run)
+    monkeypatch.setenv("SYNDICATE_SIGNING_KEYS", "k1:" + "s" * 32)
+    try:
+        assert cli.main(["serve", "--config", str(config)]) == 0
+        assert seen == {"build": False, "serving": True}
+        assert gc.isenabled()
+        (config.parent / "config.yaml").write_text("site: [broken\n", encoding="utf-8")
+        assert cli.main(["serve", "--config", str(config)]) == 1
+        assert gc.isenabled()  # a start that never served leaves collections on
+    finally:
+        gc.unfreeze()  # what tune_for_serving froze is the test's, not the server's
+        gc.enable()
