@@ -135,7 +135,7 @@ def test_serve_runs_no_collection_from_its_first_build_until_it_freezes_the_snap
 
     config = make_site({"feeds/news/feed.yaml": FEED_YAML, "feeds/news/a.md": article()})
     seen: dict[str, bool] = {}
-    build = cli.build_snapshot
+    build = build_snapshot
 
     def recording_build(*args: Any, **kwargs: Any) -> Snapshot:
         seen["build"] = gc.isenabled()
