@@ -96,7 +96,10 @@ async def test_a_swap_freezes_the_new_snapshot_without_a_full_collection(client:
     Snapshot's, tens of ms at 100,000 articles), a stall for every request in flight."""
     switch = sys.getswitchinterval()
     tune_for_serving(client.app)
+    serving_switch = sys.getswitchinterval()
     sys.setswitchinterval(switch)
+    # each step of a request on the loop may wait this long for a render thread's GIL
+    assert serving_switch <= 0.0005
     generations: list[int] = []
 
     def seen(phase: str, info: dict[str, int]) -> None:
