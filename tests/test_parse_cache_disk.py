@@ -199,8 +199,8 @@ def test_no_step_reads_encodes_or_copies_a_whole_file_at_once(
         sizes.append(len(data))
         return loads(data, *args)
 
-    monkeypatch.setattr(diskcache.marshal, "dumps", measured_dumps)
-    monkeypatch.setattr(diskcache.marshal, "loads", measured_loads)
+    monkeypatch.setattr(marshal, "dumps", measured_dumps)
+    monkeypatch.setattr(marshal, "loads", measured_loads)
     _, cache = run(config)
     (path,) = cache_files(config)
     edited = config.parent / "feeds" / "news" / "a1.md"
