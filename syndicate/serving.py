@@ -77,8 +77,8 @@ def tune_for_serving(app: web.Application) -> None:
 def first_build_uncollected() -> Iterator[None]:
     """No automatic collections from the first build until ``tune_for_serving`` collects once and freezes.
 
-    A first build makes millions of objects and no garbage; each automatic collection during it walks
-    them all again (at 100,000 articles ~2 s of a first start, two full collections among them),
+    A first build makes millions of objects and next to no garbage; each automatic collection during it
+    walks them all again (at 100,000 articles ~2 s of a first start, two full collections among them),
     and what it moved to the oldest generation is walked again by the collection before the freeze.
     If serving never starts (a broken config, the supervisor's branch), collections resume on leaving."""
     collecting = gc.isenabled()
