@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from syndicate import __version__
+from syndicate import __version__, collector
 from syndicate.ads.caps import audience_ids, cap_problems
 from syndicate.ads.resolver import Links
 from syndicate.advice import advice, scheduled
@@ -216,10 +216,10 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from syndicate.serving import Supervisor, first_build_uncollected, serve_one
+    from syndicate.serving import Supervisor, serve_one
 
     path = config_path(args.config)
-    with first_build_uncollected():  # until serving starts: see there
+    with collector.paused():  # until tune_for_serving freezes the first Snapshot; on again if it never serves
         ready = _ready_to_serve(args, path)
         if ready is None:
             return 1

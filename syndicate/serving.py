@@ -21,13 +21,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
 
 from aiohttp import web
 
+from syndicate import collector
 from syndicate.fleet.workers import WORKERS_ENV
 from syndicate.memory import release_freed_soon
 from syndicate.metrics import MULTIPROC_ENV
@@ -69,25 +69,8 @@ def tune_for_serving(app: web.Application) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
     gc.collect()
     freeze()
-    gc.enable()  # off since the first build began (``first_build_uncollected``)
+    gc.enable()  # off since the first build began (``collector.paused`` in ``cmd_serve`` and ``_worker``)
     app[SNAPSHOTS].listeners.append(freeze)
-
-
-@contextlib.contextmanager
-def first_build_uncollected() -> Iterator[None]:
-    """No automatic collections from the first build until ``tune_for_serving`` collects once and freezes.
-
-    A first build makes millions of objects and next to no garbage; each automatic collection during it
-    walks them all again (at 100,000 articles ~2 s of a first start, two full collections among them),
-    and what it moved to the oldest generation is walked again by the collection before the freeze.
-    If serving never starts (a broken config, the supervisor's branch), collections resume on leaving."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def serve_one(
@@ -174,7 +157,7 @@ def _worker(config_path: Path, host: str, port: int, parent: int) -> None:
         level=logging.INFO, format=f"%(asctime)s %(levelname)s [worker {os.getpid()}] %(name)s: %(message)s"
     )
     stop_when_orphaned(parent)
-    with first_build_uncollected():
+    with collector.paused():  # until tune_for_serving freezes the first Snapshot
         serve_one(config_path, host, port, reuse_port=True, reuse=BuildCache(persist=True))
 
 

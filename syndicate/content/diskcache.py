@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import gc
 import hashlib
 import hmac
 import importlib.metadata
@@ -40,6 +39,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from syndicate import collector
 from syndicate.content.loader import shared_author
 from syndicate.content.model import Article, Body, Call, Image
 from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
@@ -116,17 +116,12 @@ class DiskCache:
     def load(self, feed_folders: Iterable[Path], inputs: ArticleInputs) -> dict[Path, dict[str, Parsed]]:
         """Each folder's records as its file holds them, for folders whose file is intact and current."""
         found: dict[Path, dict[str, Parsed]] = {}
-        collecting = gc.isenabled()
-        gc.disable()  # millions of new objects, none of them garbage: collections would only walk them
-        try:
+        with collector.paused():  # millions of new objects, none of them garbage: collections would only walk them
             for feed_folder in feed_folders:
                 records = self._read(feed_folder, inputs)
                 if records is not None:
                     found[feed_folder] = self._files[feed_folder] = self._records[feed_folder] = records
                     self.loaded += len(records)
-        finally:
-            if collecting:
-                gc.enable()
         return found
 
     def _read(self, feed_folder: Path, inputs: ArticleInputs) -> dict[str, Parsed] | None:

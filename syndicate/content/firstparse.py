@@ -24,6 +24,7 @@ import os
 import threading
 from pathlib import Path
 
+from syndicate import collector
 from syndicate.config import Config, load_config
 from syndicate.content.diskcache import MARSHAL_VERSION, decoded_row, encoded_row
 from syndicate.content.loader import ALL_FEED, FEED_FILE, FEED_NAME, ContentLoader, article_inputs, article_names
@@ -54,26 +55,22 @@ def parse_in_workers(config: Config, inputs: ArticleInputs, folders: list[Path],
     workers = min(os.cpu_count() or 1, len(shares))
     found: Records = {folder: dict(records) for folder, records in kept.items()}
     parsed = 0
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of new objects, none of them garbage
     try:
-        fork = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=fork, initializer=_start_worker, initargs=(config.path, inputs)
-        ) as pool:
-            tasks = {pool.submit(_parse_share, str(folder), names): folder for folder, names in shares}
-            for task in concurrent.futures.as_completed(tasks):
-                folder = tasks[task]
-                blob, count = task.result()
-                records = found.setdefault(folder, {})
-                for row in marshal.loads(blob):
-                    records[row[0]] = decoded_row(row, folder, inputs)
-                parsed += count
+        with collector.paused():  # hundreds of thousands of new objects, none of them garbage
+            fork = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=fork, initializer=_start_worker, initargs=(config.path, inputs)
+            ) as pool:
+                tasks = {pool.submit(_parse_share, str(folder), names): folder for folder, names in shares}
+                for task in concurrent.futures.as_completed(tasks):
+                    folder = tasks[task]
+                    blob, count = task.result()
+                    records = found.setdefault(folder, {})
+                    for row in marshal.loads(blob):
+                        records[row[0]] = decoded_row(row, folder, inputs)
+                    parsed += count
     except Exception:  # never fatal: the build parses what the workers did not
         log.exception("parsing in worker processes failed; parsing in this one")
-    finally:
-        if collecting:
-            gc.enable()
     return found, parsed
 
 
