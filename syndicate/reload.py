@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from syndicate import collector
 from syndicate.content.parsecache import ChangeLog
 from syndicate.metrics import count_reload
 from syndicate.problems import Level, LoadError, Problem
@@ -182,6 +183,10 @@ class Reloader:
             self.written[path.resolve()] = file_state(path)
         if self.changes is not None:
             self.changes.trusted = trigger == WATCH or _ad_spaces_only(written, current.config.adspaces_dir)
+        with collector.paused():  # from the build to the swap's own collection (see collector.py)
+            return await self._build_and_swap(trigger, current, begun)
+
+    async def _build_and_swap(self, trigger: str, current: Snapshot, begun: float) -> ReloadOutcome:
         try:
             built = await asyncio.get_running_loop().run_in_executor(None, self._candidate, current)
         finally:
