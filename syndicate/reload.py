@@ -181,12 +181,14 @@ class Reloader:
         begun = time.monotonic()
         for path in written:  # before the build reads them: a write after this point differs
             self.written[path.resolve()] = file_state(path)
+        with collector.paused():  # from the build to the swap's own collection (see collector.py)
+            return await self._build_and_swap(trigger, written, current, begun)
+
+    async def _build_and_swap(
+        self, trigger: str, written: Sequence[Path], current: Snapshot, begun: float
+    ) -> ReloadOutcome:
         if self.changes is not None:
             self.changes.trusted = trigger == WATCH or _ad_spaces_only(written, current.config.adspaces_dir)
-        with collector.paused():  # from the build to the swap's own collection (see collector.py)
-            return await self._build_and_swap(trigger, current, begun)
-
-    async def _build_and_swap(self, trigger: str, current: Snapshot, begun: float) -> ReloadOutcome:
         try:
             built = await asyncio.get_running_loop().run_in_executor(None, self._candidate, current)
         finally:
