@@ -1,6 +1,7 @@
 """The cached request path: Syndicate against a minimal aiohttp app replaying the very bytes it served.
 
 Run: python bench/cached_path.py [--duration 3] [--rounds 3] [--connections 50] [--articles 200] [--source DIR]
+     [--floor]
 
 Or from another benchmark: ``rows = run_cached_path(CachedPathOptions(...))``, then ``print_rows(rows)``.
 
@@ -12,6 +13,12 @@ request is refused with a 429. One feed folder of ``--articles`` short articles 
 and headers with the gzip body precomputed and no access log. Rounds are interleaved (every scenario on
 both servers, then again), so machine drift lands on both sides of each ratio; the medians are reported.
 Every run must answer only 2xx/3xx (wrk counts the rest) and each scenario's status is checked once.
+
+``--floor`` adds a third server to every round: ``bench/replay_in_syndicate.py``, Syndicate's own serving
+process with the minimal app's replay answering the feed requests in front of its fast lane. Its CPU a
+request against the minimal app's is what Syndicate's process and access log add to aiohttp's work; ours
+against it is what the fast lane's own steps cost live, cache misses included, which the in-process
+figures (``bench/own_work.py``, a hot loop) understate.
 """
 
 # ruff: noqa: E402  (the path setup must run before the bench imports)
@@ -68,6 +75,7 @@ class CachedPathOptions:
     articles: int = 200  # in one feed folder, served 50 a page
     body_bytes: int = 400  # short news items (one paragraph, one ad): a ~100 KB RSS page
     source: Path = REPO  # the checkout whose ``syndicate`` is served (another one: a before/after comparison)
+    floor: bool = False  # also run bench/replay_in_syndicate.py: Syndicate's process answering by replay
     say: Callable[[str], None] = print  # progress lines
 
 
@@ -98,6 +106,7 @@ class Row:
     minimal_cmd: str
     ours: list[Run] = field(default_factory=list)
     minimal: list[Run] = field(default_factory=list)
+    floor: list[Run] = field(default_factory=list)  # Syndicate's process answering by replay (``--floor``)
     own: OwnRow | None = None  # the application's own work, in process (bench/own_work.py)
 
     @property
@@ -135,8 +144,12 @@ class Row:
         return median([r.cpu_us_per_request for r in self.minimal])
 
     @property
+    def floor_cpu_us(self) -> float:
+        return median([r.cpu_us_per_request for r in self.floor])
+
+    @property
     def errors(self) -> int:
-        return sum(r.wrk.errors for r in [*self.ours, *self.minimal])
+        return sum(r.wrk.errors for r in [*self.ours, *self.minimal, *self.floor])
 
 
 def realistic_config(config: Path) -> None:
@@ -181,7 +194,9 @@ async def _check_status(server: Server, case: Case) -> None:
             raise RuntimeError(f"{server.name} answered {case.name} with {response.status}, not {case.status}")
 
 
-def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server, Server, list[Case], Path]:
+def _start(
+    procs: Processes, tmp: Path, opts: CachedPathOptions
+) -> tuple[Server, Server, Server | None, list[Case], Path]:
     corpus = build_corpus(tmp / "site", opts.articles, 1, free_port(), opts.body_bytes)
     realistic_config(corpus.config)
     ours = procs.serve(
@@ -213,12 +228,24 @@ def _start(procs: Processes, tmp: Path, opts: CachedPathOptions) -> tuple[Server
         tmp,
     )
     wait_healthy(minimal, timeout=60)
+    floor = None
+    if opts.floor:
+        floor_port = free_port()
+        floor = procs.start(
+            "floor",
+            [sys.executable, str(BENCH / "replay_in_syndicate.py"), str(corpus.config), str(floor_port), str(fixture)],
+            floor_port,
+            tmp / "floor.log",
+            corpus.root,
+            {"PYTHONPATH": os.pathsep.join([str(opts.source), str(BENCH)])},
+        )
+        wait_healthy(floor)
     opts.say(
         f"   RSS body {len(partner['plain'].body):,} bytes (gzip {len(partner['gzip'].body):,}), JSON body "
         f"{len(public['plain'].body):,} bytes; syndicate pid {ours.process.pid}, minimal pid "
         f"{minimal.process.pid}"
     )
-    return ours, minimal, all_cases, corpus.config
+    return ours, minimal, floor, all_cases, corpus.config
 
 
 def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
@@ -230,9 +257,9 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
         return wrk_runner.wrk_argv(server.url(case.path), case.headers, opts.duration, opts.threads, opts.connections)
 
     with tempfile.TemporaryDirectory(prefix="syndicate-cached-") as tmp, Processes() as procs:
-        ours, minimal, all_cases, config = _start(procs, Path(tmp), opts)
+        ours, minimal, floor, all_cases, config = _start(procs, Path(tmp), opts)
         for case in all_cases:
-            for server in (ours, minimal):
+            for server in (ours, minimal) if floor is None else (ours, minimal, floor):
                 asyncio.run(_check_status(server, case))
         rows = [
             Row(case, wrk_runner.command_line(argv(ours, case)), wrk_runner.command_line(argv(minimal, case)))
@@ -242,6 +269,8 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
             for row in rows:
                 # Alternate which server goes first, so neither always runs on a machine the other warmed.
                 order = ((ours, row.ours), (minimal, row.minimal))
+                if floor is not None:
+                    order += ((floor, row.floor),)
                 for server, side in order if number % 2 == 0 else order[::-1]:
                     before = cpu_seconds(server.process.pid)
                     result = wrk_runner.run(argv(server, row.case), opts.duration)
@@ -315,6 +344,23 @@ def print_rows(rows: list[Row], say: Callable[[str], None] = print) -> None:
         "   ratio and p99 ratio: medians of the per-round ratios (ours / minimal); CPU: the server process's\n"
         "   user + system time during a run over the requests wrk completed"
     )
+    if any(r.floor for r in rows):
+        say("\n   Floor (--floor): Syndicate's own process answering by the minimal app's replay, CPU µs a request")
+        say(
+            table(
+                ["scenario", "minimal", "our process, replay", "our process + log extra", "fast lane live extra"],
+                [
+                    [
+                        r.case.name,
+                        fmt(r.minimal_cpu_us, 1),
+                        fmt(r.floor_cpu_us, 1),
+                        fmt(r.floor_cpu_us - r.minimal_cpu_us, 1),
+                        fmt(r.ours_cpu_us - r.floor_cpu_us, 1),
+                    ]
+                    for r in rows
+                ],
+            )
+        )
     own = [r.own for r in rows if r.own is not None]
     if own:
         say(
@@ -340,13 +386,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=defaults.connections)
     p.add_argument("--articles", type=int, default=defaults.articles)
     p.add_argument("--source", type=Path, default=REPO, help="serve the syndicate package of this checkout")
+    p.add_argument(
+        "--floor", action="store_true", help="add Syndicate's process answering by replay (the cached path's floor)"
+    )
     args = p.parse_args(argv)
     opts = CachedPathOptions(
-        args.duration, args.rounds, 1, args.connections, args.articles, source=args.source.resolve()
+        args.duration, args.rounds, 1, args.connections, args.articles, source=args.source.resolve(), floor=args.floor
     )
     print(
         f"command: python bench/cached_path.py --duration {opts.duration} --rounds {opts.rounds} "
-        f"--connections {opts.connections} --articles {opts.articles} --source {opts.source}",
+        f"--connections {opts.connections} --articles {opts.articles} --source {opts.source}"
+        + (" --floor" if opts.floor else ""),
         flush=True,
     )
     print_rows(run_cached_path(opts))

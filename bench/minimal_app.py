@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -28,7 +29,8 @@ def load(fixture: Path) -> dict[str, dict[str, Replay]]:
     }
 
 
-def make_app(fixtures: dict[str, dict[str, Replay]]) -> web.Application:
+def replayer(fixtures: dict[str, dict[str, Replay]]) -> Callable[[web.BaseRequest], web.Response | None]:
+    """The replay as a function of the request: the captured answer for a fixture path, None for any other."""
     tables = {
         path: (
             {kinds["plain"][2]["ETag"], kinds["gzip"][2]["ETag"]},
@@ -39,15 +41,27 @@ def make_app(fixtures: dict[str, dict[str, Replay]]) -> web.Application:
         for path, kinds in fixtures.items()
     }
 
-    async def feed(request: web.Request) -> web.Response:
+    def replay(request: web.BaseRequest) -> web.Response | None:
         found = tables.get(request.path)
         if found is None:
-            raise web.HTTPNotFound()
+            return None
         etags, plain, gzipped, not_modified = found
         if request.headers.get("If-None-Match") in etags:
             return web.Response(status=304, headers=not_modified[2])
         chosen = gzipped if "gzip" in request.headers.get("Accept-Encoding", "") else plain
         return web.Response(body=chosen[1], headers=chosen[2])
+
+    return replay
+
+
+def make_app(fixtures: dict[str, dict[str, Replay]]) -> web.Application:
+    replay = replayer(fixtures)
+
+    async def feed(request: web.Request) -> web.Response:
+        answered = replay(request)
+        if answered is None:
+            raise web.HTTPNotFound()
+        return answered
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "generation": 1})
