@@ -432,9 +432,16 @@ def describe_machine() -> str:
         ).stdout.strip()
         or "?"
     )
+    changed = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout.strip()
     return (
         f"{dt.datetime.now():%Y-%m-%d %H:%M:%S}, {os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, "
-        f"aiohttp {aiohttp.__version__}, {wrk_version.split(' Copyright')[0]}, HEAD {commit} + working tree"
+        f"aiohttp {aiohttp.__version__}, {wrk_version.split(' Copyright')[0]}, HEAD {commit}"
+        + (" with uncommitted changes" if changed else "")
     )
 
 
