@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from syndicate.content.bodies import BodyRenderer, summarize
+from syndicate.content.bodies import BodyRenderer, collapse_spaces, summarize
 from syndicate.content.model import Call
 from syndicate.shortcodes import Shortcode
 
@@ -31,3 +33,11 @@ def test_a_long_body_is_cut_at_a_word() -> None:
     body = ["<p>" + "  ".join(f"word{n}" for n in range(500)) + "</p>"]
     summary = RENDERER.summary(body)
     assert summary.startswith("word0 word1 word2") and summary.endswith("…") and len(summary) <= 281
+
+
+@settings(max_examples=500, deadline=None)
+@example([" "] * 1025)  # a long run: several passes
+@given(st.lists(st.sampled_from([" ", "  ", "\t", "\n", "\f", "\r", "\xa0", "\u2003", "a", "“b”"]), max_size=80))
+def test_collapsing_spaces_makes_every_run_of_html_space_one_space(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert collapse_spaces(text) == re.sub(r"[ \t\n\f\r]+", " ", text)
