@@ -147,6 +147,10 @@ class Row:
     def floor_cpu_us(self) -> float:
         return median([r.cpu_us_per_request for r in self.floor])
 
+    def runs_of(self, server: Server) -> list[Run]:
+        """The runs of ``server`` (``syndicate``, ``minimal`` or ``floor``)."""
+        return {"syndicate": self.ours, "minimal": self.minimal, "floor": self.floor}[server.name]
+
     @property
     def errors(self) -> int:
         return sum(r.wrk.errors for r in [*self.ours, *self.minimal, *self.floor])
@@ -249,7 +253,7 @@ def _start(
 
 
 def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
-    """Start both servers on a fresh site, run the interleaved rounds, stop both; one Row per scenario."""
+    """Start the servers on a fresh site, run the interleaved rounds, stop them; one Row per scenario."""
     opts = opts or CachedPathOptions()
     wrk_runner.ensure_wrk()
 
@@ -258,8 +262,9 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
 
     with tempfile.TemporaryDirectory(prefix="syndicate-cached-") as tmp, Processes() as procs:
         ours, minimal, floor, all_cases, config = _start(procs, Path(tmp), opts)
+        servers = [server for server in (ours, minimal, floor) if server is not None]
         for case in all_cases:
-            for server in (ours, minimal) if floor is None else (ours, minimal, floor):
+            for server in servers:
                 asyncio.run(_check_status(server, case))
         rows = [
             Row(case, wrk_runner.command_line(argv(ours, case)), wrk_runner.command_line(argv(minimal, case)))
@@ -268,23 +273,21 @@ def run_cached_path(opts: CachedPathOptions | None = None) -> list[Row]:
         for number in range(opts.rounds):
             for row in rows:
                 # Alternate which server goes first, so neither always runs on a machine the other warmed.
-                order = ((ours, row.ours), (minimal, row.minimal))
-                if floor is not None:
-                    order += ((floor, row.floor),)
-                for server, side in order if number % 2 == 0 else order[::-1]:
+                for server in servers if number % 2 == 0 else servers[::-1]:
                     before = cpu_seconds(server.process.pid)
                     result = wrk_runner.run(argv(server, row.case), opts.duration)
                     run = Run(result, cpu_seconds(server.process.pid) - before)
-                    side.append(run)
+                    row.runs_of(server).append(run)
                     opts.say(
                         f"   round {number + 1}/{opts.rounds} {row.case.name:<18} {server.name:<9} "
                         f"{result.rps:>9,.0f} req/s  p99 {result.p99_ms:6.2f} ms  "
                         f"CPU {run.cpu_us_per_request:5.1f} µs/request  errors {result.errors}"
                     )
-        if ours.process.poll() is not None:
-            raise RuntimeError(f"syndicate exited during the benchmark:\n{ours.log_tail()}")
-        procs.stop(ours)
-        procs.stop(minimal)
+        for server in servers:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited during the benchmark:\n{server.log_tail()}")
+        for server in servers:  # quiet before the in-process figures
+            procs.stop(server)
         for row, own in zip(rows, own_work_rows(config, all_cases, opts.source), strict=True):
             row.own = own
     bad = [row.case.name for row in rows if row.errors]
@@ -378,13 +381,25 @@ def print_rows(rows: list[Row], say: Callable[[str], None] = print) -> None:
         say(f"   {r.case.name}:\n     ours:    {r.ours_cmd}\n     minimal: {r.minimal_cmd}")
 
 
+def positive(text: str) -> int:
+    """A whole number of at least 1, for the benchmarks' arguments: zero rounds measure nothing and a duration
+    of 0 or less leaves wrk running until its timeout."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     defaults = CachedPathOptions()
-    p.add_argument("--duration", type=int, default=defaults.duration, help="seconds per wrk run")
-    p.add_argument("--rounds", type=int, default=defaults.rounds, help="interleaved rounds")
-    p.add_argument("--connections", type=int, default=defaults.connections)
-    p.add_argument("--articles", type=int, default=defaults.articles)
+    p.add_argument("--duration", type=positive, default=defaults.duration, help="seconds per wrk run")
+    p.add_argument("--rounds", type=positive, default=defaults.rounds, help="interleaved rounds")
+    p.add_argument("--connections", type=positive, default=defaults.connections)
+    p.add_argument("--articles", type=positive, default=defaults.articles)
     p.add_argument("--source", type=Path, default=REPO, help="serve the syndicate package of this checkout")
     p.add_argument(
         "--floor", action="store_true", help="add Syndicate's process answering by replay (the cached path's floor)"

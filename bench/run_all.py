@@ -55,10 +55,11 @@ class Run:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    p.add_argument("--articles", type=int, help="corpus size (default 10000; --quick 1000)")
-    p.add_argument("--feeds", type=int, default=10, help="feed folders (default 10)")
-    p.add_argument("--duration", type=int, help="seconds per wrk run (default 10; --quick 3)")
-    p.add_argument("--runs", type=int, help="runs per figure, the median is reported (default 3; --quick 1)")
+    positive = bench_cached.positive
+    p.add_argument("--articles", type=positive, help="corpus size (default 10000; --quick 1000)")
+    p.add_argument("--feeds", type=positive, default=10, help="feed folders (default 10)")
+    p.add_argument("--duration", type=positive, help="seconds per wrk run (default 10; --quick 3)")
+    p.add_argument("--runs", type=positive, help="runs per figure, the median is reported (default 3; --quick 1)")
     p.add_argument("--quick", action="store_true", help="a fast smoke run")
     args = p.parse_args(argv)
     args.articles = args.articles or (1000 if args.quick else 10_000)
