@@ -41,7 +41,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "time": {"datetime"},
     "*": {"lang", "dir"},
 }
-_HTML_SPACES = "\t\n\f\r"  # what HTML collapses to one space with " " (not U+00A0)
+_HTML_SPACES = "\t\n\f\r"  # HTML white space besides the space itself (U+00A0 is not white space to HTML)
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _MARKER_PREFIX = "SYNDSC"  # how every placeholder starts (a nonce and its number follow)
 _KEPT_URLS = 50_000  # URL attribute values remembered as checked and made absolute (links repeat across a site)
