@@ -45,6 +45,13 @@ class Verdict(NamedTuple):
             out["Retry-After"] = str(self.retry_after)
         return out
 
+    def lines(self) -> bytes:
+        """An allowed answer's RateLimit-* headers as the lines sent (``web/wire.py``)."""
+        return (
+            f"RateLimit-Limit: {self.limit}\r\nRateLimit-Remaining: {self.remaining}\r\n"
+            f"RateLimit-Reset: {self.reset}\r\n"
+        ).encode()
+
 
 def count_refusal(who: str) -> None:
     """One 429 more for ``who``'s audience (``p:<partner>``, or the public for a client address)."""

@@ -6,7 +6,6 @@ import datetime as dt
 import html
 import os
 import time
-from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -213,14 +212,14 @@ def _admission(
         return None
     ask_first = not checked and not_modified_cost > 1.0
 
-    def admit(fresh: bool) -> web.Response | Mapping[str, str]:
+    def admit(fresh: bool) -> web.Response | bytes:
         if ask_first:
             asked = limiter.take(who, limit, not_modified_cost, charge=False, wait_for=1.0)
             if not asked.allowed:
                 return _too_many(asked)
         cost = not_modified_cost if fresh else 1.0
         verdict = limiter.take(who, limit, cost, wait_for=1.0 if fresh and not checked else None)
-        return verdict.headers() if verdict.allowed else _too_many(verdict)
+        return verdict.lines() if verdict.allowed else _too_many(verdict)
 
     return admit
 
@@ -240,7 +239,7 @@ def variant_key(
 
 def cached_answer(
     serving: Serving, request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted, checked: bool
-) -> web.Response | None:
+) -> web.StreamResponse | None:
     """The answer to a checked request whose variant is cached, with its charge and its count; None when the
     variant must be rendered first. ``checked``: the client's tokens were asked about just now."""
     variant = serving.variants.cached(variant_key(serving.caps, snapshot, wanted.page, wanted.audience.id)[0])
@@ -256,7 +255,7 @@ def _spender(request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted) -> st
 
 def _answer(
     serving: Serving, request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted, variant: Variant, checked: bool
-) -> web.Response:
+) -> web.StreamResponse:
     http = snapshot.config.http
     who = _spender(request, snapshot, wanted)
     response = respond(
