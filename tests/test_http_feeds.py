@@ -11,10 +11,11 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp.http import HttpVersion11
 from lxml import etree
 
 from syndicate.snapshot import build_snapshot
-from syndicate.web.accesslog import AccessLog, redact
+from syndicate.web.accesslog import AccessLog, Answered, redact
 from syndicate.web.app import create_app
 from syndicate.web.state import VARIANTS
 from tests.conftest import MINIMAL_CONFIG, AppClient, SiteFactory, article, serve_like_cli
@@ -176,17 +177,27 @@ async def test_no_key_in_logs(aiohttp_client: Client, make_site: SiteFactory, ca
     assert "partner-key-123456" not in caplog.text and "wrong-key-999999" not in caplog.text
 
 
+def _answered(target: str) -> Answered:
+    return ("192.0.2.77", None, "GET", target, HttpVersion11, None, "reader/1.0", 200, 512, 0.0012, 0.0)
+
+
 async def test_access_log_sink_writes_in_batches() -> None:
     stream = io.StringIO()
     sink = AccessLog(stream, interval=0.05, max_lines=3)
-    sink.add("one")
-    sink.add("two")
+    sink.add(_answered("/one"))
+    sink.add(_answered("/two?key=partner-key-123456"))
     assert stream.getvalue() == ""  # buffered
-    sink.add("three")
-    assert stream.getvalue() == "one\ntwo\nthree\n"  # a full batch goes at once
-    sink.add("four")
+    sink.add(_answered("/three"))
+    lines = stream.getvalue().splitlines()  # a full batch goes at once
+    assert [line.split('"')[1] for line in lines] == [
+        "GET /one HTTP/1.1",
+        "GET /two?key=REDACTED HTTP/1.1",
+        "GET /three HTTP/1.1",
+    ]
+    assert lines[0].startswith("192.0.2.0 - - [") and lines[0].endswith('200 512 "-" "reader/1.0" 1.2ms')
+    sink.add(_answered("/four"))
     await asyncio.sleep(0.2)
-    assert stream.getvalue().endswith("three\nfour\n")  # and a partial one after the interval
+    assert '"GET /four HTTP/1.1"' in stream.getvalue().splitlines()[-1]  # and a partial one after the interval
 
 
 async def test_a_refused_client_costs_no_render(aiohttp_client: Client, make_site: SiteFactory) -> None:

@@ -1,9 +1,10 @@
 """The access log: Combined Log Format, keys and tracking tokens redacted, addresses cut, written in batches.
 
-Formatting a record through ``logging`` for every request cost more than the
-rest of a cached response, so ``syndicate serve`` gives the logger a sink that
-buffers lines and writes them at most twice a second (nginx's ``buffer=`` idea).
-Without a sink (tests, embedding) lines go to the ``syndicate.access`` logger.
+Formatting a line per request, between the socket work of one request and the next, cost a cached
+response a fifth of its time, so ``syndicate serve`` gives the logger a sink (nginx's ``buffer=``
+idea): a request leaves only the facts its line needs (``Answered``), and the sink formats and
+writes them together, at most twice a second. Without a sink (tests, embedding) each line goes to
+the ``syndicate.access`` logger as the request ends.
 """
 
 from __future__ import annotations
@@ -20,24 +21,36 @@ from aiohttp.http import HttpVersion
 from syndicate.web.redaction import redact, redact_text, truncate_address
 from syndicate.web.state import ANSWERED_BY, SNAPSHOTS
 
-__all__ = ["AccessLog", "KeylessAccessLogger", "redact"]
+__all__ = ["AccessLog", "Answered", "KeylessAccessLogger", "redact"]
 DEFAULT_PREFIXES = (24, 48)
 
 
-def address_prefixes(request: web.BaseRequest) -> tuple[int, int]:
-    """``http.log_ipv4_prefix`` and ``http.log_ipv6_prefix`` of the current config (a request aiohttp could
-    not parse has no app: the defaults)."""
-    root = request.get(ANSWERED_BY)  # the fast lane's answers are never routed
+def _root(request: web.BaseRequest) -> web.Application | None:
+    """The application that answered ``request``: the fast lane's (never routed), else the outermost one
+    it was routed to; None for a request aiohttp could not parse."""
+    root: web.Application | None = request.get(ANSWERED_BY)
     if root is None:
         try:
-            root = request.match_info.apps[0]  # type: ignore[attr-defined]  # a web.Request's outermost app
+            apps: tuple[web.Application, ...] = request.match_info.apps  # type: ignore[attr-defined]
+            return apps[0]  # a web.Request's outermost app
         except (AttributeError, AssertionError, IndexError):  # a BaseRequest, or one that was never routed
-            return DEFAULT_PREFIXES
-    holder = root.get(SNAPSHOTS)
+            return None
+    return root
+
+
+def _prefixes(root: web.Application | None) -> tuple[int, int]:
+    """``http.log_ipv4_prefix`` and ``http.log_ipv6_prefix`` of ``root``'s current config (the defaults
+    without one)."""
+    holder = None if root is None else root.get(SNAPSHOTS)
     if holder is None:
         return DEFAULT_PREFIXES
     http = holder.current.config.http
     return (http.log_ipv4_prefix, http.log_ipv6_prefix)
+
+
+def address_prefixes(request: web.BaseRequest) -> tuple[int, int]:
+    """The address prefixes that apply to ``request``'s log lines."""
+    return _prefixes(_root(request))
 
 
 def logged_address(request: web.BaseRequest) -> str:
@@ -45,19 +58,27 @@ def logged_address(request: web.BaseRequest) -> str:
     return truncate_address(request.remote or "", *address_prefixes(request))
 
 
+#: One answered request, as its log line needs it: (remote address, answering app, method, target,
+#: HTTP version, Referer, User-Agent, status, bytes sent, seconds taken, wall-clock time).
+Answered = tuple[
+    str | None, web.Application | None, str, str, HttpVersion, str | None, str | None, int, int, float, float
+]
+
+
 class AccessLog:
-    """Collects lines and writes them to ``stream`` every ``interval`` seconds or ``max_lines`` lines."""
+    """Collects answered requests and writes their lines to ``stream`` every ``interval`` seconds or
+    ``max_lines`` requests. Addresses are cut by the prefixes configured when the lines are written."""
 
     def __init__(self, stream: TextIO, interval: float = 0.5, max_lines: int = 256) -> None:
         self.stream = stream
         self.interval = interval
         self.max_lines = max_lines
-        self.lines: list[str] = []
+        self.pending: list[Answered] = []
         self.timer: asyncio.TimerHandle | None = None
 
-    def add(self, line: str) -> None:
-        self.lines.append(line)
-        if len(self.lines) >= self.max_lines:
+    def add(self, answered: Answered) -> None:
+        self.pending.append(answered)
+        if len(self.pending) >= self.max_lines:
             self.flush()
         elif self.timer is None:
             self.timer = asyncio.get_running_loop().call_later(self.interval, self.flush)
@@ -66,10 +87,18 @@ class AccessLog:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.lines:
-            self.stream.write("\n".join(self.lines) + "\n")
+        if self.pending:
+            prefixes: dict[web.Application | None, tuple[int, int]] = {}
+            lines = []
+            for answered in self.pending:
+                root = answered[1]
+                cut = prefixes.get(root)
+                if cut is None:
+                    cut = prefixes[root] = _prefixes(root)
+                lines.append(format_line(answered, cut))
+            self.pending.clear()
+            self.stream.write("\n".join(lines) + "\n")
             self.stream.flush()
-            self.lines.clear()
 
 
 #: Request lines longer than this are redacted anew each time rather than remembered.
@@ -89,28 +118,56 @@ def request_line(method: str, target: str, version: HttpVersion) -> str:
     return _remembered_line(method, target, version)
 
 
-class KeylessAccessLogger(AbstractAccessLogger):
+class _Stamp:
+    """The log's time of day, formatted once a second."""
+
+    second = -1
+    text = ""
+
+    @classmethod
+    def of(cls, when: float) -> str:
+        second = int(when)
+        if second != cls.second:
+            cls.second = second
+            cls.text = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second))
+        return cls.text
+
+
+def format_line(answered: Answered, prefixes: tuple[int, int]) -> str:
     """Combined Log Format plus the time taken, with keys and tracking tokens redacted (in the target and
     the Referer) and the client address cut to its network prefix."""
+    remote, _, method, target, version, referer, user_agent, status, length, took, when = answered
+    address = truncate_address(remote or "", *prefixes)
+    return (
+        f'{address} - - [{_Stamp.of(when)}] "{request_line(method, target, version)}" '
+        f'{status} {length or "-"} "{"-" if referer is None else redact_text(referer)}" '
+        f'"{"-" if user_agent is None else user_agent}" {took * 1000:.1f}ms'
+    )
+
+
+class KeylessAccessLogger(AbstractAccessLogger):
+    """Each answered request as one line (``format_line``): to the sink when ``serve`` gave one, else to
+    the ``syndicate.access`` logger."""
 
     sink: ClassVar[AccessLog | None] = None
-    _second = -1
-    _stamp = ""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_taken: float) -> None:
-        now = int(time.time())
-        if now != KeylessAccessLogger._second:  # formatting the time once a second is enough
-            KeylessAccessLogger._second = now
-            KeylessAccessLogger._stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
         headers = request.headers
-        referer = headers.get("Referer")
-        target = request_line(request.method, request.raw_path, request.version)
-        line = (
-            f'{logged_address(request)} - - [{self._stamp}] "{target}" '
-            f'{response.status} {response.body_length or "-"} "{"-" if referer is None else redact_text(referer)}" '
-            f'"{headers.get("User-Agent", "-")}" {time_taken * 1000:.1f}ms'
+        answered: Answered = (
+            request.remote,
+            _root(request),
+            request.method,
+            request.raw_path,
+            request.version,
+            headers.get("Referer"),
+            headers.get("User-Agent"),
+            response.status,
+            response.body_length,
+            time_taken,
+            time.time(),
         )
-        if self.sink is not None:
-            self.sink.add(line)
+        sink = self.sink
+        if sink is not None:
+            sink.add(answered)
         else:
-            self.logger.info(line)
+            self.logger.info(format_line(answered, _prefixes(answered[1])))
