@@ -164,7 +164,7 @@ async def test_an_error_in_the_lane_is_a_logged_500_like_any_other(
     def broken(*_: object, **__: object) -> web.Response:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "respond", broken)
+    monkeypatch.setattr(views, "choose", broken)
     answer = await client.get("/feeds/news.rss")
     assert answer.status == 500
     assert await answer.text() == "500 Internal Server Error: the error was logged\n"

@@ -47,10 +47,11 @@ class Verdict(NamedTuple):
 
     def lines(self) -> bytes:
         """An allowed answer's RateLimit-* headers as the lines sent (``web/wire.py``)."""
-        return (
-            f"RateLimit-Limit: {self.limit}\r\nRateLimit-Remaining: {self.remaining}\r\n"
-            f"RateLimit-Reset: {self.reset}\r\n"
-        ).encode()
+        return _lines(self.limit, self.remaining, self.reset)
+
+
+def _lines(limit: int, remaining: int, reset: int) -> bytes:
+    return f"RateLimit-Limit: {limit}\r\nRateLimit-Remaining: {remaining}\r\nRateLimit-Reset: {reset}\r\n".encode()
 
 
 def count_refusal(who: str) -> None:
@@ -96,3 +97,17 @@ class RateLimiter:
             reset=math.ceil((limit.burst - bucket.tokens) / limit.rate),
             retry_after=max(1, math.ceil(missing / limit.rate)) if not allowed else 0,
         )
+
+    def spend(self, who: str, limit: RateLimit, cost: float, wait_for: float | None = None) -> bytes | Verdict:
+        """``take`` for an answer about to be sent: its RateLimit-* header lines when allowed, the refusal
+        when not. Every cached answer is charged here, so an allowed one makes no ``Verdict``."""
+        bucket = self.buckets.get(who)  # a limiter that keeps its buckets elsewhere (the fleet's) finds none
+        if bucket is not None:
+            now = self.clock()
+            tokens = min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate) - cost
+            if tokens >= 0:
+                self.buckets.move_to_end(who)
+                bucket.tokens, bucket.stamp = tokens, now
+                return _lines(int(limit.burst), int(tokens), math.ceil((limit.burst - tokens) / limit.rate))
+        verdict = self.take(who, limit, cost, wait_for=wait_for)
+        return verdict.lines() if verdict.allowed else verdict

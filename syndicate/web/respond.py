@@ -3,19 +3,18 @@
 The rules are ``conditional.py``'s; this module applies them to a variant. The four answers a
 variant can be given (200 identity, 200 gzip, and a 304 of each, whose ETag names the
 representation asked for) are made once, by the first response that needs them, as the bytes they
-are sent as (``wire.py``); only what changes per request (the rate-limit headers) is added.
+are sent as (``wire.py``); a response adds only what changes per request (the rate-limit headers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from syndicate.web.conditional import accepts_gzip, http_date, not_modified
 from syndicate.web.variants import Representation, Variant
-from syndicate.web.wire import Prepared, WireResponse, prepared
+from syndicate.web.wire import Prepared, prepared
 
 #: Partner keys may come in the Authorization header, so a shared cache must not mix answers across it.
 VARY = "Accept-Encoding, Authorization"
@@ -58,26 +57,14 @@ def answers(variant: Variant) -> Answers:
     return made
 
 
-#: Called once the answer is known (True: a 304): the response that refuses it instead (a 429), or the
-#: header lines to add to it (the rate-limit headers).
-Admit = Callable[[bool], "web.Response | bytes"]
-
-
-def respond(variant: Variant, request: web.BaseRequest, admit: Admit | None = None) -> web.StreamResponse:
+def choose(variant: Variant, request: web.BaseRequest) -> Prepared:
     """The answer to a GET or HEAD for ``variant``: If-None-Match (else If-Modified-Since) decides a 304;
     Accept-Encoding decides gzip, and with it which ETag the answer carries."""
     headers = request.headers
     use_gzip = accepts_gzip(headers.get("Accept-Encoding"))
-    fresh = not_modified(
-        headers.get("If-None-Match"), headers.get("If-Modified-Since"), variant.etags, variant.last_modified
-    )
-    extra = b""
-    if admit is not None:
-        admitted = admit(fresh)
-        if isinstance(admitted, web.Response):
-            return admitted
-        extra = admitted
     made = answers(variant)
-    if fresh:
-        return WireResponse(made.not_modified_gzip if use_gzip else made.not_modified, extra)
-    return WireResponse(made.gzip if use_gzip else made.plain, extra)
+    if not_modified(
+        headers.get("If-None-Match"), headers.get("If-Modified-Since"), variant.etags, variant.last_modified
+    ):
+        return made.not_modified_gzip if use_gzip else made.not_modified
+    return made.gzip if use_gzip else made.plain

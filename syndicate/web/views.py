@@ -33,10 +33,11 @@ from syndicate.web.auth import Unauthorized, audience_of, query_key
 from syndicate.web.errors import text_error
 from syndicate.web.forwarded import client_of
 from syndicate.web.ratelimit import RateLimiter, Verdict
-from syndicate.web.respond import Admit, respond
+from syndicate.web.respond import choose
 from syndicate.web.state import FRAGMENTS, HEALTH, LIMITER, LINKS, SERVING, SLOTS, SNAPSHOTS, Serving
 from syndicate.web.variants import Rendered, Representation, Variant, VariantKey
 from syndicate.web.wanted import Wanted
+from syndicate.web.wire import WireResponse
 
 
 def _page_request(request: web.Request) -> PageRequest:
@@ -199,29 +200,23 @@ def _checked(request: web.Request, snapshot: Snapshot) -> web.Response | Wanted:
     return Wanted(page, audience, limit, None if audience.is_public else who)
 
 
-def _admission(
-    limiter: RateLimiter, who: str, limit: RateLimit | None, not_modified_cost: float, checked: bool
-) -> Admit | None:
-    """Charges the answer once it is known: a 304 costs ``not_modified_cost``, a 200 one token.
+def _charge(
+    limiter: RateLimiter, who: str, limit: RateLimit, not_modified_cost: float, checked: bool, fresh: bool
+) -> web.Response | bytes:
+    """Charges an answer once it is known (``fresh``: a 304, which costs ``not_modified_cost``; a 200 costs
+    one token): its rate-limit header lines, or the 429 that refuses it.
 
     ``checked``: the client's tokens were already asked about before a render. A cached answer skips that
     question: with ``not_modified_cost`` at most 1 the one charge refuses exactly the requests it would
     have refused, with the same Retry-After (sized for the dearest answer).
     """
-    if limit is None:
-        return None
-    ask_first = not checked and not_modified_cost > 1.0
-
-    def admit(fresh: bool) -> web.Response | bytes:
-        if ask_first:
-            asked = limiter.take(who, limit, not_modified_cost, charge=False, wait_for=1.0)
-            if not asked.allowed:
-                return _too_many(asked)
-        cost = not_modified_cost if fresh else 1.0
-        verdict = limiter.take(who, limit, cost, wait_for=1.0 if fresh and not checked else None)
-        return verdict.lines() if verdict.allowed else _too_many(verdict)
-
-    return admit
+    if not checked and not_modified_cost > 1.0:
+        asked = limiter.take(who, limit, not_modified_cost, charge=False, wait_for=1.0)
+        if not asked.allowed:
+            return _too_many(asked)
+    cost = not_modified_cost if fresh else 1.0
+    spent = limiter.spend(who, limit, cost, wait_for=1.0 if fresh and not checked else None)
+    return spent if isinstance(spent, bytes) else _too_many(spent)
 
 
 def variant_key(
@@ -256,15 +251,19 @@ def _spender(request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted) -> st
 def _answer(
     serving: Serving, request: web.BaseRequest, snapshot: Snapshot, wanted: Wanted, variant: Variant, checked: bool
 ) -> web.StreamResponse:
-    http = snapshot.config.http
-    who = _spender(request, snapshot, wanted)
-    response = respond(
-        variant, request, _admission(serving.limiter, who, wanted.limit, http.not_modified_cost, checked)
-    )
+    answer = choose(variant, request)
+    extra = b""
+    if wanted.limit is not None:
+        http = snapshot.config.http
+        who = _spender(request, snapshot, wanted)
+        charged = _charge(serving.limiter, who, wanted.limit, http.not_modified_cost, checked, answer.status == 304)
+        if isinstance(charged, web.Response):
+            return charged
+        extra = charged
     on_served = serving.on_served
-    if response.status == 200 and on_served is not None and variant.served and request.method == "GET":
+    if answer.status == 200 and on_served is not None and variant.served and request.method == "GET":
         on_served(variant.served, request.headers.get("User-Agent", ""))
-    return response
+    return WireResponse(answer, extra)
 
 
 async def _rendered(
