@@ -98,7 +98,7 @@ async def _serve(app: web.Application, host: str, port: int, reuse_port: bool) -
         handle_signals=True,
         keepalive_timeout=KEEPALIVE_SECONDS,
         access_log=access,
-        access_log_class=KeylessAccessLogger,
+        access_log_class=KeylessAccessLogger.serving(app),
     )
     await runner.setup()
     fastlane.install(runner)

@@ -102,7 +102,8 @@ def aiohttp_client(aiohttp_client: Callable[..., Any]) -> Callable[..., Any]:
 async def serve_like_cli(aiohttp_client: Callable[..., Any], app: web.Application) -> AppClient:
     """A test client for ``app`` behind the same access logger ``syndicate serve`` uses."""
     server = TestServer(app)
-    await server.start_server(access_log_class=KeylessAccessLogger, access_log=logging.getLogger("syndicate.access"))
+    logger = KeylessAccessLogger.serving(app)
+    await server.start_server(access_log_class=logger, access_log=logging.getLogger("syndicate.access"))
     client = await aiohttp_client(server)
     assert isinstance(client, TestClient)
     return client

@@ -19,23 +19,20 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http import HttpVersion
 
 from syndicate.web.redaction import redact, redact_text, truncate_address
-from syndicate.web.state import ANSWERED_BY, SNAPSHOTS
+from syndicate.web.state import SNAPSHOTS
 
 __all__ = ["AccessLog", "Answered", "KeylessAccessLogger", "redact"]
 DEFAULT_PREFIXES = (24, 48)
 
 
 def _root(request: web.BaseRequest) -> web.Application | None:
-    """The application that answered ``request``: the fast lane's (never routed), else the outermost one
-    it was routed to; None for a request aiohttp could not parse."""
-    root: web.Application | None = request.get(ANSWERED_BY)
-    if root is None:
-        try:
-            apps: tuple[web.Application, ...] = request.match_info.apps  # type: ignore[attr-defined]
-            return apps[0]  # a web.Request's outermost app
-        except (AttributeError, AssertionError, IndexError):  # a BaseRequest, or one that was never routed
-            return None
-    return root
+    """The outermost application ``request`` was routed to; None for one never routed (a request aiohttp
+    could not parse, or one the fast lane answered: its server's logger knows the app, ``serving``)."""
+    try:
+        apps: tuple[web.Application, ...] = request.match_info.apps  # type: ignore[attr-defined]
+        return apps[0]
+    except (AttributeError, AssertionError, IndexError):  # a BaseRequest, or one that was never routed
+        return None
 
 
 def _prefixes(root: web.Application | None) -> tuple[int, int]:
@@ -150,12 +147,19 @@ class KeylessAccessLogger(AbstractAccessLogger):
     the ``syndicate.access`` logger."""
 
     sink: ClassVar[AccessLog | None] = None
+    app: ClassVar[web.Application | None] = None  # the server's application (``serving``)
+
+    @classmethod
+    def serving(cls, app: web.Application) -> type[KeylessAccessLogger]:
+        """The logger class for a server of ``app``: every line, routed or answered by the fast lane, cut
+        addresses by ``app``'s current config."""
+        return type(cls.__name__, (cls,), {"app": app})
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_taken: float) -> None:
         headers = request.headers
         answered: Answered = (
             request.remote,
-            _root(request),
+            self.app if self.app is not None else _root(request),
             request.method,
             request.raw_path,
             request.version,

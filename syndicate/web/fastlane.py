@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from syndicate.web.errors import answer_error
-from syndicate.web.state import ANSWERED_BY, SERVING
+from syndicate.web.state import SERVING
 from syndicate.web.views import cached_answer
 
 log = logging.getLogger("syndicate.web")
@@ -59,8 +59,6 @@ class FastLane:
         except Exception:  # as the error middleware would answer it
             log.exception("unhandled error on %s %s", request.method, request.path)
             answered = answer_error(request, 500, "500 Internal Server Error: the error was logged")
-        if answered is not None:
-            request[ANSWERED_BY] = self.app
         return answered
 
 

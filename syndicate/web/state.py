@@ -94,8 +94,6 @@ async def start_serving(app: web.Application) -> None:
 
 
 SERVING = web.AppKey("serving", Serving)
-#: On a request the fast lane answered (``web/fastlane.py``): the app that did, as it was never routed.
-ANSWERED_BY = web.RequestKey("answered_by", web.Application)
 
 
 class HealthParts(list[Callable[[], dict[str, object]]]):
