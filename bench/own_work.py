@@ -101,15 +101,19 @@ async def _per_request(
     return best, response, request
 
 
-def _log_cost(request: web.Request, response: web.StreamResponse, count: int, repeats: int) -> float:
-    KeylessAccessLogger.sink = AccessLog(io.StringIO(), max_lines=count * repeats + 1)
-    logger = KeylessAccessLogger(logging.getLogger("syndicate.access"), "")
+def _log_cost(
+    app: web.Application, request: web.Request, response: web.StreamResponse, count: int, repeats: int
+) -> float:
+    """The access log's CPU a request: its facts taken, and its line formatted and written in a batch."""
+    sink = KeylessAccessLogger.sink = AccessLog(io.StringIO())
+    logger = KeylessAccessLogger.serving(app)(logging.getLogger("syndicate.access"), "")
     best = float("inf")
     try:
         for _ in range(repeats):
             begun = time.thread_time()
             for _ in range(count):
                 logger.log(request, response, 0.001)
+            sink.flush()
             best = min(best, (time.thread_time() - begun) / count)
     finally:
         KeylessAccessLogger.sink = None
@@ -139,7 +143,9 @@ async def _measure(
             minimal_s, replayed, _ = await _per_request(minimal, path, wanted, count, repeats)
             if replayed.status != status:
                 raise RuntimeError(f"{name}: the minimal app answered {replayed.status}, not {status}")
-            rows.append(OwnRow(name, ours_s * 1e6, _log_cost(request, response, count, repeats) * 1e6, minimal_s * 1e6))
+            rows.append(
+                OwnRow(name, ours_s * 1e6, _log_cost(ours, request, response, count, repeats) * 1e6, minimal_s * 1e6)
+            )
         return rows
     finally:
         await runner.cleanup()
