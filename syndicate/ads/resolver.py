@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple, Protocol
@@ -26,6 +26,9 @@ from syndicate.ads.slotcache import Context, Resolved, SlotCache
 from syndicate.config import Config, Rotation, ShortcodeAlias
 from syndicate.content.model import Article, Call
 from syndicate.partners import Audience
+
+#: Texts as a document writes them, each escaped for its place (``formats/assembly.py``'s ``ESCAPE``).
+Escape = Callable[[Sequence[str]], list[bytes]]
 
 #: The ADS PRO shortcode and its siblings: they take the same attributes.
 AD_TAGS = ("bsa_pro_ad_space", "bsa_pro_ajax_ad_space", "ads_pro_ad_space")
@@ -164,33 +167,40 @@ class AdResolver:
         rules = (self.rotation_seconds, self.per_item, self.strip, self.aliases)
         return (self.format, window, has_budget, self.audience, self.links.memo_key(), rules, self.spaces)
 
-    def page_texts(self, articles: Sequence[Article]) -> list[tuple[str, ...]]:
-        """What each article's calls resolve to, in call order, as calling this resolver on each call of each
-        article in turn gives (and places): kept resolutions are reused, the rest resolved in document order."""
+    def page_slots(self, articles: Sequence[Article], escape_texts: Escape) -> list[tuple[bytes, ...]]:
+        """What each article's calls resolve to, in call order and escaped by ``escape_texts`` as the document
+        writes them, as calling this resolver on each call of each article in turn gives (and places): kept
+        resolutions are reused as they were escaped, the rest resolved in document order and escaped together."""
         memo = self.memo
-        if memo is None:
-            return [tuple(self(call, article) for call in article.calls) for article in articles]
-        out: list[tuple[str, ...]] = []
-        kept: list[tuple[Article, Resolved]] = []
-        for article, resolved in zip(articles, memo.get_many(self.memo_token, articles), strict=True):
+        found = memo.get_many(self.memo_token, articles) if memo is not None else [None] * len(articles)
+        out: list[tuple[bytes, ...] | None] = []
+        fresh: list[tuple[int, tuple[str, ...], tuple[ServedAd, ...] | None]] = []  # (at, texts, placed if kept)
+        for article, resolved in zip(articles, found, strict=True):
             if resolved is None:
-                resolved, cacheable = self.resolve_article(article)
-                if cacheable:
-                    kept.append((article, resolved))
+                texts, placed, cacheable = self.resolve_article(article)
+                fresh.append((len(out), texts, placed if cacheable else None))
             else:
                 self.served.extend(resolved[1])
-            out.append(resolved[0])
-        if kept:
-            memo.put_many(self.memo_token, kept)
-        return out
+            out.append(None if resolved is None else resolved[0])
+        if fresh:
+            flat = iter(escape_texts([text for _, texts, _ in fresh for text in texts]))
+            kept: list[tuple[Article, Resolved]] = []
+            for at, texts, keep in fresh:
+                escaped = out[at] = tuple(next(flat) for _ in texts)
+                if keep is not None:
+                    kept.append((articles[at], (escaped, keep)))
+            if kept and memo is not None:
+                memo.put_many(self.memo_token, kept)
+        return [slots or () for slots in out]
 
-    def resolve_article(self, article: Article) -> tuple[Resolved, bool]:
-        """The article's calls resolved in order, and whether that read no cap (so it holds for any render)."""
+    def resolve_article(self, article: Article) -> tuple[tuple[str, ...], tuple[ServedAd, ...], bool]:
+        """The article's calls resolved in order, the ads that placed, and whether that read no cap (so it
+        holds for any render)."""
         reads = self.budget.reads if self.budget is not None else 0
         placed = len(self.served)
         texts = tuple(self(call, article) for call in article.calls)
         cacheable = self.budget is None or self.budget.reads == reads
-        return (texts, tuple(self.served[placed:])), cacheable
+        return texts, tuple(self.served[placed:]), cacheable
 
     def slot(self, call: Call, article: Article) -> Slot:
         """The slot as drawn: in this resolver's window, or (``per_item``) in the article's publication window."""

@@ -5,7 +5,7 @@ spaces, the ad settings, the audience, the format, the links, the rotation windo
 only: ``per_item`` draws in the article's own window) and whether caps are judged. Caps are the exception:
 a render's ``Budget`` changes as it places capped units, so an article whose resolution asked the budget
 about a capped unit is never kept and is resolved afresh, in document order, by every render. The others
-spent nothing and read no count, so their texts and placements hold for every render of the context: a new
+spent nothing and read no count, so their escaped texts and placements hold for every render of the context: a new
 variant, another page or feed holding the article, the first render after a reload that left the article
 and the ads as they were. Articles are keyed by value, as item fragments are (``formats/assembly.py``).
 """
@@ -29,9 +29,9 @@ Context = tuple[object, ...]
 MAX_CONTEXTS = 256
 
 
-#: One article's calls as resolved: their texts in call order, and the ads placed, in order. Plain tuples
-#: of strings all the way down, which the cycle collector untracks: a full collection never walks them.
-Resolved = tuple[tuple[str, ...], tuple["ServedAd", ...]]
+#: One article's calls as resolved: their texts in call order, escaped as the context's format writes them
+#: (so a render only joins them), and the ads placed, in order.
+Resolved = tuple[tuple[bytes, ...], tuple["ServedAd", ...]]
 
 
 def size_of(resolved: Resolved) -> int:

@@ -148,11 +148,14 @@ def fragments_for(fmt: str, articles: Sequence[Article], cache: FragmentCache) -
     return [fragment for fragment in found if fragment is not None]
 
 
-def slot_texts(resolve: Resolve, articles: Sequence[Article]) -> list[str]:
-    """Every call of ``articles`` resolved, in document order; an ``AdResolver`` reuses kept resolutions."""
+def slot_bytes(fmt: str, resolve: Resolve, articles: Sequence[Article]) -> list[bytes]:
+    """Every call of ``articles`` resolved and escaped for ``fmt``, in document order; an ``AdResolver``
+    reuses kept resolutions, already escaped."""
+    escape = ESCAPE[fmt]
     if isinstance(resolve, AdResolver):
-        return [text for texts in resolve.page_texts(articles) for text in texts]
-    return [resolve(call, article) for article in articles for call in article.calls]
+        return [text for texts in resolve.page_slots(articles, escape) for text in texts]
+    texts = [resolve(call, article) for article in articles for call in article.calls]
+    return escape(texts) if texts else []
 
 
 def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: Resolve, cache: FragmentCache) -> bytes:
@@ -161,8 +164,7 @@ def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: R
     fragments = fragments_for(fmt, articles, cache)
     head, tail = WRITERS[fmt].head_and_tail_of(header)
     with_slots = [article for article, (_, slots, _) in zip(articles, fragments, strict=True) if slots]
-    texts = slot_texts(resolve, with_slots)
-    escaped = ESCAPE[fmt](texts) if texts else []
+    escaped = slot_bytes(fmt, resolve, with_slots)
     out: list[bytes] = [head]
     separator = SEPARATOR[fmt]
     at = 0
@@ -170,7 +172,7 @@ def assemble(fmt: str, header: FeedView, articles: Sequence[Article], resolve: R
         if position and separator:
             out.append(separator)
         count = len(slots)
-        if bare is not None and not any(texts[at : at + count]):
+        if bare is not None and not any(escaped[at : at + count]):
             out.append(bare)
         else:
             out.append(runs[0])
