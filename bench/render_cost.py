@@ -11,7 +11,7 @@ every slot resolved), and a cold render (nothing written or resolved: the first 
 The median of several renders is reported.
 
 ``stall_ms`` is the event loop's side of a first render: the render runs in a worker thread as the server
-runs it (thread switch interval 1 ms, as ``syndicate serve`` sets it) while the loop sleeps 1 ms at a
+runs it (with the thread switch interval ``syndicate serve`` sets) while the loop sleeps 1 ms at a
 time; the longest a wake-up came late is how long the render kept the loop from running. The same with a
 worker that only sleeps gives the machine's own floor (other processes on its cores), measured beside it.
 
@@ -43,6 +43,7 @@ from syndicate.formats.assembly import FragmentCache, assemble
 from syndicate.formats.model import ItemView
 from syndicate.partners import Audience
 from syndicate.publish import PageRequest, ad_resolver, feed_header, feed_view, page_articles
+from syndicate.serving import SWITCH_INTERVAL
 from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
 
 #: The cold-render goals: a first render against the same library alone (feedgen for XML, orjson for JSON).
@@ -128,7 +129,7 @@ def loop_stall_ms(fn: Callable[[], bytes], repeats: int) -> float:
         return worst * 1000
 
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         return statistics.median(asyncio.run(once()) for _ in range(repeats))
     finally:

@@ -145,8 +145,8 @@ def render(run: Run) -> list[Target]:
         "   cache, a fresh reload before each timed render); new variant = items written, slots resolved (the next\n"
         "   window under rotation: per_item); new partner = items written, every slot resolved for this audience;\n"
         "   cold = nothing written or resolved. FeedView = ads resolved, bodies joined. loop stall = the longest\n"
-        "   a 1 ms loop tick came late while the first render ran in a worker thread (switch interval 1 ms, as\n"
-        "   serve sets it); idle stall = the same with a worker that only sleeps, the machine's own floor.\n"
+        "   a 1 ms loop tick came late while the first render ran in a worker thread (with the switch interval\n"
+        "   serve sets); idle stall = the same with a worker that only sleeps, the machine's own floor.\n"
         "   Times are this process's CPU time, so other load on the machine barely moves them. Ad links are\n"
         "   direct here; the server signs them."
     )
