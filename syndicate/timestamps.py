@@ -3,12 +3,17 @@
 Python accepts ``0001-01-01T00:00:00+14:00``, but turning it into UTC, a POSIX
 time or a rotation window overflows, deep inside a request. Every timestamp that
 enters the product goes through here first, so such values are refused where
-they are written, with a message that says why.
+they are written, with a message that says why. ``EverySecond`` is the other way round: a time the
+server writes (a Date header, a log line), formatted once per second it is asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 #: Four-digit years, with room on both sides for time zones and rotation windows: a year like 0202 is a typo.
 EARLIEST = dt.datetime(1000, 1, 1, tzinfo=dt.UTC)
@@ -50,3 +55,20 @@ def checked(value: dt.datetime) -> dt.datetime:
     if problem:
         raise ValueError(problem)
     return value
+
+
+class EverySecond(Generic[T]):
+    """``make(second)`` for the whole second of a POSIX time, made again only when the second changes:
+    requests ask for the time far more often than it changes."""
+
+    def __init__(self, make: Callable[[int], T]) -> None:
+        self.make = make
+        self.second = -1
+        self.made: T | None = None
+
+    def at(self, when: float) -> T:
+        second = int(when)
+        if second != self.second or self.made is None:
+            self.made = self.make(second)
+            self.second = second
+        return self.made

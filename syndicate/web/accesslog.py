@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http import HttpVersion
 
+from syndicate.timestamps import EverySecond
 from syndicate.web.redaction import redact, redact_text, truncate_address
 from syndicate.web.state import SNAPSHOTS
 
@@ -115,19 +116,8 @@ def request_line(method: str, target: str, version: HttpVersion) -> str:
     return _remembered_line(method, target, version)
 
 
-class _Stamp:
-    """The log's time of day, formatted once a second."""
-
-    second = -1
-    text = ""
-
-    @classmethod
-    def of(cls, when: float) -> str:
-        second = int(when)
-        if second != cls.second:
-            cls.second = second
-            cls.text = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second))
-        return cls.text
+#: The log's time of day, as Combined Log Format writes it.
+_STAMP = EverySecond(lambda second: time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second)))
 
 
 def format_line(answered: Answered, prefixes: tuple[int, int]) -> str:
@@ -136,7 +126,7 @@ def format_line(answered: Answered, prefixes: tuple[int, int]) -> str:
     remote, _, method, target, version, referer, user_agent, status, length, took, when = answered
     address = truncate_address(remote or "", *prefixes)
     return (
-        f'{address} - - [{_Stamp.of(when)}] "{request_line(method, target, version)}" '
+        f'{address} - - [{_STAMP.at(when)}] "{request_line(method, target, version)}" '
         f'{status} {length or "-"} "{"-" if referer is None else redact_text(referer)}" '
         f'"{"-" if user_agent is None else user_agent}" {took * 1000:.1f}ms'
     )

@@ -23,6 +23,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
 
+from syndicate.timestamps import EverySecond
+
 #: What aiohttp refuses in a header name or value (a header injection): control characters but tab.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SERVER = f"Server: {SERVER_SOFTWARE}\r\n".encode()
@@ -70,19 +72,8 @@ def _status_line(major: int, minor: int, status: int) -> bytes:
     return made
 
 
-class _Clock:
-    """The Date header line, formatted once a second."""
-
-    second = -1
-    line = b""
-
-    @classmethod
-    def date_line(cls) -> bytes:
-        now = int(time.time())
-        if now != cls.second:
-            cls.line = f"Date: {formatdate(now, usegmt=True)}\r\n".encode()
-            cls.second = now
-        return cls.line
+#: The Date header line of the current second.
+_DATE = EverySecond(lambda second: f"Date: {formatdate(second, usegmt=True)}\r\n".encode())
 
 
 class WireResponse(web.StreamResponse):
@@ -124,7 +115,7 @@ class WireResponse(web.StreamResponse):
             _status_line(version.major, version.minor, answer.status),
             answer.lines,
             self._extra,
-            _Clock.date_line(),
+            _DATE.at(time.time()),
             _SERVER,
             connection,
             b"\r\n",
