@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp.http import HttpVersion11
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from syndicate.snapshot import build_snapshot
-from syndicate.web.accesslog import AccessLog, Answered, redact
+from syndicate.web.accesslog import AccessLog, Answered, quoted, redact
 from syndicate.web.app import create_app
 from syndicate.web.state import VARIANTS
 from tests.conftest import MINIMAL_CONFIG, AppClient, SiteFactory, article, serve_like_cli
@@ -198,6 +201,36 @@ async def test_access_log_sink_writes_in_batches() -> None:
     sink.add(_answered("/four"))
     await asyncio.sleep(0.2)
     assert '"GET /four HTTP/1.1"' in stream.getvalue().splitlines()[-1]  # and a partial one after the interval
+
+
+async def test_a_client_cannot_end_a_quoted_log_field_early() -> None:
+    stream = io.StringIO()
+    sink = AccessLog(stream)
+    hostile: Answered = (
+        "192.0.2.1",
+        None,
+        "GET",
+        '/feeds/x"y',
+        HttpVersion11,
+        'http://r/"a',
+        'ua" 200 1 "-',
+        200,
+        1,
+        0.0,
+        0.0,
+    )
+    sink.add(hostile)
+    sink.flush()
+    [line] = stream.getvalue().splitlines()
+    assert line.count('"') == 6  # three quoted fields, each closed where it began
+    assert '"GET /feeds/x\\x22y HTTP/1.1"' in line and '"http://r/\\x22a"' in line and '"ua\\x22 200 1 \\x22-"' in line
+
+
+@given(st.text())
+def test_a_quoted_log_field_holds_no_quote_or_control_and_reads_back(text: str) -> None:
+    written = quoted(text)
+    assert not any(c == '"' or ord(c) < 0x20 or c == "\x7f" for c in written)
+    assert re.sub(r"\\x([0-9a-f]{2})", lambda m: chr(int(m.group(1), 16)), written) == text
 
 
 async def test_a_refused_client_costs_no_render(aiohttp_client: Client, make_site: SiteFactory) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import time
 from typing import ClassVar, TextIO
 
@@ -120,15 +121,26 @@ def request_line(method: str, target: str, version: HttpVersion) -> str:
 _STAMP = EverySecond(lambda second: time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second)))
 
 
+#: What a client could use to end a quoted field early or to fool a terminal: written as ``\xHH``, as nginx does.
+_UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+def quoted(text: str) -> str:
+    """``text`` as a quoted log field holds it: quotes, backslashes and control characters as ``\\xHH``."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 def format_line(answered: Answered, prefixes: tuple[int, int]) -> str:
     """Combined Log Format plus the time taken, with keys and tracking tokens redacted (in the target and
-    the Referer) and the client address cut to its network prefix."""
+    the Referer), quoted fields escaped (``quoted``) and the client address cut to its network prefix."""
     remote, _, method, target, version, referer, user_agent, status, length, took, when = answered
     address = truncate_address(remote or "", *prefixes)
     return (
-        f'{address} - - [{_STAMP.at(when)}] "{request_line(method, target, version)}" '
-        f'{status} {length or "-"} "{"-" if referer is None else redact_text(referer)}" '
-        f'"{"-" if user_agent is None else user_agent}" {took * 1000:.1f}ms'
+        f'{address} - - [{_STAMP.at(when)}] "{quoted(request_line(method, target, version))}" '
+        f'{status} {length or "-"} "{"-" if referer is None else quoted(redact_text(referer))}" '
+        f'"{"-" if user_agent is None else quoted(user_agent)}" {took * 1000:.1f}ms'
     )
 
 
