@@ -11,7 +11,8 @@ Starts ``syndicate serve`` (file watcher on) on a generated site and measures, o
   (the watcher's 100 ms debounce included);
 - admin PUT: ``PUT /admin/adspaces/5`` sent to its answer (written, reloaded, swapped);
 - resident memory (VmRSS) after all of it, and the peak (VmHWM);
-- p99 of a feed requested by 4 clients back to back, idle and during the reloads above, and their ratio.
+- p99 of a feed requested by 4 clients back to back, idle (once the watcher's full check after start has
+  run) and during the reloads above, and their ratio.
 
 Rounds interleave the edit and the PUT. Every response must be 2xx/3xx. The generated site is kept under
 ``/tmp/syndicate-bench-corpus/<articles>-<feeds>/`` and reused by later runs of the same size (100,000
@@ -88,6 +89,19 @@ def wait_ours(server: Server) -> None:
         raise RuntimeError(
             f"port {server.port} is answered by pid {pid}, not by the server started ({server.process.pid})"
         )
+
+
+def wait_settled(server: Server, timeout: float = 120.0) -> None:
+    """Until the watcher's one full check after start (``reload.SETTLED``) has run: it stats every file, so
+    an idle baseline measured across it is not idle."""
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(server.url("/admin/status"), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if json.load(response)["reload"]["attempts"] > 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"no reload within {timeout:.0f} s of start: the watcher's settling check never ran")
 
 
 def vm_kib(pid: int, field: str) -> int:
@@ -208,6 +222,7 @@ def run_reloads(
         )
         wait_ours(server)
         cold = time.monotonic() - begun
+        wait_settled(server)
         idle, measured = asyncio.run(measure(server, corpus, rounds))
         rss = vm_kib(server.process.pid, "VmRSS") / 1024
         peak = vm_kib(server.process.pid, "VmHWM") / 1024
