@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
-from syndicate.ads.selection import Slot, choose, draw, draw_hash, eligible, unit_hash
+from syndicate.ads.selection import Allowed, Slot, choose, draw, draw_hash, eligible, unit_hash
 from syndicate.partners import AdPolicy, Audience, SpaceOverride
 
 PUBLIC = Audience("public", "Public")
@@ -34,7 +34,7 @@ def space(space_id: str, *units: AdUnit, **fields: object) -> AdSpace:
 
 def slot(audience: Audience = PUBLIC, window: int = 1, occurrence: int = 0, **fields: object) -> Slot:
     base = Slot(audience, "world", "tag:x,2020:a", frozenset({"belarus"}), "rss", occurrence, window, NOW)
-    return replace(base, **fields)  # type: ignore[arg-type]
+    return base._replace(**fields)  # type: ignore[arg-type]
 
 
 def picked(spaces: dict[str, AdSpace], space_id: str, the_slot: Slot) -> list[str]:
@@ -150,7 +150,7 @@ def test_draw_never_fails_or_repeats(weights: list[float], window: int, max_ads:
 
 _UNITS = st.lists(
     st.builds(
-        lambda n, house, html, feeds, partners, formats, tags, weight, late: unit(
+        lambda n, house, html, feeds, partners, formats, tags, weight, start, end: unit(
             f"u{n}",
             house=house,
             type=UnitType.HTML if html else UnitType.IMAGE,
@@ -159,7 +159,8 @@ _UNITS = st.lists(
             formats=formats,
             tags=tags,
             weight=weight,
-            start=NOW + dt.timedelta(days=1) if late else None,
+            start=None if start is None else NOW + dt.timedelta(hours=start),
+            end=None if end is None else NOW + dt.timedelta(hours=end),
         ),
         st.integers(0, 9),
         st.booleans(),
@@ -169,7 +170,8 @@ _UNITS = st.lists(
         st.sampled_from([(), ("rss",), ("json",)]),
         st.sampled_from([(), ("Belarus",), ("sport",)]),
         st.integers(0, 3),
-        st.booleans(),
+        st.none() | st.integers(-2, 2),
+        st.none() | st.integers(-2, 2),
     ),
     max_size=6,
     unique_by=lambda u: u.id,
@@ -188,21 +190,26 @@ _AUDIENCES = st.builds(
     st.lists(
         st.tuples(
             st.sampled_from(["world", "sport"]),
-            st.sampled_from([frozenset(), frozenset({"belarus"})]),
+            st.sampled_from([frozenset(), frozenset({"belarus"}), frozenset({"belarus", "sport"})]),
             st.integers(0, 40),
+            st.integers(-3, 3),
         ),
         min_size=1,
         max_size=8,
     ),
 )
 def test_one_memo_per_render_chooses_what_each_slot_alone_would(
-    units: list[AdUnit], audience: Audience, only: frozenset[str] | None, slots: list[tuple[str, frozenset[str], int]]
+    units: list[AdUnit],
+    audience: Audience,
+    only: frozenset[str] | None,
+    slots: list[tuple[str, frozenset[str], int, int]],
 ) -> None:
-    """A resolver works out per space what depends only on its audience and format once: same choices."""
+    """A resolver works out per space what depends only on its audience and format once, and the units of
+    slots alike in feed, tags and which units are live (schedules start and end around them): same choices."""
     spaces = {"4": space("4", *units, if_empty="5"), "5": space("5", *reversed(units), fallback=Fallback.HOUSE)}
-    memo: dict[tuple[str, frozenset[str] | None], tuple[bool, ...]] = {}
-    for feed, tags, window in slots:
-        here = slot(audience, window, feed=feed, article_tags=tags)
+    memo: Allowed = {}
+    for feed, tags, window, hours in slots:
+        here = slot(audience, window, feed=feed, article_tags=tags, moment=NOW + dt.timedelta(hours=hours))
         assert eligible(spaces["4"], here, only, allowed=memo) == eligible(spaces["4"], here, only)
         assert choose(spaces, "4", here, only, allowed=memo) == choose(spaces, "4", here, only)
 
@@ -212,6 +219,6 @@ def test_the_draw_is_seeded_as_it_always_was(
     audience_id: str, uid: str, occurrence: int, window: int, space_id: str, round_: int
 ) -> None:
     """A draw's seed is ``unit_hash`` of its parts, whatever spells it: the same ads as before, in every slot."""
-    drawn = replace(slot(replace(PUBLIC, id=audience_id), window, occurrence), article_uid=uid)
+    drawn = slot(replace(PUBLIC, id=audience_id), window, occurrence, article_uid=uid)
     assert draw_hash(drawn, space_id, round_) == unit_hash(audience_id, uid, occurrence, window, space_id, round_)
     assert unit_hash("public", "tag:x,2020:a", 0, 1, "4", 0) == 0.996174264251469

@@ -7,12 +7,14 @@ the same bytes, so caches and ETags hold) while ads still rotate between windows
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from syndicate.ads.caps import Budget
+from syndicate.ads.caps import Budget, is_capped
 from syndicate.ads.model import AdSpace, AdUnit, Fallback, Selection, UnitType
 from syndicate.partners import AdPolicy, Audience, SpaceOverride
 
@@ -20,9 +22,9 @@ MAX_CHAIN = 16  # if_empty hops followed before giving up (cycles are cut earlie
 _NO_OVERRIDE = SpaceOverride()
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One occurrence of an ad shortcode, as one audience receives it in one window."""
+class Slot(NamedTuple):
+    """One occurrence of an ad shortcode, as one audience receives it in one window (a tuple: one is made
+    for every slot of every render that resolves it)."""
 
     audience: Audience
     feed: str  # the article's own feed
@@ -34,8 +36,7 @@ class Slot:
     moment: dt.datetime  # the window's start: schedules are judged at this instant, for stable bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):
     space: AdSpace
     units: tuple[AdUnit, ...]
     label: str
@@ -76,8 +77,39 @@ def audience_allows(unit: AdUnit, audience: Audience, fmt: str, only: frozenset[
     return not unit.formats or fmt in unit.formats
 
 
-#: ``audience_allows`` per (space, ``only``) for one audience and format: what a render works out once per space.
-Allowed = dict[tuple[str, frozenset[str] | None], tuple[bool, ...]]
+@dataclass(slots=True)
+class SpaceRule:
+    """What ``eligible`` works out once per (space, ``only``) for one audience and format.
+
+    Beyond the tests no slot changes (``passes``), a unit's eligibility reads only the slot's feed (when
+    some unit targets feeds), its tags (when some unit targets tags) and which of its units are live, which
+    changes only at their starts and ends (``bounds``): slots alike in those get the same units, worked out
+    once (``found``). Caps are the exception: a capped unit is judged slot by slot, as the budget runs down."""
+
+    passes: tuple[bool, ...]
+    bounds: tuple[dt.datetime, ...]  # every start and end of the space's units, sorted
+    by_feed: bool
+    by_tags: bool
+    capped: bool
+    found: dict[tuple[str | None, frozenset[str] | None, int], tuple[AdUnit, ...]]
+
+    @classmethod
+    def of(cls, space: AdSpace, audience: Audience, fmt: str, only: frozenset[str] | None) -> SpaceRule:
+        passes = tuple(audience_allows(unit, audience, fmt, only) for unit in space.units)
+        kept = [unit for unit, passed in zip(space.units, passes, strict=True) if passed]
+        times = {when for unit in space.units for when in (unit.start, unit.end) if when is not None}
+        return cls(
+            passes,
+            tuple(sorted(times)),
+            any(unit.feeds for unit in kept),
+            any(unit.tags for unit in kept),
+            any(is_capped(unit) for unit in space.units),
+            {},
+        )
+
+
+#: ``SpaceRule`` per (space, ``only``) for one audience and format: what a render works out once per space.
+Allowed = dict[tuple[str, frozenset[str] | None], SpaceRule]
 
 
 def eligible(
@@ -86,16 +118,31 @@ def eligible(
     only: frozenset[str] | None,
     budget: Budget | None = None,
     allowed: Allowed | None = None,
-) -> list[AdUnit]:
+) -> tuple[AdUnit, ...]:
     """Units that may run in this slot: live now, under their caps, targeted here, allowed by policy and filters.
 
-    ``allowed``: a memo of ``audience_allows`` for ``slot``'s audience and format, filled as spaces are met."""
-    key = (space.id, only)
-    passes = allowed.get(key) if allowed is not None else None
-    if passes is None:
+    ``allowed``: a memo of ``SpaceRule`` for ``slot``'s audience and format, filled as spaces are met."""
+    if allowed is None:
         passes = tuple(audience_allows(unit, slot.audience, slot.format, only) for unit in space.units)
-        if allowed is not None:
-            allowed[key] = passes
+        return _eligible(space, slot, passes, budget)
+    key = (space.id, only)
+    rule = allowed.get(key)
+    if rule is None:
+        rule = allowed[key] = SpaceRule.of(space, slot.audience, slot.format, only)
+    if budget is not None and rule.capped:
+        return _eligible(space, slot, rule.passes, budget)
+    alike = (
+        slot.feed if rule.by_feed else None,
+        slot.article_tags if rule.by_tags else None,
+        bisect.bisect_right(rule.bounds, slot.moment) if rule.bounds else 0,
+    )
+    found = rule.found.get(alike)
+    if found is None:
+        found = rule.found[alike] = _eligible(space, slot, rule.passes, None)
+    return found
+
+
+def _eligible(space: AdSpace, slot: Slot, passes: tuple[bool, ...], budget: Budget | None) -> tuple[AdUnit, ...]:
     found = []
     for unit, passed in zip(space.units, passes, strict=True):
         if not unit.live_at(slot.moment):
@@ -109,10 +156,10 @@ def eligible(
         if unit.tags and not slot.article_tags.intersection(t.lower() for t in unit.tags):
             continue
         found.append(unit)
-    return found
+    return tuple(found)
 
 
-def draw(space: AdSpace, units: list[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
+def draw(space: AdSpace, units: Sequence[AdUnit], slot: Slot) -> tuple[AdUnit, ...]:
     """Up to ``space.max_ads`` units by the space's selection rule."""
     if space.selection is Selection.STATIC:
         return tuple(units[: space.max_ads])
