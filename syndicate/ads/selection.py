@@ -77,6 +77,10 @@ def audience_allows(unit: AdUnit, audience: Audience, fmt: str, only: frozenset[
     return not unit.formats or fmt in unit.formats
 
 
+def _passes(space: AdSpace, audience: Audience, fmt: str, only: frozenset[str] | None) -> tuple[bool, ...]:
+    return tuple(audience_allows(unit, audience, fmt, only) for unit in space.units)
+
+
 @dataclass(slots=True)
 class SpaceRule:
     """What ``eligible`` works out once per (space, ``only``) for one audience and format.
@@ -95,7 +99,7 @@ class SpaceRule:
 
     @classmethod
     def of(cls, space: AdSpace, audience: Audience, fmt: str, only: frozenset[str] | None) -> SpaceRule:
-        passes = tuple(audience_allows(unit, audience, fmt, only) for unit in space.units)
+        passes = _passes(space, audience, fmt, only)
         kept = [unit for unit, passed in zip(space.units, passes, strict=True) if passed]
         times = {when for unit in space.units for when in (unit.start, unit.end) if when is not None}
         return cls(
@@ -123,8 +127,7 @@ def eligible(
 
     ``allowed``: a memo of ``SpaceRule`` for ``slot``'s audience and format, filled as spaces are met."""
     if allowed is None:
-        passes = tuple(audience_allows(unit, slot.audience, slot.format, only) for unit in space.units)
-        return _eligible(space, slot, passes, budget)
+        return _eligible(space, slot, _passes(space, slot.audience, slot.format, only), budget)
     key = (space.id, only)
     rule = allowed.get(key)
     if rule is None:

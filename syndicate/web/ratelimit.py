@@ -54,6 +54,16 @@ def _lines(limit: int, remaining: int, reset: int) -> bytes:
     return f"RateLimit-Limit: {limit}\r\nRateLimit-Remaining: {remaining}\r\nRateLimit-Reset: {reset}\r\n".encode()
 
 
+def _refilled(bucket: Bucket, limit: RateLimit, now: float) -> float:
+    """The bucket's tokens at ``now``: what it held, plus what it earned since, up to the burst."""
+    return min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate)
+
+
+def _reset(limit: RateLimit, tokens: float) -> int:
+    """Seconds until a bucket holding ``tokens`` is full again (RateLimit-Reset)."""
+    return math.ceil((limit.burst - tokens) / limit.rate)
+
+
 def count_refusal(who: str) -> None:
     """One 429 more for ``who``'s audience (``p:<partner>``, or the public for a client address)."""
     RATE_LIMITED.labels(who.removeprefix("p:") if who.startswith("p:") else "public").inc()
@@ -82,7 +92,7 @@ class RateLimiter:
                 self.buckets.popitem(last=False)
         else:
             self.buckets.move_to_end(who)
-            bucket.tokens = min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate)
+            bucket.tokens = _refilled(bucket, limit, now)
             bucket.stamp = now
         allowed = bucket.tokens >= cost
         if not allowed:
@@ -94,7 +104,7 @@ class RateLimiter:
             allowed=allowed,
             limit=int(limit.burst),
             remaining=int(bucket.tokens),
-            reset=math.ceil((limit.burst - bucket.tokens) / limit.rate),
+            reset=_reset(limit, bucket.tokens),
             retry_after=max(1, math.ceil(missing / limit.rate)) if not allowed else 0,
         )
 
@@ -104,10 +114,10 @@ class RateLimiter:
         bucket = self.buckets.get(who)  # a limiter that keeps its buckets elsewhere (the fleet's) finds none
         if bucket is not None:
             now = self.clock()
-            tokens = min(limit.burst, bucket.tokens + (now - bucket.stamp) * limit.rate) - cost
+            tokens = _refilled(bucket, limit, now) - cost
             if tokens >= 0:
                 self.buckets.move_to_end(who)
                 bucket.tokens, bucket.stamp = tokens, now
-                return _lines(int(limit.burst), int(tokens), math.ceil((limit.burst - tokens) / limit.rate))
+                return _lines(int(limit.burst), int(tokens), _reset(limit, tokens))
         verdict = self.take(who, limit, cost, wait_for=wait_for)
         return verdict.lines() if verdict.allowed else verdict
