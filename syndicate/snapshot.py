@@ -165,7 +165,7 @@ def build_snapshot(
     if cache is not None and cache.parses.empty and config.feeds_dir.is_dir():
         folders = feed_folders(config.feeds_dir)
         kept = disk.load(folders, loader.inputs) if disk is not None else {}
-        kept, parsed_elsewhere = parse_in_workers(config, loader.inputs, folders, kept)  # a first start: many
+        kept, parsed_elsewhere = parse_in_workers(config, loader.inputs, folders, kept, disk)  # a first start
         cache.parses.parsed += parsed_elsewhere
         cache.parses.seed(kept, loader.inputs)
     feeds = loader.load()

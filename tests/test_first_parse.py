@@ -6,14 +6,16 @@ import logging
 import marshal
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from syndicate.content import firstparse
-from syndicate.snapshot import BuildCache, Snapshot, build_snapshot
+from syndicate.content import diskcache, firstparse
+from syndicate.content.parsecache import Parsed
+from syndicate.snapshot import PARSE_CACHE_DIR, BuildCache, Snapshot, build_snapshot
 from tests.conftest import SiteFactory, article
 from tests.test_incremental_reload import age_all, same_content
-from tests.test_parse_cache_disk import mixed_site, same_times
+from tests.test_parse_cache_disk import mixed_site, run, same_times
 
 
 def many_site(count: int = 12) -> dict[str, str]:
@@ -99,7 +101,7 @@ def test_a_failing_worker_leaves_its_files_to_the_build(
     assert snapshot.parsed == 20
 
 
-def _broken_share(folder_name: str, names: list[str]) -> tuple[bytes, int]:
+def _broken_share(folder_name: str, names: list[str]) -> tuple[bytes, list[int], int]:
     raise RuntimeError("worker bug")
 
 
@@ -123,3 +125,82 @@ def test_a_process_running_other_threads_parses_in_itself(make_site: SiteFactory
         stop.set()
         other.join()
     assert cache.parses.reused == 0 and snapshot.parsed == 20
+
+
+@pytest.mark.usefixtures("workers_for_any_site")
+def test_a_first_start_writes_what_its_workers_encoded_without_encoding_it_again(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Encoding a record holds the GIL: at 100,000 articles the server encoding them all again, seconds of
+    work, stalled its event loop for as long. The workers' encodings are copied instead."""
+    config = make_site(many_site())
+    age_all(config)
+    monkeypatch.setattr(firstparse, "_alone", lambda: True)
+    encoded: list[str] = []
+    real_encoded_row = diskcache.encoded_row
+
+    def counted(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
+        encoded.append(name)
+        return real_encoded_row(feed_folder, name, record)
+
+    monkeypatch.setattr(diskcache, "encoded_row", counted)  # the writer's; the workers hold their own
+    cache = BuildCache(persist=True)
+    first = build_snapshot(config, cache=cache)
+    assert cache.disk is not None
+    cache.disk.wait()
+    assert first.parsed == 20 and encoded == []
+    folder = config.parent / "data" / PARSE_CACHE_DIR
+    assert sorted(p.name for p in folder.iterdir()) == ["news.cache", "sport.cache"]  # no spool left behind
+    restarted, again = run(config)
+    assert restarted.parsed == 0 and again.disk is not None and again.disk.loaded == 20
+    same_content(restarted, build_snapshot(config))
+    same_times(restarted, first)
+
+
+@pytest.mark.usefixtures("workers_for_any_site")
+def test_a_record_the_build_read_again_is_encoded_from_what_it_read(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file edited after its worker read it: the spooled encoding is the old text's and must not be written."""
+    config = make_site(many_site())
+    age_all(config)
+    monkeypatch.setattr(firstparse, "_alone", lambda: True)
+    changed = config.parent / "feeds" / "news" / "a0.md"
+    real_loads = marshal.loads
+    edited: list[bool] = []
+
+    def loads_then_edit(data: bytes) -> object:
+        if not edited:
+            changed.write_text(article("Edited", "2024-05-01T10:00:00+00:00"), encoding="utf-8")
+            edited.append(True)
+        return real_loads(data)
+
+    monkeypatch.setattr(marshal, "loads", loads_then_edit)
+    cache = BuildCache(persist=True)
+    build_snapshot(config, cache=cache)
+    monkeypatch.undo()
+    assert cache.disk is not None
+    cache.disk.wait()
+    age_all(config)
+    restarted, _ = run(config)
+    assert "Edited" in [a.title for a in restarted.loaded["news"].articles]
+    same_content(restarted, build_snapshot(config))
+
+
+@pytest.mark.usefixtures("workers_for_any_site")
+def test_a_spool_cut_short_before_the_write_is_not_used(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_site(many_site())
+    age_all(config)
+    monkeypatch.setattr(firstparse, "_alone", lambda: True)
+    cache = BuildCache(persist=True)
+    build_snapshot(config, cache=cache)
+    assert cache.disk is not None
+    spool = cache.disk.spool_path(config.parent / "feeds" / "news")
+    spool.write_bytes(spool.read_bytes()[:-7])
+    cache.disk.wait()
+    assert not spool.exists()
+    restarted, again = run(config)
+    assert restarted.parsed == 0 and again.disk is not None and again.disk.loaded == 20
+    same_content(restarted, build_snapshot(config))

@@ -14,7 +14,8 @@ folder to be parsed afresh; a cache file is never needed, only used.
 A record taken from a file is trusted as ``ParseCache`` trusts its own: the file's stat (inode, size,
 mtime, ctime) unchanged and settled; else the file is read and hashed, and parsed again unless the text
 hash matches. Files are written after a build, in a background thread, only for folders whose records
-changed: each to a temporary file, then renamed over the old one.
+changed: each to a temporary file, then renamed over the old one. Records already encoded (a first start's
+worker processes encode what they parse) are copied, not encoded again.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from syndicate import collector
 from syndicate.content.loader import shared_author
@@ -52,6 +53,7 @@ log = logging.getLogger("syndicate.parsecache")
 MAGIC = b"syndicate parse cache 2\n"
 DIGEST_BYTES = 32
 SUFFIX = ".cache"
+SPOOL_SUFFIX = ".spool.tmp"  # records a first start's workers encoded, until their folder's file is written
 MARSHAL_VERSION = 4
 INDEX_LENGTH = struct.Struct("<Q")
 #: Records are copied into the file this many bytes at a time: each copy holds the GIL (~1 ms a MB here).
@@ -106,6 +108,8 @@ class DiskCache:
         self._thread: threading.Thread | None = None
         self._files: dict[Path, dict[str, Parsed]] = {}  # by feed folder: the records its file holds
         self._records: dict[Path, dict[str, Parsed]] = {}  # the records dict each file was last written from
+        #: By feed folder: records encoded elsewhere (``spool``), each with where its bytes lie in the spool file.
+        self._spooled: dict[Path, dict[str, _Spooled]] = {}
         self.loaded = 0  # records read from disk
         self.rejected = 0  # files not used: corrupt, cut short, or written under another key
         atexit.register(self.wait, EXIT_WAIT)
@@ -138,6 +142,31 @@ class DiskCache:
             self.rejected += 1
             log.info("parse cache %s is stale or damaged; parsing the folder afresh", path)
         return records
+
+    def spool_path(self, feed_folder: Path) -> Path:
+        return self.folder / f".{feed_folder.name}{SPOOL_SUFFIX}"
+
+    def spool(self, feed_folder: Path, encoded: bytes, records: Iterable[tuple[str, Parsed, int]]) -> None:
+        """Keep records already encoded elsewhere (a first start's workers: ``encoded`` holds them one after
+        another, each ``(name, record, size)``) in a file beside the cache, until the write copies them from
+        there instead of encoding them again. Encoding holds the GIL: at 100,000 articles, seconds of work
+        that stalled the event loop while the first requests came in. A spool not written costs nothing but
+        that: the write encodes."""
+        path = self.spool_path(feed_folder)
+        with self._lock:
+            known = self._spooled.get(feed_folder)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with path.open("ab" if known is not None else "wb") as handle:  # a killed process's spool: gone
+                    start = handle.tell()
+                    handle.write(encoded)
+            except OSError as exc:
+                log.warning("parse cache spool %s not written (%s); its records are encoded again", path, exc)
+                return
+            known = self._spooled.setdefault(feed_folder, {})
+            for name, record, size in records:
+                known[name] = _Spooled(record, start, size)
+                start += size
 
     def save(self, kept: dict[Path, FolderParses]) -> None:
         """Write, in the background after ``delay``, the files of the folders whose records changed."""
@@ -191,6 +220,7 @@ class DiskCache:
         path = self.path_of(feed_folder)
         wanted = cache_key(feed_folder, parses.inputs)
         on_disk = _blobs(_bytes_of(path), wanted) if before else None
+        spooled = self._spooled_blobs(feed_folder)
         written: dict[str, Parsed] = {}
         sizes: list[int] = []
         chunks = _Chunks()
@@ -198,6 +228,8 @@ class DiskCache:
             blob: bytes | memoryview | None = None
             if on_disk is not None and before.get(name) is record:
                 blob = on_disk.get(name)
+            if blob is None and (found := spooled.get(name)) is not None and found[0] is record:
+                blob = found[1]  # encoded by a worker from this very record
             if blob is None and (row := encoded_row(feed_folder, name, record)) is not None:
                 blob = marshal.dumps(row, MARSHAL_VERSION)
             if blob is not None:
@@ -219,13 +251,37 @@ class DiskCache:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
+        self._drop_spool(feed_folder)  # used, or not as written: either way done with
         return written
+
+    def _spooled_blobs(self, feed_folder: Path) -> dict[str, tuple[Parsed, memoryview]]:
+        """The folder's spooled records with their encodings; none when its spool is not as it was written."""
+        with self._lock:
+            spooled = dict(self._spooled.get(feed_folder, {}))
+        if not spooled:
+            return {}
+        path = self.spool_path(feed_folder)
+        data = memoryview(_bytes_of(path))
+        if len(data) != max(s.start + s.size for s in spooled.values()):
+            log.warning("parse cache spool %s is not as written; encoding its records again", path)
+            return {}
+        return {name: (s.record, data[s.start : s.start + s.size]) for name, s in spooled.items()}
+
+    def _drop_spool(self, feed_folder: Path) -> None:
+        with self._lock:
+            if self._spooled.pop(feed_folder, None) is None:
+                return
+        with contextlib.suppress(OSError):
+            self.spool_path(feed_folder).unlink()
 
     def _remove_others(self, keep: set[Path]) -> None:
         """Files of folders the last build no longer has, and temporary files a killed writer left."""
         stale = time.time() - STALE_TEMP
+        with self._lock:
+            spools = {self.spool_path(folder) for folder in self._spooled}
         for path in self.folder.iterdir():
-            leftover = path.name.startswith(".") and path.name.endswith(".tmp") and _mtime(path) < stale
+            hidden = path.name.startswith(".") and path.name.endswith(".tmp") and path not in spools
+            leftover = hidden and _mtime(path) < stale
             if leftover or (path.suffix == SUFFIX and path not in keep):
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -243,6 +299,14 @@ def _bytes_of(path: Path) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
+
+
+class _Spooled(NamedTuple):
+    """A record encoded elsewhere: the very object decoded from it, and where its bytes lie in the spool."""
+
+    record: Parsed
+    start: int
+    size: int
 
 
 class _Chunks:

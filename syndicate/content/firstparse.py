@@ -7,9 +7,10 @@ workers are forked) uses workers: small sites, tests and every later build stay 
 
 Each worker reads and parses a share of a folder's files exactly as the loader would (``ParseCache.load``:
 stat, time of reading, text hash, the problems each parse reported) and sends the records back in the disk
-cache's encoding. The build seeds its ``ParseCache`` with them and walks the folders as usual, taking each
-record as it takes one from disk: so the articles, the problems (file, line and order) and every check
-after the walk are those of a build in one process. A file that changed since its worker read it is read
+cache's encoding, which the disk cache later writes as it is (``DiskCache.spool``). The build seeds its
+``ParseCache`` with them and walks the folders as usual, taking each record as it takes one from disk: so
+the articles, the problems (file, line and order) and every check after the walk are those of a build in
+one process. A file that changed since its worker read it is read
 and parsed again; a worker that fails leaves its files to the build itself.
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from syndicate import collector
 from syndicate.config import Config, load_config
-from syndicate.content.diskcache import MARSHAL_VERSION, decoded_row, encoded_row
+from syndicate.content.diskcache import MARSHAL_VERSION, DiskCache, decoded_row, encoded_row
 from syndicate.content.loader import ALL_FEED, FEED_FILE, FEED_NAME, ContentLoader, article_inputs, article_names
 from syndicate.content.parsecache import ArticleInputs, ParseCache, Parsed
 from syndicate.files import ResolvedFolder
@@ -42,9 +43,12 @@ SHARE = 250
 Records = dict[Path, dict[str, Parsed]]
 
 
-def parse_in_workers(config: Config, inputs: ArticleInputs, folders: list[Path], kept: Records) -> tuple[Records, int]:
+def parse_in_workers(
+    config: Config, inputs: ArticleInputs, folders: list[Path], kept: Records, disk: DiskCache | None = None
+) -> tuple[Records, int]:
     """``kept`` (the records from disk) with records for the files it lacks, parsed in worker processes
-    when there are at least ``PARALLEL_MIN`` of them; and how many files the workers parsed."""
+    when there are at least ``PARALLEL_MIN`` of them; and how many files the workers parsed. ``disk``, when
+    parses are kept on disk, is handed the workers' encodings, so that writing them encodes nothing again."""
     shares = [
         (folder, names[start : start + SHARE])
         for folder, names in _unrecorded(folders, kept)
@@ -64,14 +68,31 @@ def parse_in_workers(config: Config, inputs: ArticleInputs, folders: list[Path],
                 tasks = {pool.submit(_parse_share, str(folder), names): folder for folder, names in shares}
                 for task in concurrent.futures.as_completed(tasks):
                     folder = tasks[task]
-                    blob, count = task.result()
-                    records = found.setdefault(folder, {})
-                    for row in marshal.loads(blob):
-                        records[row[0]] = decoded_row(row, folder, inputs)
+                    blob, sizes, count = task.result()
+                    _take(found.setdefault(folder, {}), folder, inputs, blob, sizes, disk)
                     parsed += count
     except Exception:  # never fatal: the build parses what the workers did not
         log.exception("parsing in worker processes failed; parsing in this one")
     return found, parsed
+
+
+def _take(
+    records: dict[str, Parsed],
+    folder: Path,
+    inputs: ArticleInputs,
+    blob: bytes,
+    sizes: list[int],
+    disk: DiskCache | None,
+) -> None:
+    """One share's records, encoded one after another in ``blob``, decoded into ``records``."""
+    view, position, spooled = memoryview(blob), 0, []
+    for size in sizes:
+        row = marshal.loads(view[position : position + size])
+        record = records[row[0]] = decoded_row(row, folder, inputs)
+        spooled.append((row[0], record, size))
+        position += size
+    if disk is not None:
+        disk.spool(folder, blob, spooled)
 
 
 def _unrecorded(folders: list[Path], kept: Records) -> list[tuple[Path, list[str]]]:
@@ -118,10 +139,11 @@ def _start_worker(config_path: Path, inputs: ArticleInputs) -> None:
     _worker.usable = article_inputs(config, renderer) == inputs  # config.yaml changed since: parse nothing
 
 
-def _parse_share(folder_name: str, names: list[str]) -> tuple[bytes, int]:
-    """The records of ``names`` in ``folder_name``, encoded, and how many of them were parsed."""
+def _parse_share(folder_name: str, names: list[str]) -> tuple[bytes, list[int], int]:
+    """The records of ``names`` in ``folder_name``, each encoded as the disk cache writes it and joined,
+    the size of each, and how many of them were parsed."""
     if not _worker.usable:
-        return marshal.dumps([], MARSHAL_VERSION), 0
+        return b"", [], 0
     folder = Path(folder_name)
     loader, cache = _worker.loader, ParseCache()
     loader.cache, loader.problems = cache, ProblemList()  # each record keeps its own file's problems
@@ -130,5 +152,9 @@ def _parse_share(folder_name: str, names: list[str]) -> tuple[bytes, int]:
     within = ResolvedFolder.of(folder, loader.config.feeds_dir)
     for name in names:
         loader.load_article(folder / name, folder.name, True, within)
-    rows = [row for name, record in cache.walked().items() if (row := encoded_row(folder, name, record)) is not None]
-    return marshal.dumps(rows, MARSHAL_VERSION), cache.parsed
+    encoded = [
+        marshal.dumps(row, MARSHAL_VERSION)
+        for name, record in cache.walked().items()
+        if (row := encoded_row(folder, name, record)) is not None
+    ]
+    return b"".join(encoded), [len(blob) for blob in encoded], cache.parsed
