@@ -265,7 +265,7 @@ _BODIES = (
     "Same size A",
     "Same size B",
 )
-_FOLDERS = ("news", "sport")
+_FOLDERS = ("news", "sport", "tech")  # three: a folder kept between two walked ones
 _step = st.one_of(
     st.tuples(
         st.just("write"),

@@ -19,6 +19,7 @@ from syndicate.config import Config
 from syndicate.content.bodies import BodyError, BodyRenderer
 from syndicate.content.model import Article, Author, Feed, Image, newest_first
 from syndicate.content.parsecache import ArticleInputs, FolderOutcome, ParseCache
+from syndicate.content.uids import SeenUids
 from syndicate.fields import MAX_PIXELS, Fields
 from syndicate.files import ResolvedFolder, read_text
 from syndicate.fleet.objects import shared_articles
@@ -141,7 +142,7 @@ class ContentLoader:
             self.problems.error(root, 0, "feeds folder not found")
             raise LoadError(self.problems)
         feeds: dict[str, Feed] = {}
-        seen_uids: dict[str, Path] = {}
+        seen_uids = SeenUids()
         if self.cache is not None:
             self.cache.begin()
         for folder in feed_folders(root):
@@ -168,7 +169,7 @@ class ContentLoader:
             articles,
         )
 
-    def load_feed(self, folder: Path, seen_uids: dict[str, Path]) -> Feed | None:
+    def load_feed(self, folder: Path, seen_uids: SeenUids) -> Feed | None:
         meta_path = folder / FEED_FILE
         if not FEED_NAME.fullmatch(folder.name) or folder.name == ALL_FEED:
             self.problems.error(
@@ -221,28 +222,27 @@ class ContentLoader:
             upstream,
         )
 
-    def load_articles(self, folder: Path, seen_uids: dict[str, Path]) -> tuple[Article, ...]:
+    def load_articles(self, folder: Path, seen_uids: SeenUids) -> tuple[Article, ...]:
         """The folder's articles, newest first; ``seen_uids`` (every earlier folder's) grows by theirs.
 
         With a cache, a folder none of whose files changed is taken whole from the last build."""
         shared = list(shared_articles(self.config, folder, self.problems))  # the store's, after the files
         cacheable = self.cache is not None and not folder.is_symlink()  # a link can change target unseen
         kept = self.cache.unwatched_folder(folder, self.inputs) if self.cache is not None and cacheable else None
-        if kept is not None and not shared and seen_uids.keys().isdisjoint(kept.uids):
+        if kept is not None and not shared and seen_uids.add_kept(kept.uids):
             self.problems.extend(kept.problems)
-            seen_uids.update(kept.uids)
             return kept.articles
         names = article_names(folder)
         if self.cache is not None and cacheable and not shared:
             kept = self.cache.unchanged_folder(folder, names, self.inputs)
-            if kept is not None and seen_uids.keys().isdisjoint(kept.uids):
+            if kept is not None and seen_uids.add_kept(kept.uids):
                 self.problems.extend(kept.problems)
-                seen_uids.update(kept.uids)
                 return kept.articles
         first_problem = len(self.problems)
         articles: list[Article] = []
         ids: dict[str, Path] = {}
         uids: dict[str, Path] = {}
+        before = self.cache.last_uids(folder) if self.cache is not None and cacheable else {}
         independent = not shared  # and no article refused for an id an earlier folder holds
         sources: list[str | Path] = [*names, *shared]
         within = ResolvedFolder.of(folder, self.config.feeds_dir)
@@ -256,15 +256,15 @@ class ContentLoader:
                     path, 0, f"duplicate article id {article.id!r} (also in {ids[article.id].name}); skipped"
                 )
                 continue
-            if article.uid in seen_uids:
-                self.problems.error(
-                    path, 0, f"article id {article.id!r} is already used by {seen_uids[article.uid]}; skipped"
-                )
+            holder = uids.get(article.uid) or seen_uids.holder(article.uid, article.uid in before)
+            if holder is not None:
+                self.problems.error(path, 0, f"article id {article.id!r} is already used by {holder}; skipped")
                 independent = False
                 continue
             ids[article.id] = path
-            seen_uids[article.uid] = uids[article.uid] = path
+            uids[article.uid] = path
             articles.append(article)
+        seen_uids.add_walked(uids, before)
         articles.sort(key=newest_first)
         found = tuple(articles)
         if self.cache is not None and cacheable:

@@ -22,7 +22,7 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from syndicate.content.model import Article, changes, newest_first
@@ -85,6 +85,7 @@ class FolderParses:
     records: dict[str, Parsed]  # by file name
     outcome: FolderOutcome | None  # None: walk it again (a file was unreadable, a link, or an id clashed)
     scan: ScanToken | None = None  # when its files were last listed and stat-ed, as the change log counts
+    uids: dict[str, Path] = field(default_factory=dict)  # its accepted articles' tag URIs (``content/uids.py``)
 
 
 class ChangeLog:
@@ -263,7 +264,14 @@ class ParseCache:
         records, self._walking = self._walking, {}
         whole = independent and all(name in records and records[name].settled for name in names)
         stats = tuple(records[name].stat for name in names) if whole else ()
-        self._next[folder] = FolderParses(tuple(names), stats, inputs, records, outcome if whole else None, self._scan)
+        self._next[folder] = FolderParses(
+            tuple(names), stats, inputs, records, outcome if whole else None, self._scan, outcome.uids
+        )
+
+    def last_uids(self, folder: Path) -> dict[str, Path]:
+        """The tag URIs the last build accepted in ``folder`` (none known: empty)."""
+        prior = self._kept.get(folder)
+        return prior.uids if prior is not None else {}
 
     def all_articles(self, sections: Sections, merge: Callable[[Sections], tuple[Article, ...]]) -> tuple[Article, ...]:
         """Every section's articles merged: the last build's merge, with only what changed taken out and
