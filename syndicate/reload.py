@@ -181,7 +181,8 @@ class Reloader:
         begun = time.monotonic()
         for path in written:  # before the build reads them: a write after this point differs
             self.written[path.resolve()] = file_state(path)
-        with collector.paused():  # from the build to the swap's own collection (see collector.py)
+        collector.young()  # what requests left, while it is little: the swap freezes the rest unwalked
+        with collector.paused():  # from the build to the swap (see collector.py)
             return await self._build_and_swap(trigger, written, current, begun)
 
     async def _build_and_swap(

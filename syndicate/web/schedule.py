@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from syndicate import collector
 from syndicate.metrics import SCHEDULED_SWAPS
 from syndicate.reload import Reloader
 from syndicate.snapshot import Snapshot
@@ -60,6 +61,7 @@ class Scheduler:
             due = current.next_publication
             if due is None or due > now:
                 return None
+            collector.young()  # as a reload does: the swap freezes what comes after without a collection
             new = await asyncio.to_thread(current.published_at, now)
             published = len(current.scheduled) - len(new.scheduled)
             await self.reloader.swap(new)
