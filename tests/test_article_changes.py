@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syndicate.content import model
 from syndicate.content.model import Article, changes
 
 _POOL = tuple(
@@ -42,8 +43,19 @@ def _by_sets(before: tuple[Article, ...], after: tuple[Article, ...]) -> tuple[l
 _picks = st.lists(st.integers(0, len(_POOL) - 1), unique=True, max_size=len(_POOL))
 
 
-@given(_picks, _picks, st.sets(st.integers(0, len(_POOL) - 1)))
-def test_changes_are_the_set_difference_by_identity(first: list[int], second: list[int], twins: set[int]) -> None:
+@given(_picks, _picks, st.sets(st.integers(0, len(_POOL) - 1)), st.sampled_from((1, 2, 3, 7, model.RUN_CHUNK)))
+def test_changes_are_the_set_difference_by_identity(
+    first: list[int], second: list[int], twins: set[int], chunk: int
+) -> None:
+    """Whatever the number of places compared per call (a long feed spans many such chunks)."""
+    default, model.RUN_CHUNK = model.RUN_CHUNK, chunk
+    try:
+        _check_changes(first, second, twins)
+    finally:
+        model.RUN_CHUNK = default
+
+
+def _check_changes(first: list[int], second: list[int], twins: set[int]) -> None:
     before = tuple(_POOL[i] for i in first)
     after = tuple(_TWINS[id(_POOL[i])] if i in twins else _POOL[i] for i in second)
     removed, added = changes(before, after)

@@ -203,16 +203,28 @@ def changes(before: tuple[Article, ...], after: tuple[Article, ...]) -> tuple[li
     The common start and end (the same object at the same place) are skipped at C speed, so an edit
     costs the stretch between the first and the last place the two differ, not the whole feed."""
     head = _same_run(before, after)
-    tail = _same_run(reversed(before[head:]), reversed(after[head:]))
+    tail = min(_same_run(reversed(before), reversed(after)), len(before) - head, len(after) - head)
     old, new = before[head : len(before) - tail], after[head : len(after) - tail]
     kept_old = {id(a) for a in old}
     kept_new = {id(a) for a in new}
     return [a for a in old if id(a) not in kept_new], [a for a in new if id(a) not in kept_old]
 
 
+#: Places compared per C call. Each call holds the GIL, and builds run beside the event loop: one call over
+#: a 100,000-article feed held it for milliseconds.
+RUN_CHUNK = 4096
+
+
 def _same_run(before: Iterable[Article], after: Iterable[Article]) -> int:
-    """How many leading places hold the very same object in both."""
-    return len(list(itertools.takewhile(bool, map(operator.is_, before, after))))
+    """How many leading places hold the very same object in both, compared ``RUN_CHUNK`` at a time."""
+    before_places, after_places = iter(before), iter(after)
+    total = 0
+    while True:
+        chunk = map(operator.is_, itertools.islice(before_places, RUN_CHUNK), itertools.islice(after_places, RUN_CHUNK))
+        same = len(list(itertools.takewhile(bool, chunk)))
+        total += same
+        if same < RUN_CHUNK:
+            return total
 
 
 @dataclass(frozen=True, slots=True)
