@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syndicate.content import model
-from syndicate.content.model import Article, changes
+from syndicate.content import model, parsecache
+from syndicate.content.model import Article, changes, newest_first
 
 _POOL = tuple(
     Article(
@@ -70,3 +70,23 @@ def test_one_article_replaced_in_place() -> None:
     removed, added = changes(before, after)
     assert removed == [_POOL[10]] and removed[0] is _POOL[10]
     assert len(added) == 1 and added[0] is after[10]
+
+
+_MERGED = tuple(sorted(_POOL, key=newest_first))
+
+
+@given(st.sets(st.integers(0, len(_POOL) - 1)), st.sampled_from((0, parsecache.FEW_REMOVED)))
+def test_articles_taken_out_of_a_merged_feed_by_their_place(removed: set[int], few: int) -> None:
+    """By binary search on their sort key when few (an edit), by one pass when many; the same list."""
+    taken = [_MERGED[i] for i in sorted(removed)]
+    default, parsecache.FEW_REMOVED = parsecache.FEW_REMOVED, few
+    try:
+        result = parsecache._without(_MERGED, taken)
+    finally:
+        parsecache.FEW_REMOVED = default
+    assert result is not None
+    assert [id(a) for a in result] == [id(a) for a in _MERGED if all(a is not t for t in taken)]
+
+
+def test_an_article_that_is_not_in_the_merged_feed_is_not_found_by_an_equal_one() -> None:
+    assert parsecache._without(_MERGED, [_TWINS[id(_MERGED[3])]]) is None  # equal, not the same: merge afresh

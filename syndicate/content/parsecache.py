@@ -298,8 +298,9 @@ class ParseCache:
             return None
         if not removed and not added:
             return merged
-        dropped = {id(a) for a in removed}
-        result = [a for a in merged if id(a) not in dropped] if dropped else list(merged)
+        result = _without(merged, removed)
+        if result is None:
+            return None
         for article in added:
             bisect.insort(result, article, key=newest_first)
         return tuple(result)
@@ -372,3 +373,27 @@ class ParseCache:
             return None
         self.parsed += 1
         return parse(text, problems)
+
+
+#: Up to this many articles are taken out of a merged feed by their place (a search each); more, by one pass.
+FEW_REMOVED = 64
+
+
+def _without(merged: tuple[Article, ...], removed: list[Article]) -> list[Article] | None:
+    """``merged`` (newest first) as a list without ``removed``; None when one is not where its key says.
+
+    A pass over the merged feed is 100,000 steps at 100,000 articles for an edit that removes one article;
+    a few are found by a binary search on their sort key instead."""
+    if len(removed) > FEW_REMOVED:
+        dropped = {id(a) for a in removed}
+        return [a for a in merged if id(a) not in dropped]
+    result = list(merged)
+    for article in removed:
+        key = newest_first(article)
+        place = bisect.bisect_left(result, key, key=newest_first)
+        while place < len(result) and result[place] is not article and newest_first(result[place]) == key:
+            place += 1
+        if place == len(result) or result[place] is not article:
+            return None
+        del result[place]
+    return result
