@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -198,6 +199,7 @@ async def measure(server: Server, corpus: Corpus, rounds: int) -> tuple[Latencie
     space_path = corpus.root / "adspaces" / "5.yaml"
     space = space_path.read_bytes()
     result = Rounds([], [], [])
+    run = secrets.token_hex(4)  # in every marker: one a killed run left in the article never counts as live
     async with probes.session(16) as client:
         await probes.timed_get(client, load_url)
         await probes.timed_get(client, feed_url)  # its first render is a first request's cost, not a reload's
@@ -213,7 +215,7 @@ async def measure(server: Server, corpus: Corpus, rounds: int) -> tuple[Latencie
             for n in range(rounds):
                 await asyncio.sleep(1.0)
                 start = time.perf_counter()
-                result.live_s.append(await _edit_live(poller, path, original, f"Edit{n}x"))
+                result.live_s.append(await _edit_live(poller, path, original, f"Edit{n}x{run}"))
                 windows.append((start, time.perf_counter()))
                 await asyncio.sleep(1.0)
                 start = time.perf_counter()
