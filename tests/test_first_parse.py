@@ -32,6 +32,31 @@ def first_build(config: Path) -> tuple[Snapshot, BuildCache]:
     return build_snapshot(config, cache=cache), cache
 
 
+def edit_once_the_workers_read_it(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rewrite feeds/news/a0.md as the build decodes the first record a worker sent: the workers have read
+    it, so only the build reading it again can show the edit."""
+    changed = config.parent / "feeds" / "news" / "a0.md"
+    real_loads = marshal.loads
+    edited: list[bool] = []
+
+    def loads_then_edit(data: bytes) -> object:
+        if not edited:
+            changed.write_text(article("Edited", "2024-05-01T10:00:00+00:00"), encoding="utf-8")
+            edited.append(True)
+        return real_loads(data)
+
+    monkeypatch.setattr(marshal, "loads", loads_then_edit)
+
+
+@pytest.fixture
+def forked_site(make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``many_site``, aged, built with workers whatever threads other tests left behind."""
+    config = make_site(many_site())
+    age_all(config)
+    monkeypatch.setattr(firstparse, "_alone", lambda: True)
+    return config
+
+
 @pytest.fixture
 def workers_for_any_site(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(firstparse, "PARALLEL_MIN", 1)
@@ -70,17 +95,7 @@ def test_files_changed_after_their_worker_read_them_are_parsed_again(
     config = make_site(many_site())
     age_all(config)
     monkeypatch.setattr(firstparse, "_alone", lambda: True)
-    changed = config.parent / "feeds" / "news" / "a0.md"
-    real_loads = marshal.loads
-    edited: list[bool] = []
-
-    def loads_then_edit(data: bytes) -> object:
-        if not edited:  # the workers have read it: an edit now must still show
-            changed.write_text(article("Edited", "2024-05-01T10:00:00+00:00"), encoding="utf-8")
-            edited.append(True)
-        return real_loads(data)
-
-    monkeypatch.setattr(marshal, "loads", loads_then_edit)
+    edit_once_the_workers_read_it(config, monkeypatch)
     parallel, _ = first_build(config)
     monkeypatch.undo()
     same_content(parallel, build_snapshot(config))
@@ -129,13 +144,11 @@ def test_a_process_running_other_threads_parses_in_itself(make_site: SiteFactory
 
 @pytest.mark.usefixtures("workers_for_any_site")
 def test_a_first_start_writes_what_its_workers_encoded_without_encoding_it_again(
-    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+    forked_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Encoding a record holds the GIL: at 100,000 articles the server encoding them all again, seconds of
     work, stalled its event loop for as long. The workers' encodings are copied instead."""
-    config = make_site(many_site())
-    age_all(config)
-    monkeypatch.setattr(firstparse, "_alone", lambda: True)
+    config = forked_site
     encoded: list[str] = []
     real_encoded_row = diskcache.encoded_row
 
@@ -159,23 +172,11 @@ def test_a_first_start_writes_what_its_workers_encoded_without_encoding_it_again
 
 @pytest.mark.usefixtures("workers_for_any_site")
 def test_a_record_the_build_read_again_is_encoded_from_what_it_read(
-    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+    forked_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file edited after its worker read it: the spooled encoding is the old text's and must not be written."""
-    config = make_site(many_site())
-    age_all(config)
-    monkeypatch.setattr(firstparse, "_alone", lambda: True)
-    changed = config.parent / "feeds" / "news" / "a0.md"
-    real_loads = marshal.loads
-    edited: list[bool] = []
-
-    def loads_then_edit(data: bytes) -> object:
-        if not edited:
-            changed.write_text(article("Edited", "2024-05-01T10:00:00+00:00"), encoding="utf-8")
-            edited.append(True)
-        return real_loads(data)
-
-    monkeypatch.setattr(marshal, "loads", loads_then_edit)
+    config = forked_site
+    edit_once_the_workers_read_it(config, monkeypatch)
     cache = BuildCache(persist=True)
     build_snapshot(config, cache=cache)
     monkeypatch.undo()
@@ -188,12 +189,8 @@ def test_a_record_the_build_read_again_is_encoded_from_what_it_read(
 
 
 @pytest.mark.usefixtures("workers_for_any_site")
-def test_a_spool_cut_short_before_the_write_is_not_used(
-    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = make_site(many_site())
-    age_all(config)
-    monkeypatch.setattr(firstparse, "_alone", lambda: True)
+def test_a_spool_cut_short_before_the_write_is_not_used(forked_site: Path) -> None:
+    config = forked_site
     cache = BuildCache(persist=True)
     build_snapshot(config, cache=cache)
     assert cache.disk is not None
