@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from syndicate.content import diskcache, firstparse
+from syndicate.content import diskcache, firstparse, records
 from syndicate.content.parsecache import Parsed
 from syndicate.snapshot import PARSE_CACHE_DIR, BuildCache, Snapshot, build_snapshot
 from tests.conftest import SiteFactory, article
@@ -150,7 +150,7 @@ def test_a_first_start_writes_what_its_workers_encoded_without_encoding_it_again
     work, stalled its event loop for as long. The workers' encodings are copied instead."""
     config = forked_site
     encoded: list[str] = []
-    real_encoded_row = diskcache.encoded_row
+    real_encoded_row = records.encoded_row
 
     def counted(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
         encoded.append(name)

@@ -27,9 +27,10 @@ from pathlib import Path
 
 from syndicate import collector
 from syndicate.config import Config, load_config
-from syndicate.content.diskcache import MARSHAL_VERSION, DiskCache, decoded_row, encoded_row
+from syndicate.content.diskcache import DiskCache
 from syndicate.content.loader import ALL_FEED, FEED_FILE, FEED_NAME, ContentLoader, article_inputs, article_names
 from syndicate.content.parsecache import ArticleInputs, ParseCache, Parsed
+from syndicate.content.records import MARSHAL_VERSION, decoded_row, encoded_row
 from syndicate.files import ResolvedFolder
 from syndicate.problems import ProblemList
 
