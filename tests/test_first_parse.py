@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import marshal
+import shutil
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -150,13 +150,13 @@ def test_a_first_start_writes_what_its_workers_encoded_without_encoding_it_again
     work, stalled its event loop for as long. The workers' encodings are copied instead."""
     config = forked_site
     encoded: list[str] = []
-    real_encoded_row = records.encoded_row
+    real_record_bytes = records.record_bytes
 
-    def counted(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
+    def counted(feed_folder: Path, name: str, record: Parsed) -> bytes | None:
         encoded.append(name)
-        return real_encoded_row(feed_folder, name, record)
+        return real_record_bytes(feed_folder, name, record)
 
-    monkeypatch.setattr(diskcache, "encoded_row", counted)  # the writer's; the workers hold their own
+    monkeypatch.setattr(diskcache, "record_bytes", counted)  # the writer's; the workers hold their own
     cache = BuildCache(persist=True)
     first = build_snapshot(config, cache=cache)
     assert cache.disk is not None
@@ -201,3 +201,18 @@ def test_a_spool_cut_short_before_the_write_is_not_used(forked_site: Path) -> No
     restarted, again = run(config)
     assert restarted.parsed == 0 and again.disk is not None and again.disk.loaded == 20
     same_content(restarted, build_snapshot(config))
+
+
+@pytest.mark.usefixtures("workers_for_any_site")
+def test_the_spool_of_a_folder_removed_before_the_write_goes_with_it(forked_site: Path) -> None:
+    cache = BuildCache(persist=True)
+    build_snapshot(forked_site, cache=cache)
+    assert cache.disk is not None
+    sport = forked_site.parent / "feeds" / "sport"
+    spool = cache.disk.spool_path(sport)
+    assert spool.exists()
+    shutil.rmtree(sport)
+    build_snapshot(forked_site, cache=cache)
+    cache.disk.wait()
+    folder = forked_site.parent / "data" / PARSE_CACHE_DIR
+    assert sorted(p.name for p in folder.iterdir()) == ["news.cache"]

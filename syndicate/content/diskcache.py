@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 from syndicate import collector
 from syndicate.content.parsecache import ArticleInputs, FolderParses, Parsed
-from syndicate.content.records import MARSHAL_VERSION, decoded_row, encoded_row
+from syndicate.content.records import MARSHAL_VERSION, record_bytes, record_of
 from syndicate.memory import release_freed
 
 log = logging.getLogger("syndicate.parsecache")
@@ -208,6 +208,10 @@ class DiskCache:
                 ):
                     self._files[feed_folder] = self._write(feed_folder, parses, before)
                 self._records[feed_folder] = parses.records
+            with self._lock:
+                gone = self._spooled.keys() - kept.keys()  # folders removed before their first write
+            for feed_folder in gone:
+                self._drop_spool(feed_folder)
             self._remove_others({self.path_of(f) for f in kept})
         except OSError as exc:  # a full disk, a read-only data folder: the server runs on, parsing at start
             log.warning("parse cache not written to %s (%s)", self.folder, exc)
@@ -226,8 +230,8 @@ class DiskCache:
                 blob = on_disk.get(name)
             if blob is None and (found := spooled.get(name)) is not None and found[0] is record:
                 blob = found[1]  # encoded by a worker from this very record
-            if blob is None and (row := encoded_row(feed_folder, name, record)) is not None:
-                blob = marshal.dumps(row, MARSHAL_VERSION)
+            if blob is None:
+                blob = record_bytes(feed_folder, name, record)
             if blob is not None:
                 written[name] = record
                 sizes.append(len(blob))
@@ -360,10 +364,9 @@ def _decoded(data: bytes, wanted: str, feed_folder: Path, inputs: ArticleInputs)
     try:
         records: dict[str, Parsed] = {}
         for name, blob in blobs.items():
-            row = marshal.loads(blob)
-            if row[0] != name:
+            written_as, records[name] = record_of(blob, feed_folder, inputs)
+            if written_as != name:
                 return None
-            records[name] = decoded_row(row, feed_folder, inputs)
         return records
     except (ValueError, TypeError, EOFError, KeyError, IndexError):  # a well-formed file of another shape
         return None

@@ -10,8 +10,8 @@ stat, time of reading, text hash, the problems each parse reported) and sends th
 cache's encoding, which the disk cache later writes as it is (``DiskCache.spool``). The build seeds its
 ``ParseCache`` with them and walks the folders as usual, taking each record as it takes one from disk: so
 the articles, the problems (file, line and order) and every check after the walk are those of a build in
-one process. A file that changed since its worker read it is read
-and parsed again; a worker that fails leaves its files to the build itself.
+one process. A file that changed since its worker read it is read and parsed again; a worker that fails
+leaves its files to the build itself.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures
 import gc
 import logging
-import marshal
 import multiprocessing
 import os
 import threading
@@ -30,7 +29,7 @@ from syndicate.config import Config, load_config
 from syndicate.content.diskcache import DiskCache
 from syndicate.content.loader import ALL_FEED, FEED_FILE, FEED_NAME, ContentLoader, article_inputs, article_names
 from syndicate.content.parsecache import ArticleInputs, ParseCache, Parsed
-from syndicate.content.records import MARSHAL_VERSION, decoded_row, encoded_row
+from syndicate.content.records import record_bytes, record_of
 from syndicate.files import ResolvedFolder
 from syndicate.problems import ProblemList
 
@@ -88,9 +87,9 @@ def _take(
     """One share's records, encoded one after another in ``blob``, decoded into ``records``."""
     view, position, spooled = memoryview(blob), 0, []
     for size in sizes:
-        row = marshal.loads(view[position : position + size])
-        record = records[row[0]] = decoded_row(row, folder, inputs)
-        spooled.append((row[0], record, size))
+        name, record = record_of(view[position : position + size], folder, inputs)
+        records[name] = record
+        spooled.append((name, record, size))
         position += size
     if disk is not None:
         disk.spool(folder, blob, spooled)
@@ -154,8 +153,6 @@ def _parse_share(folder_name: str, names: list[str]) -> tuple[bytes, list[int], 
     for name in names:
         loader.load_article(folder / name, folder.name, True, within)
     encoded = [
-        marshal.dumps(row, MARSHAL_VERSION)
-        for name, record in cache.walked().items()
-        if (row := encoded_row(folder, name, record)) is not None
+        blob for name, record in cache.walked().items() if (blob := record_bytes(folder, name, record)) is not None
     ]
     return b"".join(encoded), [len(blob) for blob in encoded], cache.parsed

@@ -10,6 +10,7 @@ so the disk cache's key: files written by other code are not read.
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,20 @@ from syndicate.problems import Level, Problem
 from syndicate.shortcodes import Shortcode
 
 MARSHAL_VERSION = 4
+
+
+def record_bytes(feed_folder: Path, name: str, record: Parsed) -> bytes | None:
+    """``record`` (of file ``name``) as the disk cache stores it and a worker sends it; None when it cannot
+    be written so (its article is left out, to be parsed again)."""
+    row = encoded_row(feed_folder, name, record)
+    return None if row is None else marshal.dumps(row, MARSHAL_VERSION)
+
+
+def record_of(blob: bytes | memoryview, feed_folder: Path, inputs: ArticleInputs) -> tuple[str, Parsed]:
+    """The file name and record ``record_bytes`` wrote. Bytes of another shape raise ``ValueError``,
+    ``TypeError``, ``EOFError``, ``KeyError`` or ``IndexError``."""
+    row = marshal.loads(blob)
+    return row[0], decoded_row(row, feed_folder, inputs)
 
 
 def encoded_row(feed_folder: Path, name: str, record: Parsed) -> tuple[Any, ...] | None:
